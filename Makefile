@@ -1,0 +1,68 @@
+# envinit — GNU make. `make` builds the static PID-1 binary, `make check`
+# runs every test, `make demo` boots a throwaway environment.
+PREFIX  ?= /opt/envinit
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
+HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP \
+             -ffunction-sections -fdata-sections
+LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections
+STATIC   = -static -no-pie
+
+# Sources of each component; component fragments (*/build.mk) add to these.
+INIT_SRC    := $(sort $(filter-out init/main.c,$(wildcard init/*.c)))
+ENVFILE_SRC := $(sort $(wildcard envfile/*.c))
+
+INIT_OBJ    := $(INIT_SRC:%.c=$(BUILD)/%.o)
+ENVFILE_OBJ := $(ENVFILE_SRC:%.c=$(BUILD)/%.o)
+
+BINS  = envinit
+TESTS =
+
+.PHONY: all check unit integration demo install clean fuzz bundle deps bench lint
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+envinit: $(BUILD)/init/main.o $(INIT_OBJ) $(ENVFILE_OBJ)
+	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a -l:libcap-ng.a
+
+-include $(sort $(wildcard */*.mk))
+
+# Missing Debian packages are installed (as root) or named before building.
+deps:
+	@bash .ci/deps build
+
+check: deps-test
+	@$(MAKE) --no-print-directory all $(TESTS) $(TESTS_DEPS)
+	@bash tests/run.sh $(TESTS)
+
+deps-test:
+	@bash .ci/deps build test
+
+.PHONY: deps-test
+
+demo: deps-test
+	@$(MAKE) --no-print-directory all $(HELPERS)
+	bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
+	  init envfile sshfallback
+
+clean:
+	rm -rf $(BUILD) $(BINS) dist tests/.work
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,506 @@
+/* Configuration keys, one table for the INI file, the ENVINIT_* variables
+ * and the long options, so the three sources can never disagree. */
+#include "envinit.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { K_BOOL, K_INT, K_PORT, K_MS, K_LEVEL, K_SIGNAL, K_ENUM, K_STR, K_CODES, K_REWRITE, K_KEYS };
+
+struct key {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    size_t size;                /* K_STR: buffer size */
+    const char *const *names;   /* K_ENUM: values, index = enum value */
+    const char *help;
+};
+
+static const char *const ssh_modes[] = {"auto", "openssh", "fallback", "external", "off", NULL};
+static const char *const write_policies[] = {"continue", "fail", NULL};
+static const char *const etc_policies[] = {"keep", "warn", "remove", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+#define STR(f) OFF(f), sizeof(((struct config *)0)->f)
+static const struct key keys[] = {
+    {"subreaper", K_BOOL, OFF(subreaper), 0, NULL, "register as child subreaper (always when not PID 1)"},
+    {"kill_process_group", K_BOOL, OFF(kill_group), 0, NULL, "forward signals to the main command's whole process group"},
+    {"parent_death_signal", K_SIGNAL, OFF(parent_death_signal), 0, NULL, "signal envinit gets when its parent dies"},
+    {"warn_on_reap", K_BOOL, OFF(warn_on_reap), 0, NULL, "warn for each reaped zombie that is not ours"},
+    {"log_level", K_LEVEL, OFF(log_level), 0, NULL, "error, warn, info or debug (0-3)"},
+    {"grace", K_MS, OFF(grace_ms), 0, NULL, "seconds between the stop signal and SIGKILL"},
+    {"expect_exit", K_CODES, 0, 0, NULL, "exit codes of the main command reported as 0"},
+    {"rewrite", K_REWRITE, 0, 0, NULL, "S:R rewrites signal S to R before forwarding (R 0: drop)"},
+    {"user", K_STR, STR(user), NULL, "environment user (default: coder, uid 1000, root)"},
+    {"on_write_error", K_ENUM, OFF(on_write_error), 0, write_policies, "continue or fail when ~/.ssh cannot be written"},
+    {"etc_environment", K_ENUM, OFF(etc_environment), 0, etc_policies, "keep, warn or remove /etc/environment overrides"},
+    {"authorized_keys", K_KEYS, 0, 0, NULL, "public key lines for ~/.ssh/authorized_keys"},
+    {"authorized_keys_file", K_STR, STR(authorized_keys_file), NULL, "file holding more public keys"},
+    {"ssh", K_ENUM, OFF(ssh), 0, ssh_modes, "auto, openssh, fallback, external or off"},
+    {"ssh_port", K_PORT, OFF(ssh_port), 0, NULL, "port of the SSH server"},
+    {"fallback_port", K_PORT, OFF(fallback_port), 0, NULL, "port of the fallback server when 22 is taken or not root"},
+    {"ssh_wait", K_MS, OFF(ssh_wait_ms), 0, NULL, "CVM: seconds to wait for systemd's sshd"},
+    {"openssh_recommended", K_BOOL, OFF(openssh_recommended), 0, NULL, "pass the page's sshd options unless sshd_config sets them"},
+    {"cvm", K_BOOL, OFF(cvm), 0, NULL, "write systemd units and exec systemd as PID 1"},
+    {"status_file", K_STR, STR(status_path), NULL, "where the SSH status is written"},
+};
+#undef OFF
+#undef STR
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -2;
+}
+
+const char *ssh_mode_name(enum ssh_mode m)
+{
+    return m <= SSH_OFF ? ssh_modes[m] : "?";
+}
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->log_level = LOG_WARN;
+    c->grace_ms = 10000;
+    c->ssh = SSH_AUTO;
+    c->ssh_port = 22;
+    c->fallback_port = 2222;
+    c->ssh_wait_ms = 15000;
+    c->openssh_recommended = 1;
+    c->etc_environment = ETC_ENV_WARN;
+    snprintf(c->status_path, sizeof c->status_path, "%s", "/run/envinit/status");
+}
+
+void config_free(struct config *c)
+{
+    for (size_t i = 0; i < c->n_authorized_keys; i++)
+        free(c->authorized_keys[i]);
+    c->n_authorized_keys = 0;
+}
+
+static const struct key *key_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+int config_parse_bool(const char *v)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    return -1;
+}
+
+int config_parse_long(const char *v, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < min || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Seconds with up to three decimals ("10", "0.5"); no locale, no float. */
+int config_parse_seconds(const char *v, long *ms)
+{
+    long whole = 0, frac = 0, scale = 1000;
+    const char *p = v;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        whole = whole * 10 + (*p - '0');
+        if (whole > 86400L * 365)
+            return -1;
+    }
+    if (*p == '.') {
+        for (p++; isdigit((unsigned char)*p); p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+    }
+    if (*p == 's')
+        p++;
+    if (*p != '\0')
+        return -1;
+    *ms = whole * 1000 + frac;
+    return 0;
+}
+
+static int set_codes(struct config *c, const char *v, char *err, size_t errlen)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        long code;
+        if (config_parse_long(tok, 0, 255, &code) < 0)
+            return fail(err, errlen, "exit code '%s' is not a number from 0 to 255", tok);
+        if (c->n_exit_remap >= CONFIG_MAX_EXIT_REMAP)
+            return fail(err, errlen, "more than %d exit codes", CONFIG_MAX_EXIT_REMAP);
+        c->exit_remap[c->n_exit_remap++] = (int)code;
+    }
+    return 0;
+}
+
+static int set_rewrites(struct config *c, const char *v, char *err, size_t errlen)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        int from, to;
+        if (signal_parse_rewrite(tok, &from, &to) < 0)
+            return fail(err, errlen, "rewrite '%s' is not SIGNAL:SIGNAL (signal 1-%d, target 0 drops)",
+                        tok, CONFIG_MAX_REWRITE);
+        c->rewrite[from] = (unsigned char)to;
+        c->rewrite_set[from] = 1;
+    }
+    return 0;
+}
+
+static int add_key_lines(struct config *c, const char *v, char *err, size_t errlen)
+{
+    const char *p = v;
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        size_t len = n;
+        while (len && (p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        const char *s = p;
+        while (len && (*s == ' ' || *s == '\t')) {
+            s++;
+            len--;
+        }
+        if (len) {
+            if (c->n_authorized_keys >= CONFIG_MAX_KEYS)
+                return fail(err, errlen, "more than %d authorized keys", CONFIG_MAX_KEYS);
+            char *line = strndup(s, len);
+            if (!line)
+                return fail(err, errlen, "out of memory");
+            c->authorized_keys[c->n_authorized_keys++] = line;
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    return 0;
+}
+
+static int set_typed(struct config *c, const struct key *k, const char *v, char *err, size_t errlen)
+{
+    char *field = (char *)c + k->offset;
+    long n;
+    int b;
+    switch (k->type) {
+    case K_BOOL:
+        if ((b = config_parse_bool(v)) < 0)
+            return fail(err, errlen, "%s: '%s' is not a boolean (true/false, yes/no, 1/0)", k->name, v);
+        *(int *)field = b;
+        return 0;
+    case K_INT:
+        if (config_parse_long(v, 0, INT_MAX, &n) < 0)
+            return fail(err, errlen, "%s: '%s' is not a number", k->name, v);
+        *(int *)field = (int)n;
+        return 0;
+    case K_PORT:
+        if (config_parse_long(v, 1, 65535, &n) < 0)
+            return fail(err, errlen, "%s: '%s' is not a port (1-65535)", k->name, v);
+        *(int *)field = (int)n;
+        return 0;
+    case K_MS:
+        if (config_parse_seconds(v, &n) < 0)
+            return fail(err, errlen, "%s: '%s' is not a duration in seconds (e.g. 10 or 2.5)", k->name, v);
+        *(long *)field = n;
+        return 0;
+    case K_LEVEL:
+        if ((b = log_parse_level(v)) < 0)
+            return fail(err, errlen, "%s: '%s' is not error, warn, info, debug or 0-3", k->name, v);
+        *(int *)field = b;
+        return 0;
+    case K_SIGNAL:
+        if ((b = signal_parse(v)) <= 0)
+            return fail(err, errlen, "%s: '%s' is not a signal name or number", k->name, v);
+        *(int *)field = b;
+        return 0;
+    case K_ENUM:
+        for (int i = 0; k->names[i]; i++)
+            if (strcmp(k->names[i], v) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        return fail(err, errlen, "%s: '%s' is not one of the allowed values", k->name, v);
+    case K_STR:
+        if (strlen(v) >= k->size)
+            return fail(err, errlen, "%s: value is longer than %zu bytes", k->name, k->size - 1);
+        memcpy(field, v, strlen(v) + 1);
+        return 0;
+    case K_CODES:
+        return set_codes(c, v, err, errlen);
+    case K_REWRITE:
+        return set_rewrites(c, v, err, errlen);
+    case K_KEYS:
+        return add_key_lines(c, v, err, errlen);
+    }
+    return -2;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+    const struct key *k = key_find(key);
+    if (!k) {
+        snprintf(err, errlen, "unknown key '%s'", key);
+        return -1;
+    }
+    return set_typed(c, k, value, err, errlen);
+}
+
+struct ini_state {
+    struct config *c;
+    const char *path;
+    char *err;
+    size_t errlen;
+    int failed;
+    FILE *f;
+    int lineno;
+};
+
+/* Debian's inih passes no line number to handlers: count lines as they
+ * are read so errors can still say file:line. */
+static char *count_lines(char *str, int num, void *stream)
+{
+    struct ini_state *st = stream;
+    char *r = fgets(str, num, st->f);
+    if (r)
+        st->lineno++;
+    return r;
+}
+
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_state *st = user;
+    int lineno = st->lineno;
+    if (st->failed)
+        return 1;
+    char why[512];
+    if (section[0] != '\0' && strcmp(section, "envinit") != 0)
+        snprintf(why, sizeof why, "unknown section [%s] (only [envinit])", section);
+    else if (!name)
+        return 1; /* the section line itself */
+    else if (config_set(st->c, name, value ? value : "", why, sizeof why) == 0)
+        return 1;
+    snprintf(st->err, st->errlen, "%s:%d: %s", st->path, lineno, why);
+    st->failed = 1;
+    return 1;
+}
+
+int config_load_file(struct config *c, const char *path, int missing_ok, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno == ENOENT && missing_ok)
+            return 0;
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    struct ini_state st = {c, path, err, errlen, 0, f, 0};
+    int r = ini_parse_stream(count_lines, &st, on_ini_line, &st);
+    fclose(f);
+    if (st.failed)
+        return -1;
+    if (r != 0) {
+        snprintf(err, errlen, "%s:%d: not an INI line (expected key = value or [envinit])", path, r);
+        return -1;
+    }
+    snprintf(c->config_path, sizeof c->config_path, "%s", path);
+    return 0;
+}
+
+/* Variables read from the environment that are not file keys. */
+static int is_known_extra(const char *name)
+{
+    return strcmp(name, "ENVINIT_CONFIG") == 0;
+}
+
+static int env_key(const char *name, size_t len, char *out, size_t outlen)
+{
+    if (len >= outlen)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[len] = '\0';
+    return 0;
+}
+
+static int load_tini_var(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+    char why[512];
+    const char *key = NULL;
+    /* tini treats the mere presence of these two as "on". */
+    if (strcmp(name, "TINI_SUBREAPER") == 0)
+        c->subreaper = 1;
+    else if (strcmp(name, "TINI_KILL_PROCESS_GROUP") == 0)
+        c->kill_group = 1;
+    else if (strcmp(name, "TINI_VERBOSITY") == 0)
+        key = "log_level";
+    if (key && config_set(c, key, value, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: %s", name, why);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load_env(struct config *c, char *const *envp, char *err, size_t errlen)
+{
+    /* Two passes so ENVINIT_* wins over TINI_* whatever the order. */
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, "TINI_", 5) == 0) {
+            const char *eq = strchr(*e, '=');
+            char name[64];
+            if (!eq || (size_t)(eq - *e) >= sizeof name)
+                continue;
+            memcpy(name, *e, (size_t)(eq - *e));
+            name[eq - *e] = '\0';
+            if (load_tini_var(c, name, eq + 1, err, errlen) < 0)
+                return -1;
+        }
+    for (char *const *e = envp; *e; e++) {
+        if (strncmp(*e, "ENVINIT_", 8) != 0)
+            continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq)
+            continue;
+        char name[64], key[64], why[512];
+        size_t len = (size_t)(eq - *e);
+        if (len >= sizeof name)
+            continue;
+        memcpy(name, *e, len);
+        name[len] = '\0';
+        if (is_known_extra(name) || env_key(name + 8, len - 8, key, sizeof key) < 0)
+            continue;
+        int r = config_set(c, key, eq + 1, why, sizeof why);
+        if (r == -1) {
+            log_warn("ignoring %s: no such setting (see envinit --help)", name);
+            continue;
+        }
+        if (r < 0) {
+            snprintf(err, errlen, "%s: %s", name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void print_value(const struct config *c, const struct key *k, FILE *out)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->type) {
+    case K_BOOL:
+        fprintf(out, "%s = %s\n", k->name, *(const int *)field ? "true" : "false");
+        break;
+    case K_INT:
+    case K_PORT:
+        fprintf(out, "%s = %d\n", k->name, *(const int *)field);
+        break;
+    case K_MS: {
+        long ms = *(const long *)field;
+        fprintf(out, "%s = %ld.%03ld\n", k->name, ms / 1000, ms % 1000);
+        break;
+    }
+    case K_LEVEL:
+        fprintf(out, "%s = %d\n", k->name, *(const int *)field);
+        break;
+    case K_SIGNAL:
+        fprintf(out, "%s = %s\n", k->name, *(const int *)field ? signal_name(*(const int *)field) : "");
+        break;
+    case K_ENUM:
+        fprintf(out, "%s = %s\n", k->name, k->names[*(const int *)field]);
+        break;
+    case K_STR:
+        fprintf(out, "%s = %s\n", k->name, field);
+        break;
+    case K_CODES:
+        fprintf(out, "%s =", k->name);
+        for (size_t i = 0; i < c->n_exit_remap; i++)
+            fprintf(out, "%s%d", i ? "," : " ", c->exit_remap[i]);
+        fputc('\n', out);
+        break;
+    case K_REWRITE:
+        fprintf(out, "%s =", k->name);
+        for (int s = 1, first = 1; s <= CONFIG_MAX_REWRITE; s++)
+            if (c->rewrite_set[s]) {
+                fprintf(out, "%s%d:%d", first ? " " : ",", s, c->rewrite[s]);
+                first = 0;
+            }
+        fputc('\n', out);
+        break;
+    case K_KEYS:
+        /* Keys are public, but a long line helps nobody: show type and count. */
+        fprintf(out, "# %s: %zu key line(s)\n", k->name, c->n_authorized_keys);
+        break;
+    }
+}
+
+void config_print(const struct config *c, FILE *out)
+{
+    fprintf(out, "# effective configuration (file: %s)\n[envinit]\n",
+            c->config_path[0] ? c->config_path : "none");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        print_value(c, &keys[i], out);
+}
+
+void config_print_help(FILE *out)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char opt[64];
+        size_t j = 0;
+        for (const char *p = keys[i].name; *p && j < sizeof opt - 1; p++)
+            opt[j++] = *p == '_' ? '-' : *p;
+        opt[j] = '\0';
+        char var[64];
+        env_key_upper(keys[i].name, var, sizeof var);
+        fprintf(out, "  --%-22s ENVINIT_%-22s %s\n", opt, var, keys[i].help);
+    }
+}
+
+void env_key_upper(const char *name, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (; name[j] && j < outlen - 1; j++)
+        out[j] = (char)toupper((unsigned char)name[j]);
+    out[j] = '\0';
+}
+
+size_t config_key_count(void)
+{
+    return sizeof keys / sizeof keys[0];
+}
+
+const char *config_key_name(size_t i)
+{
+    return i < config_key_count() ? keys[i].name : NULL;
+}
+
+bool config_key_is_bool(size_t i)
+{
+    return i < config_key_count() && keys[i].type == K_BOOL;
+}

@@ -1,0 +1,398 @@
+/* envinit — PID 1 of a developer-environment container.
+ *
+ * This is the init component's one header. Its parts, each in its own .c:
+ *   log.c        one line per event on stderr
+ *   config.c     defaults < INI file < ENVINIT_* variables < flags
+ *   cli.c        the tini/dumb-init compatible command line
+ *   signals.c    which signals are forwarded, rewriting, exit statuses
+ *   supervise.c  services (the SSH server) with restart and backoff
+ *   loop.c       the single event loop: signalfd, timerfd, poll
+ *   ssh*.c, cvm.c, status.c: SSH orchestration, CVM mode, status file
+ */
+#ifndef ENVINIT_H
+#define ENVINIT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error|warn|info|debug" or a number 0-3; returns -1 when invalid. */
+int log_parse_level(const char *s);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+/* ---- configuration ---- */
+/* Configuration: built-in defaults < INI file < ENVINIT_* variables < flags.
+ *
+ * Every key of the INI file (section [envinit], or before any section) has
+ * an ENVINIT_<KEY> variable of the same name upper-cased (ssh_port ->
+ * ENVINIT_SSH_PORT); tini's TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and
+ * TINI_VERBOSITY are honoured too. A bad line stops envinit before it does
+ * anything, with "file:line: what is wrong" (exit 2). */
+#define CONFIG_MAX_EXIT_REMAP 32
+#define CONFIG_MAX_REWRITE 64
+#define CONFIG_MAX_KEYS 64
+#define CONFIG_DEFAULT_PATH "/etc/envinit/envinit.ini"
+
+enum ssh_mode { SSH_AUTO, SSH_OPENSSH, SSH_FALLBACK, SSH_EXTERNAL, SSH_OFF };
+enum write_error_policy { ON_WRITE_ERROR_CONTINUE, ON_WRITE_ERROR_FAIL };
+enum etc_env_policy { ETC_ENV_KEEP, ETC_ENV_WARN, ETC_ENV_REMOVE };
+
+struct config {
+    /* PID 1 */
+    int subreaper;              /* -s, TINI_SUBREAPER, subreaper */
+    int kill_group;             /* -g, TINI_KILL_PROCESS_GROUP, kill_process_group */
+    int parent_death_signal;    /* -p SIGNAL (0: none) */
+    int warn_on_reap;           /* -w */
+    int log_level;              /* -v..., TINI_VERBOSITY, log_level */
+    long grace_ms;              /* grace (seconds in file/env, may be fractional) */
+    int exit_remap[CONFIG_MAX_EXIT_REMAP]; /* -e CODE: these exit codes become 0 */
+    size_t n_exit_remap;
+    unsigned char rewrite[CONFIG_MAX_REWRITE + 1]; /* -r S:R, 0 = drop, index = signal */
+    int rewrite_set[CONFIG_MAX_REWRITE + 1];
+    /* environment user and files */
+    char user[64];              /* empty: the default rule */
+    enum write_error_policy on_write_error;
+    enum etc_env_policy etc_environment;
+    char authorized_keys_file[4096];
+    char *authorized_keys[CONFIG_MAX_KEYS]; /* from the file's authorized_key lines and
+                                               ENVINIT_AUTHORIZED_KEYS (malloc'd) */
+    size_t n_authorized_keys;
+    /* SSH */
+    enum ssh_mode ssh;
+    int ssh_port;               /* 22 */
+    int fallback_port;          /* 2222 */
+    long ssh_wait_ms;           /* 15 s, CVM mode */
+    int openssh_recommended;    /* 1 */
+    int cvm;                    /* 0 */
+    char status_path[4096];     /* /run/envinit/status */
+    char config_path[4096];     /* the file that was read, "" when none */
+};
+
+void config_defaults(struct config *c);
+
+/* Reads the INI file at PATH into C. MISSING_OK: a missing file is fine
+ * (the default path). Returns 0, or -1 after printing "file:line: ..." to
+ * ERRBUF. */
+int config_load_file(struct config *c, const char *path, int missing_ok, char *err, size_t errlen);
+
+/* Applies ENVINIT_* and TINI_* variables from ENVP. -1 with ERR on a bad value. */
+int config_load_env(struct config *c, char *const *envp, char *err, size_t errlen);
+
+/* Sets KEY (a file key name) from VALUE; used by all three sources.
+ * Returns 0, -1 unknown key, -2 bad value (ERR says why). */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen);
+
+/* Prints the effective configuration as an INI file. */
+void config_print(const struct config *c, FILE *out);
+
+void config_free(struct config *c);
+
+const char *ssh_mode_name(enum ssh_mode m);
+
+/* Value parsers shared by the three sources (-1: invalid). */
+int config_parse_bool(const char *v);
+int config_parse_long(const char *v, long min, long max, long *out);
+int config_parse_seconds(const char *v, long *ms);
+size_t config_key_count(void);
+const char *config_key_name(size_t i);
+bool config_key_is_bool(size_t i);
+void config_print_help(FILE *out);
+void env_key_upper(const char *name, char *out, size_t outlen);
+
+/* ---- command line ---- */
+enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_HELP, CMD_VERSION };
+#define CLI_MAX_SETS 64
+
+struct cli {
+    enum cli_cmd cmd;
+    const char *config_path;    /* -c/--config */
+    int verbosity;              /* number of -v */
+    struct {
+        const char *key, *value;
+    } sets[CLI_MAX_SETS];       /* flags, applied last */
+    size_t n_sets;
+    char **command;             /* COMMAND [ARG...], NULL when none */
+};
+
+/* Parses ARGV (getopt state is reset, so it may be called repeatedly). A
+ * first non-option word check, env, status or ssh-supervise is a
+ * subcommand unless "--" came before it. -1 with ERR on a bad option. */
+int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen);
+int cli_apply(const struct cli *cli, struct config *c, char *err, size_t errlen);
+/* The whole precedence chain: defaults < file < environment < flags. */
+int config_resolve(int argc, char **argv, char *const *envp, struct cli *cli, struct config *c,
+                   char *err, size_t errlen);
+
+/* ---- signals and exit statuses ---- */
+const char *signal_name(int sig);          /* "TERM", "RTMIN+2" */
+int signal_parse(const char *s);           /* name or number; -1 invalid */
+int signal_parse_rewrite(const char *s, int *from, int *to); /* "S:R" */
+bool signal_is_forwarded(int sig);
+int signal_rewrite(const struct config *c, int sig); /* 0: dropped */
+int exit_code_of(int wstatus);             /* status, or 128+N for signal N */
+int exit_code_remap(const struct config *c, int code);
+void describe_status(int wstatus, char *buf, size_t len);
+/* Blocks the forwarded signals and SIGCHLD (for signalfd), remembering the
+ * mask and dispositions envinit was started with. */
+int signals_take_over(sigset_t *forwarded);
+/* In a child before exec: back to what envinit was started with. */
+void signals_restore_for_child(void);
+
+/* ---- event loop ---- */
+typedef void (*loop_fd_fn)(int fd, short revents, void *ctx);
+typedef void (*loop_timer_fn)(void *ctx);
+long now_ms(void);                         /* CLOCK_MONOTONIC */
+int loop_init(void);
+int loop_watch_fd(int fd, loop_fd_fn fn, void *ctx);
+void loop_unwatch_fd(int fd);
+int loop_timer_add(long delay_ms, loop_timer_fn fn, void *ctx); /* id, -1 */
+void loop_timer_cancel(int id);
+int loop_run(void);
+void loop_stop(void);
+
+/* ---- supervision ---- */
+/* Supervision of long-running services (the SSH server) next to the main
+ * command, driven by envinit's single event loop: no thread, no timer
+ * that fires while nothing is due.
+ *
+ * A service is started with envinit's original signal mask and
+ * dispositions, optionally as another user (groups, gid, uid), with its
+ * stderr read line by line into envinit's log under its name. When it
+ * exits it is restarted according to its policy after an exponential
+ * backoff (100 ms doubling to 30 s, reset after 60 s of uptime). */
+
+enum restart_policy { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
+
+struct service;
+
+/* Called after the service's process was reaped, before any restart is
+ * scheduled. STATUS is the raw wait status; UPTIME_MS how long it ran.
+ * Return false to stop supervising it (no restart). */
+typedef bool (*service_exit_fn)(struct service *s, int status, long uptime_ms, void *ctx);
+
+struct service_spec {
+    const char *name;           /* log prefix and status name, e.g. "sshd" */
+    char *const *argv;          /* argv[0] is the path to execute */
+    char *const *envp;          /* NULL: envinit's own environment */
+    bool set_user;              /* run as uid/gid with groups */
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int ngroups;
+    enum restart_policy restart;
+    int stop_signal;            /* SIGTERM by default (0) */
+    bool capture_stderr;        /* log its stderr lines as "name: line" */
+    service_exit_fn on_exit;
+    void *ctx;
+};
+
+/* Next restart delay: PREV_MS is the delay used last time (0 for the first
+ * restart), UPTIME_MS how long the process ran before it exited. */
+long backoff_next(long prev_ms, long uptime_ms);
+
+/* Registers and starts a service (copies the spec's strings). NULL on
+ * allocation failure (logged). */
+struct service *service_start(const struct service_spec *spec);
+/* Sends the stop signal; the service is not restarted. */
+void service_stop(struct service *s);
+pid_t service_pid(const struct service *s);
+unsigned service_restarts(const struct service *s);
+int service_last_status(const struct service *s);   /* -1: never exited */
+long service_since(const struct service *s);        /* CLOCK_REALTIME s of last start */
+const char *service_name(const struct service *s);
+
+/* Observer called on every start/exit of any service (status file). */
+void supervise_set_observer(void (*fn)(void *ctx), void *ctx);
+
+/* Called by the reaper: true when PID was a service (then handled). */
+bool supervise_reaped(pid_t pid, int status);
+void supervise_stop_all(void);
+void supervise_kill_all(void);
+int supervise_running(void);
+bool service_done(const struct service *s);
+
+/* ---- start-up (setup.c) ---- */
+extern char **environ;
+/* Writes the environment user's SSH files; -1 only when on_write_error = fail
+ * and a write failed (the caller exits). Everything is logged. */
+int environment_setup(const struct config *c);
+const char *assets_root(void);            /* /opt/envinit for /opt/envinit/bin/envinit */
+int env_command(const struct config *c);  /* `envinit env` */
+int check_command(const struct config *c, char **command); /* `envinit check` */
+const char *self_dir(void);               /* folder of the envinit binary */
+/* Provided by the SSH orchestration (ssh.c, cvm.c, status.c). */
+int ssh_orchestrate(const struct config *c, const char *self_dir);
+int status_command(const struct config *c);
+int ssh_supervise_command(const struct config *c, const char *self_dir);
+int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[]);
+void ssh_describe_plan(const struct config *c, FILE *out);
+
+/* ---- SSH orchestration, CVM mode, status (owned by the ssh work) ---- */
+/* Which SSH server the environment gets (issue 4): OpenSSH when the image
+ * has it and envinit is root, else the bundled envinit-sshd; never a second
+ * server on a port that is already served; in CVM mode systemd runs it.
+ * Pure parts (parsers, the decision, rendering) take strings and structs
+ * and touch nothing; the wrappers around them do the I/O.
+ *
+ * Order of calls in PID 1 (main.c): environment_setup(), then with cvm
+ * cvm_exec_systemd() (before any child is started; returns only when it
+ * cannot exec systemd), then ssh_orchestrate() once, before loop_run(). */
+struct sockaddr_storage;
+
+/* /proc/net/tcp (V6 false) or /proc/net/tcp6 (V6 true) contents in TEXT:
+ * true when a socket is in LISTEN state (st 0A) on local PORT. OUT, when
+ * not NULL, gets an address that reaches it from here: the wildcard becomes
+ * 127.0.0.1 or ::1, a v4-mapped address becomes plain IPv4. */
+bool procnet_find_listener(const char *text, bool v6, int port, struct sockaddr_storage *out);
+/* Reads PROC/net/tcp, then PROC/net/tcp6 (PROC is "/proc"). 1 listening,
+ * 0 not, -1 when neither file can be read (logged). */
+int procnet_listening(const char *proc, int port, struct sockaddr_storage *out);
+
+enum ssh_probe { SSH_PROBE_SSH, SSH_PROBE_NOT_SSH, SSH_PROBE_NO_ANSWER };
+#define SSH_PROBE_TIMEOUT_MS 2000
+/* What the first bytes of a TCP server say: 1 an SSH greeting line
+ * ("SSH-2.0-" or "SSH-1.99-", after optional other lines as RFC 4253
+ * allows), 0 not SSH, -1 undecided yet (need more bytes). */
+int ssh_greeting_check(const char *buf, size_t len);
+/* Connects to ADDR and waits up to TIMEOUT_MS (poll, non-blocking) for the
+ * greeting; sends nothing. */
+enum ssh_probe ssh_probe(const struct sockaddr_storage *addr, int timeout_ms);
+const char *ssh_probe_name(enum ssh_probe p);
+
+/* The decision table. */
+enum ssh_action {
+    SSH_ACT_OFF,            /* ssh = off: no server, no key files (logged once) */
+    SSH_ACT_EXTERNAL,       /* ssh = external: the image or platform runs one */
+    SSH_ACT_SERVED,         /* an SSH server already answers on ssh_port */
+    SSH_ACT_OPENSSH,        /* OpenSSH's sshd on .port, supervised */
+    SSH_ACT_FALLBACK,       /* envinit-sshd on .port, supervised */
+    SSH_ACT_CVM_UNITS,      /* write envinit-ssh.service; systemd runs the rest */
+    SSH_ACT_NONE_AVAILABLE, /* a server is needed but none is installed */
+    SSH_ACT_ERROR,          /* a forced mode cannot be honoured */
+};
+struct ssh_facts {
+    enum ssh_mode mode;
+    bool listener;          /* something LISTENs on ssh_port */
+    enum ssh_probe probe;   /* what it said (only read when listener) */
+    bool have_sshd;         /* the image has OpenSSH's sshd */
+    bool have_fallback;     /* envinit-sshd is installed next to envinit */
+    bool root;              /* envinit runs as uid 0 */
+    bool cvm;
+    int ssh_port, fallback_port;
+};
+struct ssh_decision {
+    enum ssh_action action;
+    int port;               /* where the server runs (0: none) */
+    bool port_broken;       /* ssh_port carries non-SSH traffic: log an error */
+    const char *why;        /* one sentence for the log and `envinit check` */
+};
+struct ssh_decision ssh_decide(const struct ssh_facts *f);
+const char *ssh_action_name(enum ssh_action a);
+
+/* sshd exits within SSH_FAST_EXIT_MS of its start SSH_FAST_EXIT_LIMIT
+ * times in a row: its configuration is broken. COUNT is the caller's
+ * counter; true when the limit is reached (the counter then restarts). */
+#define SSH_FAST_EXIT_MS 1000
+#define SSH_FAST_EXIT_LIMIT 5
+bool ssh_fast_exit(unsigned *count, long uptime_ms);
+
+/* OpenSSH. Keywords of the recommendations the image's config sets itself: */
+enum {
+    SSHD_SETS_PERMIT_USER_ENV = 1,   /* PermitUserEnvironment */
+    SSHD_SETS_X11_FORWARDING = 2,    /* X11Forwarding */
+    SSHD_SETS_X11_USE_LOCALHOST = 4, /* X11UseLocalhost */
+};
+/* Scans sshd_config TEXT up to its first Match block (the global part):
+ * ORs the SSHD_SETS_* bits of the keywords set there into *SETS, and calls
+ * INCLUDE with each Include argument, in order (may be NULL). */
+void sshd_config_scan(const char *text, unsigned *sets,
+                      void (*include)(const char *pattern, void *ctx), void *ctx);
+/* The same over the file at PATH and the files it includes (relative
+ * patterns are under ETC_DIR, as sshd does). Unreadable: 0. */
+unsigned sshd_config_sets(const char *path, const char *etc_dir);
+
+#define SSHD_ARGV_MAX 16
+struct sshd_cmd {
+    char *argv[SSHD_ARGV_MAX];
+    char path[4096], port[16];
+};
+/* sshd -D -e -p PORT, then -o for each recommendation not in SETS when
+ * RECOMMENDED. */
+void sshd_build_argv(struct sshd_cmd *cmd, const char *sshd, int port, bool recommended, unsigned sets);
+/* Finds OpenSSH's sshd: ROOT/usr/sbin/sshd, ROOT/usr/bin/sshd, then each
+ * directory of PATH_ENV (may be NULL) under ROOT. ROOT is "" in production. */
+bool sshd_find(const char *root, const char *path_env, char *out, size_t len);
+/* Before the first start, synchronously: host keys (ssh-keygen -A when
+ * one of the default keys is missing), /run/sshd, and CMD's command line
+ * with -t instead of -D (sshd's message is logged). -1 when that failed. */
+int openssh_prepare(const struct sshd_cmd *cmd);
+
+/* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
+ * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
+#define FALLBACK_ARGV_MAX 16
+struct fallback_cmd {
+    char *argv[FALLBACK_ARGV_MAX];
+    char exe[4096], loader[4096], libdir[4096], port[16], user[64];
+};
+/* false when envinit-sshd is not installed. USER may be "" (its default). */
+bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int port, const char *user);
+
+/* CVM mode. */
+#define CVM_UNIT_NAME "envinit-ssh.service"
+/* Renders envinit-ssh.service, which runs `ENVINIT ssh-supervise` with C's
+ * SSH settings baked in (systemd services do not see the container's
+ * variables). Length, or -1 when BUF is too small or a value cannot be
+ * written into a unit file (newline). */
+int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size_t len);
+/* Writes ROOT/run/systemd/system/envinit-ssh.service (atomically) and its
+ * multi-user.target.wants link. 0, or -1 (logged). */
+int cvm_write_units(const char *root, const struct config *c, const char *envinit);
+/* ROOT/lib/systemd/systemd, else ROOT/sbin/init unless that is SELF
+ * (envinit itself). false when the image has neither. */
+bool cvm_find_systemd(const char *root, const char *self, char *out, size_t len);
+/* ARGS (the container's COMMAND [ARG...], may be NULL) for INIT: a first
+ * word that names an init (…/systemd, …/init) is dropped, INIT replaces it.
+ * malloc'd NULL-terminated vector of borrowed strings; free() only it. */
+char **cvm_build_argv(const char *init, char *const args[]);
+/* cvm_exec_systemd() (declared above) under ROOT, for tests. */
+int cvm_exec_systemd_at(const char *root, const struct config *c, char *const args[],
+                        char *const envp[]);
+
+/* Status file: key=value lines, replaced atomically on every change. */
+struct ssh_status {
+    char kind[16];          /* openssh, fallback, served, external, off, none */
+    char state[16];         /* running, restarting, stopped, external, off, down */
+    int port;
+    pid_t pid;              /* 0: no process of ours */
+    bool expected;          /* an SSH server should be up */
+    unsigned restarts;
+    int last_status;        /* raw wait status, -1: never exited */
+    long since;             /* CLOCK_REALTIME s when the state began */
+    char note[256];         /* why, in one line */
+};
+int status_render(const struct ssh_status *s, char *buf, size_t len);  /* length or -1 */
+int status_parse(const char *text, struct ssh_status *out);             /* 0 or -1 */
+int status_write(const char *path, const struct ssh_status *s);         /* 0, or -1 and errno */
+/* Readable form for `envinit status`; UP says whether it is up now, NOW
+ * is the current CLOCK_REALTIME second. */
+void status_print(const struct ssh_status *s, bool up, long now, FILE *out);
+/* ssh-supervise's exit status when no server can run: its unit does not
+ * restart it (RestartPreventExitStatus). */
+#define SSH_SUPERVISE_NO_SERVER 3
+/* ---- end SSH orchestration ---- */
+
+#endif
+

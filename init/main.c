@@ -1,0 +1,311 @@
+/* envinit: PID 1 of a developer-environment container. Starts the main
+ * command, reaps every child, forwards signals, supervises the SSH server
+ * and shuts everything down cleanly. See envinit(8). */
+#include "envinit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef ENVINIT_VERSION
+#define ENVINIT_VERSION "0.1.0"
+#endif
+
+extern char **environ;
+
+static struct config cfg;
+
+static struct {
+    pid_t main_pid;             /* 0: none started or already reaped */
+    pid_t main_pid_group;       /* its process group, kept after it is reaped */
+    bool had_main;
+    int main_status;            /* exit code, valid once reaped */
+    bool stopping;              /* shutdown begun */
+    bool killing;               /* grace period over */
+    int grace_timer;
+    int exit_code;
+} st = {.grace_timer = -1};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: envinit [options] [--] [COMMAND [ARG...]]\n"
+            "       envinit check | env | status | ssh-supervise\n"
+            "\n"
+            "Runs COMMAND as the main process of a developer-environment container:\n"
+            "reaps zombies, forwards signals, writes ~/.ssh/environment and\n"
+            "~/.ssh/authorized_keys, starts and supervises an SSH server.\n"
+            "\n"
+            "tini-compatible options:\n"
+            "  -s            register as child subreaper (always when not PID 1)\n"
+            "  -g            forward signals to COMMAND's whole process group\n"
+            "  -p SIGNAL     signal envinit gets when its parent dies\n"
+            "  -e CODE       report exit code CODE of COMMAND as 0 (repeatable)\n"
+            "  -v            more verbose (repeatable: -vv for debug)\n"
+            "  -w            warn for each reaped zombie that is not ours\n"
+            "  -r S:R        rewrite signal S to R before forwarding, R 0 drops (dumb-init)\n"
+            "  -c, --config PATH   INI file (default " CONFIG_DEFAULT_PATH ", or ENVINIT_CONFIG)\n"
+            "  -h, --help    this text\n"
+            "      --version print the version\n"
+            "\n"
+            "Settings (INI key = value under [envinit]; flag; variable):\n");
+    config_print_help(out);
+    fprintf(out,
+            "\nSubcommands:\n"
+            "  check          print the effective configuration and plan; change nothing\n"
+            "  env            print the ~/.ssh/environment block envinit would write\n"
+            "  status         print the SSH server's status; non-zero when it should be up and is not\n"
+            "  ssh-supervise  CVM mode: wait for sshd on the port, else run the fallback\n"
+            "\nTINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and TINI_VERBOSITY are honoured.\n");
+}
+
+/* ---- shutdown ---- */
+
+/* Sends SIG to every process left: as PID 1 that is the whole namespace;
+ * as a subreaper, our direct children (their children come back to us). */
+static void signal_everything(int sig)
+{
+    if (getpid() == 1) {
+        kill(-1, sig);
+        return;
+    }
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    pid_t self = getpid();
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char path[300], buf[512];
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* The command name may hold spaces and parentheses: skip to the last ')'. */
+        char *rp = strrchr(buf, ')');
+        int ppid;
+        if (rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == self)
+            kill((pid_t)atoi(de->d_name), sig);
+    }
+    closedir(d);
+}
+
+static void grace_over(void *ctx)
+{
+    (void)ctx;
+    st.grace_timer = -1;
+    st.killing = true;
+    log_warn("grace period of %ld.%03ld s is over; killing what is left with SIGKILL",
+             cfg.grace_ms / 1000, cfg.grace_ms % 1000);
+    if (st.main_pid > 0)
+        kill(-st.main_pid, SIGKILL), kill(st.main_pid, SIGKILL);
+    supervise_kill_all();
+    signal_everything(SIGKILL);
+}
+
+static void begin_shutdown(const char *why)
+{
+    if (st.stopping)
+        return;
+    st.stopping = true;
+    log_info("shutting down: %s", why);
+    supervise_stop_all();
+    st.grace_timer = loop_timer_add(cfg.grace_ms, grace_over, NULL);
+}
+
+/* Once the main command is gone nothing else will clean up after it. */
+static void terminate_rest(void)
+{
+    if (st.had_main)
+        kill(-st.main_pid_group, SIGTERM);
+    signal_everything(SIGTERM);
+}
+
+static void finish_if_done(void)
+{
+    if (!st.stopping || st.main_pid > 0)
+        return;
+    if (waitpid(-1, NULL, WNOHANG | __WALL) == -1 && errno == ECHILD) {
+        loop_stop();
+        return;
+    }
+    if (st.killing)
+        signal_everything(SIGKILL); /* orphans re-parented since the last sweep */
+}
+
+/* ---- children ---- */
+
+static void main_exited(int status)
+{
+    char how[96];
+    describe_status(status, how, sizeof how);
+    log_info("main command (pid %d) %s", (int)st.main_pid, how);
+    st.main_pid = 0;
+    st.exit_code = exit_code_remap(&cfg, exit_code_of(status));
+    begin_shutdown("the main command ended");
+    terminate_rest();
+}
+
+static void reap(void)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) {
+        if (pid == st.main_pid)
+            main_exited(status);
+        else if (!supervise_reaped(pid, status))
+            log_msg(cfg.warn_on_reap ? LOG_WARN : LOG_DEBUG, "reaped zombie pid %d", (int)pid);
+    }
+    finish_if_done();
+}
+
+static void forward(int sig)
+{
+    int to = signal_rewrite(&cfg, sig);
+    if (to == 0 || st.main_pid <= 0) {
+        log_debug("SIG%s not forwarded (%s)", signal_name(sig), to ? "no main command" : "dropped by rewrite");
+        return;
+    }
+    pid_t target = cfg.kill_group ? -st.main_pid : st.main_pid;
+    if (kill(target, to) < 0 && errno != ESRCH)
+        log_warn("cannot forward SIG%s to %d: %s", signal_name(to), (int)target, strerror(errno));
+    else
+        log_debug("forwarded SIG%s to %d", signal_name(to), (int)target);
+}
+
+static void on_signal(int fd, short revents, void *ctx)
+{
+    (void)revents;
+    (void)ctx;
+    struct signalfd_siginfo si[16];
+    ssize_t n = read(fd, si, sizeof si);
+    for (ssize_t i = 0; i < n / (ssize_t)sizeof si[0]; i++) {
+        int sig = (int)si[i].ssi_signo;
+        if (sig == SIGCHLD)
+            continue; /* one reap pass below covers them all */
+        forward(sig);
+        if (sig == SIGTERM || sig == SIGINT) {
+            begin_shutdown(sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
+            if (st.main_pid <= 0)
+                terminate_rest();
+        }
+    }
+    reap();
+}
+
+static pid_t start_main(char **argv)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("cannot fork for %s: %s; exiting", argv[0], strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        /* Keep job control working under docker run -it. */
+        if (isatty(STDIN_FILENO) && tcsetpgrp(STDIN_FILENO, getpgrp()) < 0 && errno != ENOTTY && errno != ENXIO)
+            log_warn("cannot give the terminal to %s: %s", argv[0], strerror(errno));
+        signals_restore_for_child();
+        execvp(argv[0], argv);
+        int e = errno;
+        log_error("cannot run %s: %s", argv[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    setpgid(pid, pid); /* either side may win the race */
+    log_info("started %s as pid %d", argv[0], (int)pid);
+    return pid;
+}
+
+static int setup_signals(void)
+{
+    sigset_t fwd;
+    if (signals_take_over(&fwd) < 0) {
+        log_error("cannot take over signals: %s; exiting", strerror(errno));
+        return -1;
+    }
+    sigaddset(&fwd, SIGCHLD);
+    int fd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0 || loop_init() < 0 || loop_watch_fd(fd, on_signal, NULL) < 0) {
+        log_error("cannot set up the event loop: %s; exiting", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void become_reaper(void)
+{
+    if (cfg.parent_death_signal && prctl(PR_SET_PDEATHSIG, cfg.parent_death_signal) < 0)
+        log_warn("cannot set the parent death signal: %s", strerror(errno));
+    if (getpid() == 1)
+        return;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        log_warn("not PID 1 and cannot become a child subreaper: %s; orphans will not be reaped",
+                 strerror(errno));
+    else
+        log_info("not PID 1: registered as child subreaper to reap orphans");
+}
+
+static int run_init(char **command)
+{
+    if (setup_signals() < 0)
+        return 1;
+    become_reaper();
+    if (environment_setup(&cfg) < 0)
+        return 1;
+    if (cfg.cvm)
+        cvm_exec_systemd(&cfg, command, environ); /* returns only when it cannot */
+    if (command) {
+        st.main_pid = st.main_pid_group = start_main(command);
+        if (st.main_pid < 0)
+            return 1;
+        st.had_main = true;
+    }
+    ssh_orchestrate(&cfg, self_dir());
+    if (loop_run() < 0)
+        return 1;
+    log_info("exiting with status %d", st.exit_code);
+    return st.exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    char err[1024];
+    if (config_resolve(argc, argv, environ, &cli, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "envinit: error: %s\n", err);
+        if (cli.cmd != CMD_HELP)
+            fprintf(stderr, "envinit: see envinit --help; nothing was started\n");
+        return 2;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    switch (cli.cmd) {
+    case CMD_HELP:
+        usage(stdout);
+        return 0;
+    case CMD_VERSION:
+        printf("envinit %s\n", ENVINIT_VERSION);
+        return 0;
+    case CMD_CHECK:
+        return check_command(&cfg, cli.command);
+    case CMD_ENV:
+        return env_command(&cfg);
+    case CMD_STATUS:
+        return status_command(&cfg);
+    case CMD_SSH_SUPERVISE:
+        return ssh_supervise_command(&cfg, self_dir());
+    case CMD_RUN:
+        break;
+    }
+    return run_init(cli.command);
+}

@@ -1,0 +1,182 @@
+/* Start-up work before the main command runs: the environment user's SSH
+ * files (through envfile), and the `check` and `env` subcommands that show
+ * that work without doing it. */
+#include "envinit.h"
+#include "../envfile/envfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEYS_FILE_MAX (256 * 1024)
+
+static void envfile_to_log(int level, const char *msg)
+{
+    log_msg((enum log_level)level, "%s", msg);
+}
+
+/* The keys file is a mounted secret: read it whole, but bounded. */
+static char *read_keys_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        log_error("cannot read authorized keys file %s: %s; its keys are not installed", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(KEYS_FILE_MAX + 1);
+    size_t len = 0;
+    ssize_t n = 0;
+    while (buf && len < KEYS_FILE_MAX && (n = read(fd, buf + len, KEYS_FILE_MAX - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    if (!buf || n < 0) {
+        log_error("cannot read authorized keys file %s: %s; its keys are not installed", path,
+                  buf ? strerror(errno) : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    if (len == KEYS_FILE_MAX)
+        log_warn("authorized keys file %s is larger than %d KiB; the rest is ignored", path, KEYS_FILE_MAX / 1024);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Key lines from the config and ENVINIT_AUTHORIZED_KEYS, then the file. */
+static const char **collect_keys(const struct config *c, char **filebuf)
+{
+    size_t cap = c->n_authorized_keys + 1;
+    *filebuf = c->authorized_keys_file[0] ? read_keys_file(c->authorized_keys_file) : NULL;
+    for (const char *p = *filebuf; p && *p; p++)
+        cap += *p == '\n';
+    const char **keys = calloc(cap + 1, sizeof *keys);
+    if (!keys)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_authorized_keys; i++)
+        keys[n++] = c->authorized_keys[i];
+    for (char *save = NULL, *line = *filebuf ? strtok_r(*filebuf, "\n", &save) : NULL; line && n < cap;
+         line = strtok_r(NULL, "\n", &save))
+        keys[n++] = line;
+    keys[n] = NULL;
+    return keys;
+}
+
+static void make_request(const struct config *c, struct envfile_request *req, const char **keys)
+{
+    memset(req, 0, sizeof *req);
+    req->user_name = c->user;
+    req->environ = environ;
+    req->keys = keys;
+    req->write_env = c->ssh != SSH_OFF;
+    req->write_keys = c->ssh != SSH_OFF;
+    req->etc_environment = (enum envfile_etc_mode)c->etc_environment;
+    req->assets_root = assets_root();
+}
+
+/* The bundle's root: /opt/envinit for /opt/envinit/bin/envinit. */
+const char *assets_root(void)
+{
+    static char root[4096];
+    if (root[0])
+        return root;
+    ssize_t n = readlink("/proc/self/exe", root, sizeof root - 1);
+    if (n <= 0) {
+        snprintf(root, sizeof root, "/opt/envinit");
+        return root;
+    }
+    root[n] = '\0';
+    char *slash = strrchr(root, '/');
+    if (slash)
+        *slash = '\0';
+    size_t len = strlen(root);
+    if (len >= 4 && strcmp(root + len - 4, "/bin") == 0)
+        root[len - 4] = '\0';
+    if (!root[0])
+        snprintf(root, sizeof root, "/");
+    return root;
+}
+
+int environment_setup(const struct config *c)
+{
+    envfile_log = envfile_to_log;
+    if (c->ssh == SSH_OFF) {
+        log_info("SSH access is disabled (ssh = off): no SSH server, no keys written");
+        return 0;
+    }
+    char *filebuf = NULL;
+    const char **keys = collect_keys(c, &filebuf);
+    struct envfile_request req;
+    make_request(c, &req, keys);
+    int r = keys ? envfile_install(&req) : -1;
+    free(keys);
+    free(filebuf);
+    if (r < 0 && c->on_write_error == ON_WRITE_ERROR_FAIL) {
+        log_error("the SSH files could not be written and on_write_error = fail; exiting");
+        return -1;
+    }
+    if (r < 0)
+        log_warn("the SSH files could not all be written; starting the container anyway (on_write_error = continue)");
+    return 0;
+}
+
+int env_command(const struct config *c)
+{
+    envfile_log = envfile_to_log;
+    struct envfile_request req;
+    make_request(c, &req, NULL);
+    req.write_env = 1;
+    char *block = envfile_render_for(&req);
+    if (!block)
+        return 1;
+    fputs(block, stdout);
+    free(block);
+    return 0;
+}
+
+int check_command(const struct config *c, char **command)
+{
+    envfile_log = envfile_to_log;
+    config_print(c, stdout);
+    printf("\n# plan\n");
+    struct envfile_request req;
+    make_request(c, &req, NULL);
+    struct envfile_user u;
+    if (envfile_resolve_user(&req, &u) == 0)
+        printf("# environment user: %s (uid %u, gid %u, home %s, shell %s)\n", u.name, (unsigned)u.uid,
+               (unsigned)u.gid, u.home, u.shell);
+    else
+        printf("# environment user: cannot be resolved (see the error above)\n");
+    if (c->ssh == SSH_OFF)
+        printf("# SSH disabled: no key or environment file is written, no server started\n");
+    else
+        printf("# writes %s/.ssh/environment and %s/.ssh/authorized_keys (%zu key line(s) from settings%s)\n",
+               u.home, u.home, c->n_authorized_keys, c->authorized_keys_file[0] ? " plus the keys file" : "");
+    ssh_describe_plan(c, stdout);
+    if (command) {
+        printf("# main command:");
+        for (char **a = command; *a; a++)
+            printf(" %s", *a);
+        printf("\n");
+    } else {
+        printf("# no main command: runs until SIGTERM\n");
+    }
+    return 0;
+}
+
+const char *self_dir(void)
+{
+    static char dir[4096];
+    if (dir[0])
+        return dir;
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0)
+        return strcpy(dir, "/opt/envinit/bin");
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    return dir;
+}

@@ -1,0 +1,27 @@
+# Helpers for integration tests: sourced by tests/integration/*.sh.
+# Each case prints PASS: or FAIL: for tests/run.sh to count.
+set -uo pipefail
+SRC=${TEST_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ENVINIT=$SRC/envinit
+SUITE=$(basename "${0%.sh}")
+WORK=$(mktemp -d "/tmp/envinit-$SUITE.XXXXXX")
+trap 't_cleanup' EXIT
+T_CLEANUP=()
+t_cleanup() { local c; for c in "${T_CLEANUP[@]}"; do eval "$c" || true; done; rm -rf "$WORK"; }
+at_exit() { T_CLEANUP=("$*" "${T_CLEANUP[@]}"); }
+
+pass() { echo "PASS: $SUITE/$1"; }
+fail() { echo "FAIL: $SUITE/$1: ${2:-}"; }
+# expect NAME CMD...: the case passes when CMD succeeds.
+expect() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "command failed: $*"; fi; }
+# expect_eq NAME WANT GOT
+expect_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi; }
+# wait_until SECONDS CMD...: polls CMD every 20 ms (tests may poll; envinit may not).
+wait_until() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.02; done
+}
+require() { # require CMD...: a missing tool fails loudly instead of skipping
+  local c; for c; do command -v "$c" >/dev/null || { fail "requires-$c" "$c not installed (run .ci/deps test)"; exit 1; }; done
+}
+need_root() { [ "$(id -u)" -eq 0 ] || { fail root "integration tests need root (namespaces)"; exit 1; }; }

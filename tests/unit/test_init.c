@@ -1,0 +1,371 @@
+/* Unit tests of init/: command line, configuration precedence and errors,
+ * signal names, forwarding set and rewriting, exit statuses, backoff. */
+#include "../../init/envinit.h"
+#include "unit.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char err[1024];
+
+static int parse(struct cli *cli, char **argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    return cli_parse(argc, argv, cli, err, sizeof err);
+}
+
+static char *write_tmp(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/envinit-unit-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+START_TEST(cli_tini_flags)
+{
+    char *argv[] = {"envinit", "-s", "-g", "-p", "SIGKILL", "-e", "143", "-e", "7", "-vv", "-w",
+                    "--", "sleep", "1", NULL};
+    struct cli cli;
+    ck_assert_int_eq(parse(&cli, argv), 0);
+    ck_assert_int_eq(cli.cmd, CMD_RUN);
+    ck_assert_int_eq(cli.verbosity, 2);
+    ck_assert_str_eq(cli.command[0], "sleep");
+    ck_assert_str_eq(cli.command[1], "1");
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(cli_apply(&cli, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.subreaper, 1);
+    ck_assert_int_eq(c.kill_group, 1);
+    ck_assert_int_eq(c.parent_death_signal, SIGKILL);
+    ck_assert_int_eq(c.warn_on_reap, 1);
+    ck_assert_int_eq(c.log_level, LOG_DEBUG);
+    ck_assert_uint_eq(c.n_exit_remap, 2);
+    ck_assert_int_eq(exit_code_remap(&c, 143), 0);
+    ck_assert_int_eq(exit_code_remap(&c, 7), 0);
+    ck_assert_int_eq(exit_code_remap(&c, 8), 8);
+}
+END_TEST
+
+START_TEST(cli_command_without_dashdash)
+{
+    char *argv[] = {"envinit", "-g", "sh", "-c", "exit 3", NULL};
+    struct cli cli;
+    ck_assert_int_eq(parse(&cli, argv), 0);
+    ck_assert_str_eq(cli.command[0], "sh");
+    ck_assert_str_eq(cli.command[1], "-c"); /* options after COMMAND belong to it */
+}
+END_TEST
+
+START_TEST(cli_subcommands)
+{
+    struct cli cli;
+    char *a1[] = {"envinit", "check", NULL};
+    ck_assert_int_eq(parse(&cli, a1), 0);
+    ck_assert_int_eq(cli.cmd, CMD_CHECK);
+    char *a2[] = {"envinit", "--", "status", NULL};
+    ck_assert_int_eq(parse(&cli, a2), 0);
+    ck_assert_int_eq(cli.cmd, CMD_RUN); /* after --, a program named status */
+    ck_assert_str_eq(cli.command[0], "status");
+    char *a3[] = {"envinit", "--version", NULL};
+    ck_assert_int_eq(parse(&cli, a3), 0);
+    ck_assert_int_eq(cli.cmd, CMD_VERSION);
+    char *a4[] = {"envinit", "-h", NULL};
+    ck_assert_int_eq(parse(&cli, a4), 0);
+    ck_assert_int_eq(cli.cmd, CMD_HELP);
+    char *a5[] = {"envinit", "env", NULL};
+    ck_assert_int_eq(parse(&cli, a5), 0);
+    ck_assert_int_eq(cli.cmd, CMD_ENV);
+}
+END_TEST
+
+START_TEST(cli_long_options_for_keys)
+{
+    char *argv[] = {"envinit", "--ssh-port=2200", "--cvm", "--ssh", "off", "--grace=2.5",
+                    "--rewrite", "15:3", "-r", "1:0", NULL};
+    struct cli cli;
+    ck_assert_int_eq(parse(&cli, argv), 0);
+    ck_assert_ptr_null(cli.command);
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(cli_apply(&cli, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.ssh_port, 2200);
+    ck_assert_int_eq(c.cvm, 1);
+    ck_assert_int_eq(c.ssh, SSH_OFF);
+    ck_assert_int_eq(c.grace_ms, 2500);
+    ck_assert_int_eq(signal_rewrite(&c, SIGTERM), SIGQUIT);
+    ck_assert_int_eq(signal_rewrite(&c, SIGHUP), 0);
+    ck_assert_int_eq(signal_rewrite(&c, SIGUSR1), SIGUSR1);
+}
+END_TEST
+
+START_TEST(cli_bad_options)
+{
+    struct cli cli;
+    char *a1[] = {"envinit", "-x", NULL};
+    ck_assert_int_eq(parse(&cli, a1), -1);
+    char *a2[] = {"envinit", "-p", NULL};
+    ck_assert_int_eq(parse(&cli, a2), -1);
+    char *a3[] = {"envinit", "--no-such-thing", NULL};
+    ck_assert_int_eq(parse(&cli, a3), -1);
+    char *a4[] = {"envinit", "--ssh-port=0", NULL};
+    ck_assert_int_eq(parse(&cli, a4), 0);
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(cli_apply(&cli, &c, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "ssh_port"));
+}
+END_TEST
+
+START_TEST(config_file_valid)
+{
+    char *path = write_tmp("; comment\n[envinit]\nssh = openssh\nssh_port = 2022\ngrace = 0.25\n"
+                           "user = dev\ncvm = yes\nauthorized_keys = ssh-ed25519 AAAA a\n"
+                           "authorized_keys = ssh-ed25519 BBBB b\netc_environment = remove\n");
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_file(&c, path, 0, err, sizeof err), 0);
+    ck_assert_int_eq(c.ssh, SSH_OPENSSH);
+    ck_assert_int_eq(c.ssh_port, 2022);
+    ck_assert_int_eq(c.grace_ms, 250);
+    ck_assert_str_eq(c.user, "dev");
+    ck_assert_int_eq(c.cvm, 1);
+    ck_assert_uint_eq(c.n_authorized_keys, 2);
+    ck_assert_str_eq(c.authorized_keys[1], "ssh-ed25519 BBBB b");
+    ck_assert_int_eq(c.etc_environment, ETC_ENV_REMOVE);
+    ck_assert_str_eq(c.config_path, path);
+    config_free(&c);
+    unlink(path);
+}
+END_TEST
+
+static void expect_file_error(const char *text, const char *want)
+{
+    char *path = write_tmp(text);
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_file(&c, path, 0, err, sizeof err), -1);
+    char full[256];
+    snprintf(full, sizeof full, "%s:%s", path, want);
+    ck_assert_msg(strstr(err, full) != NULL, "error '%s' lacks '%s'", err, full);
+    config_free(&c);
+    unlink(path);
+}
+
+START_TEST(config_file_errors)
+{
+    expect_file_error("[envinit]\nssh = auto\nsssh = off\n", "3: unknown key 'sssh'");
+    expect_file_error("[other]\nssh = off\n", "2: unknown section [other]");
+    expect_file_error("ssh_port = 70000\n", "1: ssh_port: '70000' is not a port");
+    expect_file_error("\n\ncvm = maybe\n", "3: cvm: 'maybe' is not a boolean");
+    expect_file_error("ssh = sometimes\n", "1: ssh: 'sometimes' is not one of");
+    expect_file_error("grace = -1\n", "1: grace:");
+    expect_file_error("[envinit]\nthis is not ini\n", "2:");
+}
+END_TEST
+
+START_TEST(config_missing_file)
+{
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_file(&c, "/nonexistent/envinit.ini", 1, err, sizeof err), 0);
+    ck_assert_str_eq(c.config_path, "");
+    ck_assert_int_eq(config_load_file(&c, "/nonexistent/envinit.ini", 0, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/envinit.ini"));
+}
+END_TEST
+
+START_TEST(config_precedence)
+{
+    char *path = write_tmp("ssh = openssh\nssh_port = 2022\ngrace = 3\nfallback_port = 3000\n");
+    char cfgvar[128];
+    snprintf(cfgvar, sizeof cfgvar, "ENVINIT_CONFIG=%s", path);
+    char *envp[] = {cfgvar, "ENVINIT_SSH_PORT=2023", "ENVINIT_GRACE=4", "TINI_VERBOSITY=3",
+                    "TINI_KILL_PROCESS_GROUP=", NULL};
+    char *argv[] = {"envinit", "--grace=5", "true", NULL};
+    struct cli cli;
+    struct config c;
+    ck_assert_int_eq(config_resolve(3, argv, envp, &cli, &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.ssh, SSH_OPENSSH);         /* file only */
+    ck_assert_int_eq(c.fallback_port, 3000);      /* file only */
+    ck_assert_int_eq(c.ssh_port, 2023);           /* env over file */
+    ck_assert_int_eq(c.grace_ms, 5000);           /* flag over env over file */
+    ck_assert_int_eq(c.log_level, LOG_DEBUG);     /* tini's variable */
+    ck_assert_int_eq(c.kill_group, 1);            /* presence means on, as in tini */
+    ck_assert_int_eq(c.openssh_recommended, 1);   /* default */
+    config_free(&c);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(config_env_errors)
+{
+    char *envp[] = {"ENVINIT_SSH=maybe", NULL};
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_env(&c, envp, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "ENVINIT_SSH"));
+    char *envp2[] = {"ENVINIT_AUTHORIZED_KEYS=ssh-ed25519 AAAA one\r\n\n  ssh-ed25519 BBBB two  \n", NULL};
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_env(&c, envp2, err, sizeof err), 0);
+    ck_assert_uint_eq(c.n_authorized_keys, 2);
+    ck_assert_str_eq(c.authorized_keys[0], "ssh-ed25519 AAAA one");
+    ck_assert_str_eq(c.authorized_keys[1], "ssh-ed25519 BBBB two");
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(config_value_parsers)
+{
+    long ms;
+    ck_assert_int_eq(config_parse_seconds("10", &ms), 0);
+    ck_assert_int_eq(ms, 10000);
+    ck_assert_int_eq(config_parse_seconds("0.125", &ms), 0);
+    ck_assert_int_eq(ms, 125);
+    ck_assert_int_eq(config_parse_seconds("1.5s", &ms), 0);
+    ck_assert_int_eq(ms, 1500);
+    ck_assert_int_eq(config_parse_seconds("x", &ms), -1);
+    ck_assert_int_eq(config_parse_seconds("1e3", &ms), -1);
+    ck_assert_int_eq(config_parse_bool("Yes"), 1);
+    ck_assert_int_eq(config_parse_bool("off"), 0);
+    ck_assert_int_eq(config_parse_bool("2"), -1);
+}
+END_TEST
+
+START_TEST(signal_names)
+{
+    ck_assert_int_eq(signal_parse("TERM"), SIGTERM);
+    ck_assert_int_eq(signal_parse("SIGKILL"), SIGKILL);
+    ck_assert_int_eq(signal_parse("usr1"), SIGUSR1);
+    ck_assert_int_eq(signal_parse("9"), 9);
+    ck_assert_int_eq(signal_parse("RTMIN+2"), SIGRTMIN + 2);
+    ck_assert_int_eq(signal_parse("SIGRTMAX-1"), SIGRTMAX - 1);
+    ck_assert_int_eq(signal_parse("NOPE"), -1);
+    ck_assert_int_eq(signal_parse("0"), -1);
+    ck_assert_int_eq(signal_parse("99"), -1);
+    ck_assert_str_eq(signal_name(SIGHUP), "HUP");
+}
+END_TEST
+
+START_TEST(signal_forwarded_set)
+{
+    int excluded[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS,
+                      SIGCHLD, SIGKILL, SIGSTOP, SIGTTIN, SIGTTOU};
+    for (size_t i = 0; i < sizeof excluded / sizeof excluded[0]; i++)
+        ck_assert_msg(!signal_is_forwarded(excluded[i]), "%d forwarded", excluded[i]);
+    int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM,
+                       SIGCONT, SIGTSTP, SIGWINCH, SIGURG, SIGPWR, SIGRTMIN, SIGRTMAX};
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        ck_assert_msg(signal_is_forwarded(forwarded[i]), "%d not forwarded", forwarded[i]);
+}
+END_TEST
+
+START_TEST(signal_rewrite_parse)
+{
+    int f, t;
+    ck_assert_int_eq(signal_parse_rewrite("15:3", &f, &t), 0);
+    ck_assert_int_eq(f, 15);
+    ck_assert_int_eq(t, 3);
+    ck_assert_int_eq(signal_parse_rewrite("TERM:QUIT", &f, &t), 0);
+    ck_assert_int_eq(t, SIGQUIT);
+    ck_assert_int_eq(signal_parse_rewrite("HUP:0", &f, &t), 0);
+    ck_assert_int_eq(t, 0);
+    ck_assert_int_eq(signal_parse_rewrite("15", &f, &t), -1);
+    ck_assert_int_eq(signal_parse_rewrite("15:BOGUS", &f, &t), -1);
+    ck_assert_int_eq(signal_parse_rewrite(":3", &f, &t), -1);
+}
+END_TEST
+
+START_TEST(exit_status_mapping)
+{
+    ck_assert_int_eq(exit_code_of(0), 0);
+    ck_assert_int_eq(exit_code_of(7 << 8), 7);
+    ck_assert_int_eq(exit_code_of(255 << 8), 255);
+    ck_assert_int_eq(exit_code_of(SIGKILL), 137);
+    ck_assert_int_eq(exit_code_of(SIGTERM), 143);
+    char buf[96];
+    describe_status(SIGSEGV | 0x80, buf, sizeof buf);
+    ck_assert_str_eq(buf, "killed by SIGSEGV (core dumped)");
+    describe_status(3 << 8, buf, sizeof buf);
+    ck_assert_str_eq(buf, "exited with status 3");
+}
+END_TEST
+
+START_TEST(backoff_sequence)
+{
+    long d = backoff_next(0, 0);
+    ck_assert_int_eq(d, 100);
+    long want[] = {200, 400, 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        d = backoff_next(d, 50);
+        ck_assert_int_eq(d, want[i]);
+    }
+    ck_assert_int_eq(backoff_next(30000, 60000), 100); /* a minute up: start over */
+    ck_assert_int_eq(backoff_next(800, 59999), 1600);
+}
+END_TEST
+
+START_TEST(log_levels)
+{
+    ck_assert_int_eq(log_parse_level("debug"), LOG_DEBUG);
+    ck_assert_int_eq(log_parse_level("warn"), LOG_WARN);
+    ck_assert_int_eq(log_parse_level("2"), LOG_INFO);
+    ck_assert_int_eq(log_parse_level("9"), LOG_DEBUG);
+    ck_assert_int_eq(log_parse_level("loud"), -1);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_add_test(tc, cli_tini_flags);
+    tcase_add_test(tc, cli_command_without_dashdash);
+    tcase_add_test(tc, cli_subcommands);
+    tcase_add_test(tc, cli_long_options_for_keys);
+    tcase_add_test(tc, cli_bad_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, config_file_valid);
+    tcase_add_test(tc, config_file_errors);
+    tcase_add_test(tc, config_missing_file);
+    tcase_add_test(tc, config_precedence);
+    tcase_add_test(tc, config_env_errors);
+    tcase_add_test(tc, config_value_parsers);
+    tcase_add_test(tc, log_levels);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static Suite *signal_suite(void)
+{
+    Suite *s = suite_create("signals");
+    TCase *tc = tcase_create("signals");
+    tcase_add_test(tc, signal_names);
+    tcase_add_test(tc, signal_forwarded_set);
+    tcase_add_test(tc, signal_rewrite_parse);
+    tcase_add_test(tc, exit_status_mapping);
+    tcase_add_test(tc, backoff_sequence);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    Suite *suites[] = {cli_suite(), config_suite(), signal_suite(), NULL};
+    return unit_run("init", suites);
+}
