@@ -50,3 +50,4 @@ __attribute__((weak)) int envfile_resolve_user(const struct envfile_request *req
     (void)req, (void)out;
     return -1;
 }
+__attribute__((weak)) void (*envfile_log)(int level, const char *msg);
