@@ -1,6 +1,5 @@
 /* Test helper: makes N orphans that exit at once, so they become zombies
  * of whoever reaps for this process's namespace (PID 1 or a subreaper). */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>

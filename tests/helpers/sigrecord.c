@@ -1,7 +1,6 @@
 /* Test helper: appends the name of every signal it receives to FILE, one
  * per line; exits 0 on SIGINT/SIGTERM after recording it. It writes
  * "ready" first so a test knows its handlers are in place. */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
