@@ -57,10 +57,12 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
+# Static analysis of every component (settings in .clang-tidy).
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
 	  init envfile sshfallback
+	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE
 
 clean:
 	rm -rf $(BUILD) $(BINS) dist tests/.work

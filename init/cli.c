@@ -36,7 +36,7 @@ static void build_long_options(struct option *lo, char names[][48])
     for (size_t i = 0; i < config_key_count() && n < MAX_LONG - 1; i++) {
         const char *k = config_key_name(i);
         size_t j = 0;
-        for (; k[j] && j < 47; j++)
+        for (; j < 47 && k[j]; j++)
             names[i][j] = k[j] == '_' ? '-' : k[j];
         names[i][j] = '\0';
         /* Booleans may be given bare (--cvm) or with =false. */

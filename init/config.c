@@ -485,7 +485,7 @@ void config_print_help(FILE *out)
 void env_key_upper(const char *name, char *out, size_t outlen)
 {
     size_t j = 0;
-    for (; name[j] && j < outlen - 1; j++)
+    for (; j < outlen - 1 && name[j]; j++)
         out[j] = (char)toupper((unsigned char)name[j]);
     out[j] = '\0';
 }

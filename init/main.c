@@ -26,7 +26,6 @@ static struct {
     pid_t main_pid;             /* 0: none started or already reaped */
     pid_t main_pid_group;       /* its process group, kept after it is reaped */
     bool had_main;
-    int main_status;            /* exit code, valid once reaped */
     bool stopping;              /* shutdown begun */
     bool killing;               /* grace period over */
     int grace_timer;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KEYS_FILE_MAX (256 * 1024)
+#define KEYS_FILE_MAX ((size_t)256 * 1024)
 
 static void envfile_to_log(int level, const char *msg)
 {
@@ -39,7 +39,7 @@ static char *read_keys_file(const char *path)
         return NULL;
     }
     if (len == KEYS_FILE_MAX)
-        log_warn("authorized keys file %s is larger than %d KiB; the rest is ignored", path, KEYS_FILE_MAX / 1024);
+        log_warn("authorized keys file %s is larger than %zu KiB; the rest is ignored", path, KEYS_FILE_MAX / 1024);
     buf[len] = '\0';
     return buf;
 }

@@ -125,7 +125,6 @@ static void exec_service(const struct service *s, int err_pipe)
                   (unsigned)s->spec.gid, strerror(errno));
         _exit(126);
     }
-    extern char **environ;
     execve(s->argv[0], s->argv, s->envp ? s->envp : environ);
     log_error("%s: cannot run %s: %s", s->name, s->argv[0], strerror(errno));
     _exit(errno == ENOENT ? 127 : 126);
