@@ -31,7 +31,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 envinit: $(BUILD)/init/main.o $(INIT_OBJ) $(ENVFILE_OBJ)
-	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a -l:libcap-ng.a
+	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
 
 -include $(sort $(wildcard */*.mk))
 

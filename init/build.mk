@@ -3,7 +3,7 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 
 $(BUILD)/tests/test_init: $(BUILD)/tests/unit/test_init.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) -pie -o $@ $^ -l:libinih.a -l:libcap-ng.a $(CHECK_LIBS)
+	$(CC) $(LDHARDEN) -pie -o $@ $^ -l:libinih.a $(CHECK_LIBS)
 
 TESTS += $(BUILD)/tests/test_init
 

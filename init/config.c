@@ -2,7 +2,6 @@
  * and the long options, so the three sources can never disagree. */
 #include "envinit.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -102,10 +101,10 @@ int config_parse_bool(const char *v)
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off", ""};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
-        if (strcasecmp(v, yes[i]) == 0)
+        if (ascii_strcasecmp(v, yes[i]) == 0)
             return 1;
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
-        if (strcasecmp(v, no[i]) == 0)
+        if (ascii_strcasecmp(v, no[i]) == 0)
             return 0;
     return -1;
 }
@@ -126,15 +125,15 @@ int config_parse_seconds(const char *v, long *ms)
 {
     long whole = 0, frac = 0, scale = 1000;
     const char *p = v;
-    if (!isdigit((unsigned char)*p))
+    if (!ascii_isdigit((unsigned char)*p))
         return -1;
-    for (; isdigit((unsigned char)*p); p++) {
+    for (; ascii_isdigit((unsigned char)*p); p++) {
         whole = whole * 10 + (*p - '0');
         if (whole > 86400L * 365)
             return -1;
     }
     if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++)
+        for (p++; ascii_isdigit((unsigned char)*p); p++)
             if (scale > 1) {
                 scale /= 10;
                 frac += (*p - '0') * scale;
@@ -315,6 +314,10 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 
 int config_load_file(struct config *c, const char *path, int missing_ok, char *err, size_t errlen)
 {
+    if (strlen(path) >= sizeof c->config_path) {
+        snprintf(err, errlen, "config file path is longer than %zu bytes", sizeof c->config_path - 1);
+        return -1;
+    }
     FILE *f = fopen(path, "re");
     if (!f) {
         if (errno == ENOENT && missing_ok)
@@ -346,7 +349,7 @@ static int env_key(const char *name, size_t len, char *out, size_t outlen)
     if (len >= outlen)
         return -1;
     for (size_t i = 0; i < len; i++)
-        out[i] = (char)tolower((unsigned char)name[i]);
+        out[i] = (char)ascii_tolower((unsigned char)name[i]);
     out[len] = '\0';
     return 0;
 }
@@ -486,7 +489,7 @@ void env_key_upper(const char *name, char *out, size_t outlen)
 {
     size_t j = 0;
     for (; j < outlen - 1 && name[j]; j++)
-        out[j] = (char)toupper((unsigned char)name[j]);
+        out[j] = (char)ascii_toupper((unsigned char)name[j]);
     out[j] = '\0';
 }
 

@@ -33,6 +33,25 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* ---- ASCII helpers ----
+ * Settings, signal names and sshd_config keywords are ASCII. These replace
+ * <ctype.h> and strcasecmp, whose locale tables and per-CPU variants would
+ * add about 100 KiB to the static binary's resident set. */
+static inline bool ascii_isdigit(int c) { return c >= '0' && c <= '9'; }
+static inline bool ascii_isspace(int c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+static inline int ascii_tolower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static inline int ascii_toupper(int c) { return c >= 'a' && c <= 'z' ? c - 32 : c; }
+static inline int ascii_strncasecmp(const char *a, const char *b, size_t n)
+{
+    for (; n; a++, b++, n--) {
+        int d = ascii_tolower((unsigned char)*a) - ascii_tolower((unsigned char)*b);
+        if (d || !*a)
+            return d;
+    }
+    return 0;
+}
+static inline int ascii_strcasecmp(const char *a, const char *b) { return ascii_strncasecmp(a, b, (size_t)-1); }
+
 /* ---- configuration ---- */
 /* Configuration: built-in defaults < INI file < ENVINIT_* variables < flags.
  *
@@ -44,6 +63,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define CONFIG_MAX_EXIT_REMAP 32
 #define CONFIG_MAX_REWRITE 64
 #define CONFIG_MAX_KEYS 64
+/* Paths in settings: ample for any real path, small enough that the
+ * settings do not weigh on an idle PID 1's memory. */
+#define CONFIG_PATH_LEN 512
 #define CONFIG_DEFAULT_PATH "/etc/envinit/envinit.ini"
 
 enum ssh_mode { SSH_AUTO, SSH_OPENSSH, SSH_FALLBACK, SSH_EXTERNAL, SSH_OFF };
@@ -66,7 +88,7 @@ struct config {
     char user[64];              /* empty: the default rule */
     enum write_error_policy on_write_error;
     enum etc_env_policy etc_environment;
-    char authorized_keys_file[4096];
+    char authorized_keys_file[CONFIG_PATH_LEN];
     char *authorized_keys[CONFIG_MAX_KEYS]; /* from the file's authorized_key lines and
                                                ENVINIT_AUTHORIZED_KEYS (malloc'd) */
     size_t n_authorized_keys;
@@ -77,8 +99,8 @@ struct config {
     long ssh_wait_ms;           /* 15 s, CVM mode */
     int openssh_recommended;    /* 1 */
     int cvm;                    /* 0 */
-    char status_path[4096];     /* /run/envinit/status */
-    char config_path[4096];     /* the file that was read, "" when none */
+    char status_path[CONFIG_PATH_LEN]; /* /run/envinit/status */
+    char config_path[CONFIG_PATH_LEN]; /* the file that was read, "" when none */
 };
 
 void config_defaults(struct config *c);
@@ -364,7 +386,7 @@ int cvm_write_units(const char *root, const struct config *c, const char *envini
  * (envinit itself). false when the image has neither. */
 bool cvm_find_systemd(const char *root, const char *self, char *out, size_t len);
 /* ARGS (the container's COMMAND [ARG...], may be NULL) for INIT: a first
- * word that names an init (…/systemd, …/init) is dropped, INIT replaces it.
+ * word that names an init (.../systemd, .../init) is dropped, INIT replaces it.
  * malloc'd NULL-terminated vector of borrowed strings; free() only it. */
 char **cvm_build_argv(const char *init, char *const args[]);
 /* cvm_exec_systemd() (declared above) under ROOT, for tests. */

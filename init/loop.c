@@ -112,6 +112,16 @@ static void fire_due_timers(void)
     rearm();
 }
 
+/* A callback earlier in the same round may have unwatched (and closed)
+ * a descriptor that poll reported. */
+static bool still_watched(const struct watch *w)
+{
+    for (int i = 0; i < nwatch; i++)
+        if (watches[i].fd == w->fd && watches[i].fn == w->fn && watches[i].ctx == w->ctx)
+            return true;
+    return false;
+}
+
 int loop_init(void)
 {
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -138,7 +148,7 @@ int loop_run(void)
             return -1;
         }
         for (int i = 0; i < n && running; i++)
-            if (pfd[i].revents)
+            if (pfd[i].revents && still_watched(&snap[i]))
                 snap[i].fn(snap[i].fd, pfd[i].revents, snap[i].ctx);
         if (running && pfd[n].revents)
             fire_due_timers();

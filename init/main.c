@@ -91,11 +91,11 @@ static void signal_everything(int sig)
         size_t n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         buf[n] = '\0';
-        /* The command name may hold spaces and parentheses: skip to the last ')'. */
+        /* "pid (comm) state ppid ...": comm may hold spaces and
+         * parentheses, so parse from the last ')'. */
         char *rp = strrchr(buf, ')');
-        int ppid;
-        if (rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == self)
-            kill((pid_t)atoi(de->d_name), sig);
+        if (rp && rp[1] == ' ' && rp[2] && rp[3] == ' ' && strtol(rp + 4, NULL, 10) == self)
+            kill((pid_t)strtol(de->d_name, NULL, 10), sig);
     }
     closedir(d);
 }

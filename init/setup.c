@@ -44,22 +44,19 @@ static char *read_keys_file(const char *path)
     return buf;
 }
 
-/* Key lines from the config and ENVINIT_AUTHORIZED_KEYS, then the file. */
+/* Key lines from the config and ENVINIT_AUTHORIZED_KEYS, then the file as
+ * one entry, so a refused line is reported with its line in the file. */
 static const char **collect_keys(const struct config *c, char **filebuf)
 {
-    size_t cap = c->n_authorized_keys + 1;
     *filebuf = c->authorized_keys_file[0] ? read_keys_file(c->authorized_keys_file) : NULL;
-    for (const char *p = *filebuf; p && *p; p++)
-        cap += *p == '\n';
-    const char **keys = calloc(cap + 1, sizeof *keys);
+    const char **keys = calloc(c->n_authorized_keys + 2, sizeof *keys);
     if (!keys)
         return NULL;
     size_t n = 0;
     for (size_t i = 0; i < c->n_authorized_keys; i++)
         keys[n++] = c->authorized_keys[i];
-    for (char *save = NULL, *line = *filebuf ? strtok_r(*filebuf, "\n", &save) : NULL; line && n < cap;
-         line = strtok_r(NULL, "\n", &save))
-        keys[n++] = line;
+    if (*filebuf)
+        keys[n++] = *filebuf;
     keys[n] = NULL;
     return keys;
 }
@@ -79,7 +76,7 @@ static void make_request(const struct config *c, struct envfile_request *req, co
 /* The bundle's root: /opt/envinit for /opt/envinit/bin/envinit. */
 const char *assets_root(void)
 {
-    static char root[4096];
+    static char root[1024];
     if (root[0])
         return root;
     ssize_t n = readlink("/proc/self/exe", root, sizeof root - 1);
@@ -168,7 +165,7 @@ int check_command(const struct config *c, char **command)
 
 const char *self_dir(void)
 {
-    static char dir[4096];
+    static char dir[1024];
     if (dir[0])
         return dir;
     ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);

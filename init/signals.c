@@ -3,7 +3,6 @@
  * child gets back before exec. */
 #include "envinit.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,26 +40,26 @@ const char *signal_name(int sig)
 int signal_parse(const char *s)
 {
     char *end;
-    if (isdigit((unsigned char)s[0])) {
+    if (ascii_isdigit((unsigned char)s[0])) {
         long n = strtol(s, &end, 10);
         return (*end == '\0' && n >= 1 && n <= SIGRTMAX) ? (int)n : -1;
     }
-    if (strncasecmp(s, "SIG", 3) == 0)
+    if (ascii_strncasecmp(s, "SIG", 3) == 0)
         s += 3;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcasecmp(s, names[i].name) == 0)
+        if (ascii_strcasecmp(s, names[i].name) == 0)
             return names[i].sig;
     int base = 0;
-    if (strncasecmp(s, "RTMIN", 5) == 0)
+    if (ascii_strncasecmp(s, "RTMIN", 5) == 0)
         base = SIGRTMIN;
-    else if (strncasecmp(s, "RTMAX", 5) == 0)
+    else if (ascii_strncasecmp(s, "RTMAX", 5) == 0)
         base = SIGRTMAX;
     else
         return -1;
     s += 5;
     if (*s == '\0')
         return base;
-    if ((*s != '+' && *s != '-') || !isdigit((unsigned char)s[1]))
+    if ((*s != '+' && *s != '-') || !ascii_isdigit((unsigned char)s[1]))
         return -1;
     long off = strtol(s, &end, 10);
     if (*end != '\0' || base + off < SIGRTMIN || base + off > SIGRTMAX)

@@ -3,13 +3,14 @@
  * the reaper tells us about exits, timers about restart deadlines. */
 #include "envinit.h"
 
-#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -96,20 +97,26 @@ static void service_free(struct service *s)
 
 /* Child side: groups, then gid, then uid (the order that cannot leave
  * root's groups or gid behind). The bounding set is kept, so a service may
- * still run setuid programs such as sudo; leaving root drops every
- * capability, and libcap-ng confirms none is left before exec. */
+ * still run setuid programs such as sudo. Leaving root clears every
+ * capability; that is checked before exec rather than assumed. */
+static bool has_capabilities(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) < 0)
+        return true;
+    return data[0].permitted || data[1].permitted || data[0].effective || data[1].effective;
+}
+
 static int become_user(const struct service *s)
 {
     if (setgroups((size_t)s->spec.ngroups, s->groups) < 0 ||
         setresgid(s->spec.gid, s->spec.gid, s->spec.gid) < 0 ||
         setresuid(s->spec.uid, s->spec.uid, s->spec.uid) < 0)
         return -1;
-    if (s->spec.uid != 0) {
-        capng_get_caps_process();
-        if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE) {
-            errno = EPERM;
-            return -1;
-        }
+    if (s->spec.uid != 0 && has_capabilities()) {
+        errno = EPERM;
+        return -1;
     }
     return 0;
 }
@@ -211,12 +218,32 @@ struct service *service_start(const struct service_spec *spec)
     return s;
 }
 
+/* sshd -e and envinit-sshd print their own severities in free form; a
+ * line that reads like a problem stays visible at envinit's default level,
+ * the rest (connections, logins) is info. */
+static bool reads_like_problem(const char *line)
+{
+    static const char *const words[] = {"error", "fatal", "warn", "bad ", "cannot", "can't", "failed",
+                                        "missing", "denied", "refused", "invalid", "not "};
+    char low[256];
+    size_t n = 0;
+    for (; line[n] && n < sizeof low - 1; n++)
+        low[n] = (char)ascii_tolower((unsigned char)line[n]);
+    low[n] = '\0';
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strstr(low, words[i]))
+            return true;
+    return false;
+}
+
 static void log_line(struct service *s, const char *line)
 {
-    /* sshd -e and envinit-sshd write their own levels; keep their problems
-     * visible at envinit's default level and the rest at info. */
-    bool bad = strstr(line, "rror") || strstr(line, "atal") || strstr(line, "arn");
-    log_msg(bad ? LOG_WARN : LOG_INFO, "%s: %s", s->name, line);
+    /* A service that prefixes its own name (envinit-sshd does) is not
+     * named twice. */
+    size_t n = strlen(s->name);
+    if (strncmp(line, s->name, n) == 0 && line[n] == ':' && line[n + 1] == ' ')
+        line += n + 2;
+    log_msg(reads_like_problem(line) ? LOG_WARN : LOG_INFO, "%s: %s", s->name, line);
 }
 
 static void flush_lines(struct service *s, bool all)
@@ -240,8 +267,14 @@ static void flush_lines(struct service *s, bool all)
     s->line_len = rest;
 }
 
+static void drain_stderr(struct service *s);
+
 static void close_stderr(struct service *s)
 {
+    if (s->err_fd < 0)
+        return;
+    /* The process is gone but its last words may still be in the pipe. */
+    drain_stderr(s);
     if (s->err_fd < 0)
         return;
     flush_lines(s, true);
@@ -250,22 +283,34 @@ static void close_stderr(struct service *s)
     s->err_fd = -1;
 }
 
-static void read_stderr(int fd, short revents, void *ctx)
+/* Reads what the pipe holds; at end of file (every writer gone) the pipe
+ * is closed and unwatched. */
+static void drain_stderr(struct service *s)
 {
-    struct service *s = ctx;
-    (void)revents;
     for (;;) {
-        ssize_t n = read(fd, s->line + s->line_len, sizeof s->line - 1 - s->line_len);
+        ssize_t n = read(s->err_fd, s->line + s->line_len, sizeof s->line - 1 - s->line_len);
         if (n > 0) {
             s->line_len += (size_t)n;
             flush_lines(s, false);
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
             return;
-        close_stderr(s);
+        flush_lines(s, true);
+        loop_unwatch_fd(s->err_fd);
+        close(s->err_fd);
+        s->err_fd = -1;
         return;
     }
+}
+
+static void read_stderr(int fd, short revents, void *ctx)
+{
+    (void)fd;
+    (void)revents;
+    drain_stderr(ctx);
 }
 
 static bool wants_restart(const struct service *s, int status)

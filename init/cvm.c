@@ -1,0 +1,341 @@
+/* CVM mode: systemd becomes PID 1 and runs OpenSSH itself (the page's
+ * Dockerfile enables ssh.service); envinit leaves a runtime unit behind
+ * that starts the fallback when nothing listens on the port in time. */
+#include "envinit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UNIT_DIR "/run/systemd/system"
+#define WANTS_DIR UNIT_DIR "/multi-user.target.wants"
+#define UNIT_MAX 8192
+
+/* A systemd unit value in double quotes: backslash and quote escaped,
+ * % doubled (specifiers), and $ doubled on ExecStart= lines (variable
+ * expansion). A newline cannot be written at all. */
+static int unit_quote(const char *v, bool exec_line, char *out, size_t len)
+{
+    size_t n = 0;
+    if (len < 3)
+        return -1;
+    out[n++] = '"';
+    for (const char *p = v; *p; p++) {
+        char esc = 0;
+        if (*p == '\n' || *p == '\r')
+            return -1;
+        if (*p == '\\' || *p == '"')
+            esc = '\\';
+        else if (*p == '%')
+            esc = '%';
+        else if (*p == '$' && exec_line)
+            esc = '$';
+        if (n + 4 >= len)
+            return -1;
+        if (esc)
+            out[n++] = esc;
+        out[n++] = *p;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+    return 0;
+}
+
+struct unit_buf {
+    char *buf;
+    size_t len, used;
+    bool failed;
+};
+
+static void add(struct unit_buf *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct unit_buf *u, const char *fmt, ...)
+{
+    if (u->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(u->buf + u->used, u->len - u->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= u->len - u->used)
+        u->failed = true;
+    else
+        u->used += (size_t)n;
+}
+
+/* Environment="NAME=value" for one variable. */
+static void add_env(struct unit_buf *u, const char *name, const char *value)
+{
+    char assignment[4200], quoted[8500];
+    snprintf(assignment, sizeof assignment, "%s=%s", name, value);
+    if (unit_quote(assignment, false, quoted, sizeof quoted) < 0)
+        u->failed = true;
+    else
+        add(u, "Environment=%s\n", quoted);
+}
+
+static const char *level_name(int level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    return names[level < 0 ? 0 : level > 3 ? 3 : level];
+}
+
+/* systemd services do not see the container's variables, so the settings
+ * envinit resolved at start-up are written into the unit: ssh-supervise
+ * then decides with the same configuration as PID 1 did. */
+int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size_t len)
+{
+    struct unit_buf u = {.buf = buf, .len = len};
+    char exec[8500], num[32];
+    if (len == 0 || unit_quote(envinit, true, exec, sizeof exec) < 0)
+        return -1;
+    buf[0] = '\0';
+    add(&u, "# Written by envinit at start-up (CVM mode); a runtime unit, gone with /run.\n"
+            "[Unit]\n"
+            "Description=SSH access to this environment (envinit: OpenSSH, or its fallback server)\n"
+            "After=network.target ssh.service sshd.service\n"
+            "\n"
+            "[Service]\n"
+            "Type=simple\n");
+    if (c->config_path[0])
+        add_env(&u, "ENVINIT_CONFIG", c->config_path);
+    add_env(&u, "ENVINIT_SSH", ssh_mode_name(c->ssh));
+    snprintf(num, sizeof num, "%d", c->ssh_port);
+    add_env(&u, "ENVINIT_SSH_PORT", num);
+    snprintf(num, sizeof num, "%d", c->fallback_port);
+    add_env(&u, "ENVINIT_FALLBACK_PORT", num);
+    snprintf(num, sizeof num, "%ld.%03ld", c->ssh_wait_ms / 1000, c->ssh_wait_ms % 1000);
+    add_env(&u, "ENVINIT_SSH_WAIT", num);
+    add_env(&u, "ENVINIT_STATUS_FILE", c->status_path);
+    add_env(&u, "ENVINIT_LOG_LEVEL", level_name(c->log_level));
+    if (c->user[0])
+        add_env(&u, "ENVINIT_USER", c->user);
+    add(&u, "ExecStart=%s ssh-supervise\n"
+            "Restart=on-failure\n"
+            "RestartSec=1\n"
+            "RemainAfterExit=yes\n"
+            "# %d: no SSH server can run here; restarting would not change that.\n"
+            "RestartPreventExitStatus=%d\n"
+            "\n"
+            "[Install]\n"
+            "WantedBy=multi-user.target\n",
+        exec, SSH_SUPERVISE_NO_SERVER, SSH_SUPERVISE_NO_SERVER);
+    return u.failed ? -1 : (int)u.used;
+}
+
+static int mkdir_p(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int write_atomic(const char *path, const char *text, size_t len)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    errno = 0;
+    bool ok = write(fd, text, len) == (ssize_t)len;
+    int err = ok ? 0 : errno ? errno : EIO;
+    if (close(fd) < 0 && ok)
+        ok = false, err = errno;
+    if (ok && rename(tmp, path) < 0)
+        ok = false, err = errno;
+    if (!ok) {
+        unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+static int link_atomic(const char *target, const char *path)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    unlink(tmp);
+    if (symlink(target, tmp) < 0)
+        return -1;
+    if (rename(tmp, path) < 0) {
+        int err = errno;
+        unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+int cvm_write_units(const char *root, const struct config *c, const char *envinit)
+{
+    char text[UNIT_MAX], dir[4096], wants[4096], unit[4200], link[4200];
+    int len = cvm_render_unit(c, envinit, text, sizeof text);
+    if (len < 0) {
+        log_error("CVM mode: cannot render %s (a setting holds a newline or is too long); "
+                  "systemd will not start the fallback", CVM_UNIT_NAME);
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s%s", root, UNIT_DIR);
+    snprintf(wants, sizeof wants, "%s%s", root, WANTS_DIR);
+    snprintf(unit, sizeof unit, "%s/%s", dir, CVM_UNIT_NAME);
+    snprintf(link, sizeof link, "%s/%s", wants, CVM_UNIT_NAME);
+    const char *failed = NULL;
+    if (mkdir_p(wants) < 0)
+        failed = wants;
+    else if (write_atomic(unit, text, (size_t)len) < 0)
+        failed = unit;
+    else if (link_atomic("../" CVM_UNIT_NAME, link) < 0)
+        failed = link;
+    if (failed) {
+        log_error("CVM mode: cannot write %s: %s; systemd will not start the fallback", failed, strerror(errno));
+        return -1;
+    }
+    log_info("CVM mode: wrote %s, enabled for multi-user.target", unit);
+    return 0;
+}
+
+static void remove_units(const char *root)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s%s/%s", root, WANTS_DIR, CVM_UNIT_NAME);
+    unlink(path);
+    snprintf(path, sizeof path, "%s%s/%s", root, UNIT_DIR, CVM_UNIT_NAME);
+    unlink(path);
+}
+
+static bool is_executable(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, X_OK) == 0;
+}
+
+bool cvm_find_systemd(const char *root, const char *self, char *out, size_t len)
+{
+    snprintf(out, len, "%s/lib/systemd/systemd", root);
+    if (is_executable(out))
+        return true;
+    snprintf(out, len, "%s/sbin/init", root);
+    if (!is_executable(out))
+        return false;
+    /* An image may link /sbin/init to envinit itself: exec'ing that would
+     * loop, not boot. */
+    char a[PATH_MAX], b[PATH_MAX];
+    if (self && realpath(out, a) && realpath(self, b) && strcmp(a, b) == 0)
+        return false;
+    return true;
+}
+
+static bool names_an_init(const char *word)
+{
+    const char *base = strrchr(word, '/');
+    base = base ? base + 1 : word;
+    return strcmp(base, "systemd") == 0 || strcmp(base, "init") == 0;
+}
+
+char **cvm_build_argv(const char *init, char *const args[])
+{
+    size_t n = 0;
+    while (args && args[n])
+        n++;
+    char **argv = calloc(n + 2, sizeof *argv);
+    if (!argv)
+        return NULL;
+    size_t skip = n > 0 && names_an_init(args[0]) ? 1 : 0;
+    argv[0] = (char *)init;
+    for (size_t i = skip; i < n; i++)
+        argv[i - skip + 1] = args[i];
+    return argv;
+}
+
+/* systemd mounts a tmpfs over /run when /run is not a mount point yet,
+ * which would hide the unit written there. Mounting it first (as systemd
+ * would, 0755 nosuid nodev) keeps the unit visible. */
+static bool is_mount_point(const char *path)
+{
+    struct stat a, b;
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s/..", path);
+    return stat(path, &a) == 0 && stat(parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+}
+
+static void ensure_run_mounted(void)
+{
+    if (is_mount_point("/run"))
+        return;
+    if (mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+        log_warn("CVM mode: /run is not a mount point and mounting a tmpfs there failed (%s): systemd "
+                 "will mount one and hide %s; start the container with --tmpfs /run",
+                 strerror(errno), CVM_UNIT_NAME);
+}
+
+static int exec_init(const char *init, char *const args[], char *const envp[])
+{
+    char **argv = cvm_build_argv(init, args);
+    if (!argv) {
+        log_error("CVM mode: out of memory; carrying on as PID 1 without systemd");
+        return -1;
+    }
+    sigset_t mask;
+    struct sigaction ttin, ttou;
+    sigprocmask(SIG_SETMASK, NULL, &mask);
+    sigaction(SIGTTIN, NULL, &ttin);
+    sigaction(SIGTTOU, NULL, &ttou);
+    log_info("CVM mode: handing PID 1 to %s", init);
+    signals_restore_for_child(); /* systemd gets what envinit was started with */
+    execve(init, argv, envp);
+    int err = errno;
+    sigaction(SIGTTIN, &ttin, NULL);
+    sigaction(SIGTTOU, &ttou, NULL);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    free(argv);
+    log_error("CVM mode: cannot run %s: %s; carrying on as a normal PID 1", init, strerror(err));
+    return -1;
+}
+
+int cvm_exec_systemd_at(const char *root, const struct config *c, char *const args[], char *const envp[])
+{
+    char self[PATH_MAX], init[4096];
+    if (!realpath("/proc/self/exe", self))
+        snprintf(self, sizeof self, "%s/envinit", self_dir());
+    struct ssh_facts f = {.mode = c->ssh, .cvm = true, .ssh_port = c->ssh_port, .fallback_port = c->fallback_port};
+    bool units = ssh_decide(&f).action == SSH_ACT_CVM_UNITS;
+    if (!cvm_find_systemd(root, self, init, sizeof init)) {
+        log_error("CVM mode: the image has neither %s/lib/systemd/systemd nor %s/sbin/init; carrying on as a "
+                  "normal PID 1 that starts SSH itself", root, root);
+        return -1;
+    }
+    if (root[0] == '\0' && getpid() == 1)
+        ensure_run_mounted();
+    if (units)
+        cvm_write_units(root, c, self);
+    int r = exec_init(init, args, envp);
+    if (units)
+        remove_units(root); /* we stay PID 1 and run SSH ourselves */
+    return r;
+}
+
+int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[])
+{
+    return cvm_exec_systemd_at("", c, argv, envp);
+}

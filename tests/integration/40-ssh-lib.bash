@@ -1,0 +1,91 @@
+# Helpers for the SSH orchestration tests (tests/integration/4?-ssh-*.sh).
+# Not a test itself (run.sh runs *.sh only). Sourcing it re-runs the
+# calling script once in private mount and network namespaces; envinit then
+# runs as PID 1 of its own PID namespace below that. Every connection goes
+# to 127.0.0.1 or ::1 of that network namespace.
+if [ -z "${SSH_T_IN_NS:-}" ]; then
+  export SSH_T_IN_NS=1
+  exec unshare --mount --net -- bash "$0" "$@"
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_root
+require ssh ssh-keygen ip unshare nsenter socat
+ip link set lo up
+
+export ENVINIT_CONFIG=/dev/null
+FALLBACK=$SRC/envinit-sshd
+T_USER=coder
+T_UID=4711
+T_HOME=/home/$T_USER
+STATUS=/run/envinit/status
+
+# The test user exists only in this mount namespace: passwd, group and
+# shadow are bind-mounted copies, /home and /run are fresh tmpfs.
+ssh_t_setup() {
+  grep -v -E "^$T_USER:|:x?:$T_UID:" /etc/passwd >"$WORK/passwd"
+  echo "$T_USER:x:$T_UID:$T_UID:Test User:$T_HOME:/bin/sh" >>"$WORK/passwd"
+  grep -v -E "^$T_USER:" /etc/group >"$WORK/group"
+  echo "$T_USER:x:$T_UID:" >>"$WORK/group"
+  { grep -v -E "^$T_USER:" /etc/shadow 2>/dev/null; echo "$T_USER:*:19000:0:99999:7:::"; } >"$WORK/shadow"
+  chmod 640 "$WORK/shadow"
+  mount --bind "$WORK/passwd" /etc/passwd
+  mount --bind "$WORK/group" /etc/group
+  mount --bind "$WORK/shadow" /etc/shadow
+  mount -t tmpfs -o mode=755 tmpfs /home
+  mount -t tmpfs -o mode=755 tmpfs /run
+  mkdir -p "$T_HOME"
+  chown $T_UID:$T_UID "$T_HOME"
+  # envinit-sshd keeps its host key in /etc/envinit: give it a scratch one.
+  if [ ! -d /etc/envinit ]; then
+    mkdir /etc/envinit && at_exit "umount /etc/envinit 2>/dev/null; rmdir /etc/envinit"
+  fi
+  mount -t tmpfs -o mode=755 tmpfs /etc/envinit
+  ssh-keygen -q -t ed25519 -N '' -C envinit-test -f "$WORK/id"
+  T_KEY=$(cat "$WORK/id.pub")
+  chmod 755 "$WORK"
+}
+
+# start_envinit [VAR=value...]: envinit as PID 1 of a new PID namespace, in
+# the background, its stderr in $LOG. EPID is its pid as seen from here.
+# WRAP (an array) goes between unshare and envinit, e.g. setpriv.
+WRAP=()
+start_envinit() {
+  LOG=$WORK/envinit.log
+  : >"$LOG"
+  env "$@" unshare --pid --fork --mount-proc "${WRAP[@]}" "$ENVINIT" >"$LOG" 2>&1 &
+  NSPID=$!
+  EPID=
+  wait_until 5 eval 'EPID=$(pgrep -P $NSPID -x envinit)' || { echo "envinit did not start"; cat "$LOG"; return 1; }
+  at_exit "kill -KILL $NSPID 2>/dev/null"
+}
+stop_envinit() {
+  kill -TERM "$EPID" 2>/dev/null
+  wait "$NSPID"
+  RC=$?
+  [ -z "${SSH_T_DEBUG:-}" ] || sed 's/^/    log: /' "$LOG" >&2
+}
+
+# in_ns CMD...: runs CMD in envinit's PID and mount namespaces (its pids, its /proc).
+in_ns() { nsenter -t "$EPID" -p -m -- "$@"; }
+
+# listening PORT: true when a socket LISTENs on PORT in this network namespace.
+listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6
+}
+any_listener() { awk 'NR > 1 && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6; }
+
+# status_field NAME: a field of the status file.
+status_field() { sed -n "s/^$1=//p" "$STATUS" 2>/dev/null; }
+
+# ssh_as PORT CMD...: logs in as the test user with the test key.
+ssh_as() {
+  local port=$1; shift
+  ssh -F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \
+    -o UserKnownHostsFile=/dev/null -o LogLevel=error -o ConnectTimeout=5 -p "$port" "$T_USER@127.0.0.1" "$@" </dev/null
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+has_fallback() { [ -x "$FALLBACK" ]; }

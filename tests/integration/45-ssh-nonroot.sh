@@ -1,0 +1,25 @@
+#!/bin/bash
+# envinit not root (USER in the image), ssh = auto with OpenSSH installed:
+# OpenSSH is skipped (it needs root) and the fallback runs as this user on
+# fallback_port; the user's own key logs in.
+source "$(dirname "$0")/40-ssh-lib.bash"
+require setpriv
+ssh_t_setup
+WRAP=(setpriv --reuid=$T_UID --regid=$T_UID --clear-groups --)
+start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_STATUS_FILE="$T_HOME/status" \
+  HOME="$T_HOME" || exit 1
+STATUS=$T_HOME/status
+expect skip-openssh-logged wait_until 5 grep -q 'OpenSSH needs root' "$LOG"
+if has_fallback; then
+  if wait_until 10 listening 2222; then pass fallback-on-2222; else fail fallback-on-2222 "$(tail -3 "$LOG")"; fi
+  pid=$(status_field pid)
+  expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
+  expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
+  in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" "$ENVINIT" status >/dev/null 2>&1
+  expect_eq status-up 0 "$?"
+else
+  expect none-available-logged grep -q 'no SSH server available' "$LOG"
+fi
+if listening 22; then fail nothing-on-22 "22 listens"; else pass nothing-on-22; fi
+stop_envinit
+expect_eq clean-exit 0 "$RC"
