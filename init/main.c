@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,14 +68,40 @@ static void usage(FILE *out)
 
 /* ---- shutdown ---- */
 
-/* Sends SIG to every process left: as PID 1 that is the whole namespace;
- * as a subreaper, our direct children (their children come back to us). */
-static void signal_everything(int sig)
+static bool have_children(void)
 {
-    if (getpid() == 1) {
-        kill(-1, sig);
-        return;
+    siginfo_t si;
+    return !(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT | __WALL) == -1 && errno == ECHILD);
+}
+
+/* Our direct children, from /proc/self/task/TID/children (one file per
+ * thread; envinit has one). Returns false when the kernel lacks the file. */
+static bool signal_children_listed(int sig)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    for (char *p = buf, *end; *p; p = end) {
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (pid > 0)
+            kill((pid_t)pid, sig);
     }
+    return n < (ssize_t)sizeof buf - 1; /* a full buffer may have cut the list */
+}
+
+/* Every /proc/PID/stat whose parent is us: slow, only when the children
+ * file is missing or was too long to read at once. */
+static void signal_children_scanned(int sig)
+{
     DIR *d = opendir("/proc");
     if (!d)
         return;
@@ -85,11 +112,13 @@ static void signal_everything(int sig)
         if (de->d_name[0] < '1' || de->d_name[0] > '9')
             continue;
         snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
-        FILE *f = fopen(path, "re");
-        if (!f)
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
             continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
         buf[n] = '\0';
         /* "pid (comm) state ppid ...": comm may hold spaces and
          * parentheses, so parse from the last ')'. */
@@ -98,6 +127,18 @@ static void signal_everything(int sig)
             kill((pid_t)strtol(de->d_name, NULL, 10), sig);
     }
     closedir(d);
+}
+
+/* Sends SIG to every process left: as PID 1 that is the whole namespace;
+ * as a subreaper, our direct children (their children come back to us). */
+static void signal_everything(int sig)
+{
+    if (!have_children())
+        return;
+    if (getpid() == 1)
+        kill(-1, sig);
+    else if (!signal_children_listed(sig))
+        signal_children_scanned(sig);
 }
 
 static void grace_over(void *ctx)
@@ -135,7 +176,7 @@ static void finish_if_done(void)
 {
     if (!st.stopping || st.main_pid > 0)
         return;
-    if (waitpid(-1, NULL, WNOHANG | __WALL) == -1 && errno == ECHILD) {
+    if (!have_children()) {
         loop_stop();
         return;
     }
