@@ -41,8 +41,13 @@ ssh-keygen -q -t ed25519 -N '' -C envinit-demo -f "$WORK/id"
 cat "$WORK/id.pub"
 
 step "envinit as PID 1 (unshare --pid), key in ENVINIT_AUTHORIZED_KEYS, main command: sleep"
-ENVINIT_AUTHORIZED_KEYS="$(cat "$WORK/id.pub")" DEMO_IMAGE_VAR="set in the image" \
-  unshare --pid --fork --mount-proc "$ROOT/envinit" -v -- sleep 600 >"$WORK/log" 2>&1 &
+# A clean environment, as an image's ENV would give: the demo's own
+# variables must not leak into the environment block.
+BIN=$ROOT/envinit
+[ -x "$ROOT/dist/envinit/bin/envinit" ] && BIN=$ROOT/dist/envinit/bin/envinit
+env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  DEMO_IMAGE_VAR="set in the image" ENVINIT_AUTHORIZED_KEYS="$(cat "$WORK/id.pub")" \
+  unshare --pid --fork --mount-proc "$BIN" -v -- sleep 600 >"$WORK/log" 2>&1 &
 NSPID=$!
 for _ in $(seq 250); do grep -q 'started as pid' "$WORK/log" && break; sleep 0.02; done
 for _ in $(seq 250); do awk 'NR>1 && $4=="0A" && $2 ~ /:0016$/ {f=1} END {exit !f}' /proc/net/tcp /proc/net/tcp6 && break; sleep 0.02; done
@@ -50,12 +55,12 @@ EPID=$(pgrep -P "$NSPID" -x envinit)
 sed 's/^/  | /' "$WORK/log"
 
 step "envinit status"
-nsenter -t "$EPID" -m -p "$ROOT/envinit" status || true
+nsenter -t "$EPID" -m -p "$BIN" status || true
 
 SSH=(ssh -F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no
      -o UserKnownHostsFile=/dev/null -o LogLevel=error coder@127.0.0.1)
-step "ssh coder@127.0.0.1 'id; cat ~/.ssh/environment | head -4; env | grep -E \"^(CODER_|DEMO_)\"'"
-"${SSH[@]}" 'id; head -4 ~/.ssh/environment; env | grep -E "^(CODER_|DEMO_)" | sort'
+step "ssh coder@127.0.0.1 'id; cat ~/.ssh/environment; env | grep -E \"^(CODER_|DEMO_)\"'"
+"${SSH[@]}" 'id; cat ~/.ssh/environment; echo "-- in the session:"; env | grep -E "^(CODER_|DEMO_)" | sort'
 
 step "zombies: 500 orphans made inside the environment, then counted"
 nsenter -t "$EPID" -m -p sh -c "$ROOT/build/tests/orphans 500; sleep 0.3; echo zombies left: \$(grep -l ') Z ' /proc/[0-9]*/stat 2>/dev/null | wc -l)"
