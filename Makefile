@@ -7,20 +7,29 @@ CC      ?= cc
 
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
-CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) -MMD -MP \
-             -ffunction-sections -fdata-sections
+CFLAGS  ?= -g
+# PID 1 is optimised for size: its binary is its resident memory (init/ -Os).
+OPT     ?= -O2
+$(BUILD)/init/%.o: OPT = -Os
+# No unwind tables: C without exceptions; debuggers use the -g info.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) -MMD -MP \
+             -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections
 STATIC   = -static -no-pie
 
 # Sources of each component; component fragments (*/build.mk) add to these.
-INIT_SRC    := $(sort $(filter-out init/main.c,$(wildcard init/*.c)))
+INIT_SRC    := $(sort $(filter-out init/main.c init/setup_main.c,$(wildcard init/*.c)))
 ENVFILE_SRC := $(sort $(wildcard envfile/*.c))
 
 INIT_OBJ    := $(INIT_SRC:%.c=$(BUILD)/%.o)
 ENVFILE_OBJ := $(ENVFILE_SRC:%.c=$(BUILD)/%.o)
 
-BINS  = envinit
+# PID 1 links only what it runs for the container's whole life; the rest
+# of init/ and envfile/ goes into envinit-setup (see envinit.h).
+CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o log.o loop.o signals.o supervise.o \
+              status.o ssh_run.o ssh_decide.o ssh_fallback.o cvm.o)
+
+BINS  = envinit envinit-setup
 TESTS =
 
 .PHONY: all check unit integration demo install clean fuzz bundle deps bench lint
@@ -30,7 +39,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-envinit: $(BUILD)/init/main.o $(INIT_OBJ) $(ENVFILE_OBJ)
+envinit: $(CORE_OBJ)
+	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
+
+envinit-setup: $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
 
 -include $(sort $(wildcard */*.mk))
@@ -49,7 +61,7 @@ deps-test:
 .PHONY: deps-test
 
 demo: deps-test
-	@$(MAKE) --no-print-directory all $(HELPERS)
+	@$(MAKE) --no-print-directory all bundle $(HELPERS)
 	bash tests/demo.sh
 
 install: all

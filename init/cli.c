@@ -7,12 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LONG 64
+#define MAX_LONG 32 /* the fixed options plus one per setting */
 
 static const char *const subcommands[] = {
     [CMD_CHECK] = "check", [CMD_ENV] = "env", [CMD_STATUS] = "status",
-    [CMD_SSH_SUPERVISE] = "ssh-supervise",
+    [CMD_SSH_SUPERVISE] = "ssh-supervise", [CMD_PREPARE] = "prepare",
 };
+
+const char *cli_command_name(enum cli_cmd cmd)
+{
+    return cmd < sizeof subcommands / sizeof subcommands[0] && subcommands[cmd] ? subcommands[cmd] : "";
+}
 
 static int add_set(struct cli *cli, const char *key, const char *value, char *err, size_t errlen)
 {
@@ -26,7 +31,7 @@ static int add_set(struct cli *cli, const char *key, const char *value, char *er
     return 0;
 }
 
-static void build_long_options(struct option *lo, char names[][48])
+static void build_long_options(struct option *lo, char names[][32])
 {
     size_t n = 0;
     lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
@@ -36,7 +41,7 @@ static void build_long_options(struct option *lo, char names[][48])
     for (size_t i = 0; i < config_key_count() && n < MAX_LONG - 1; i++) {
         const char *k = config_key_name(i);
         size_t j = 0;
-        for (; j < 47 && k[j]; j++)
+        for (; j < 31 && k[j]; j++)
             names[i][j] = k[j] == '_' ? '-' : k[j];
         names[i][j] = '\0';
         /* Booleans may be given bare (--cvm) or with =false. */
@@ -59,7 +64,7 @@ static bool is_subcommand(const char *arg, enum cli_cmd *cmd)
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
     static struct option lo[MAX_LONG];
-    static char names[MAX_LONG][48];
+    static char names[MAX_LONG][32];
     memset(cli, 0, sizeof *cli);
     build_long_options(lo, names);
     optind = 0; /* full reset, so tests can parse repeatedly */

@@ -135,7 +135,8 @@ void config_print_help(FILE *out);
 void env_key_upper(const char *name, char *out, size_t outlen);
 
 /* ---- command line ---- */
-enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_HELP, CMD_VERSION };
+enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_HELP, CMD_VERSION };
+const char *cli_command_name(enum cli_cmd cmd);  /* "check", ...; "" for none */
 #define CLI_MAX_SETS 64
 
 struct cli {
@@ -246,21 +247,43 @@ void supervise_kill_all(void);
 int supervise_running(void);
 bool service_done(const struct service *s);
 
-/* ---- start-up (setup.c) ---- */
+/* ---- the two programs ----
+ * envinit is PID 1: it parses its settings, forwards signals, reaps, and
+ * supervises. Everything that reads files the image or the user controls
+ * (the home directory, authorized keys, sshd_config, the port's current
+ * owner) runs in envinit-setup, a second program next to it: run once at
+ * start (`prepare`, its plan returned on a pipe) and for the `check`, `env`,
+ * `status` and `ssh-supervise` subcommands. A hostile input can then cost
+ * SSH access, never PID 1, and PID 1's binary stays small. */
+#define SETUP_NAME "envinit-setup"
 extern char **environ;
+const char *self_dir(void);               /* folder of the running binary */
+/* envinit: replaces itself with envinit-setup SUB, passing envinit's options
+ * (ARGV up to COMMAND). Returns only on failure (logged), with 1. */
+int setup_exec(char **argv, char **command, const char *sub);
+
+/* envinit-setup (setup.c, ssh_plan.c): */
 /* Writes the environment user's SSH files; -1 only when on_write_error = fail
- * and a write failed (the caller exits). Everything is logged. */
+ * and a write failed. Everything is logged. */
 int environment_setup(const struct config *c);
 const char *assets_root(void);            /* /opt/envinit for /opt/envinit/bin/envinit */
 int env_command(const struct config *c);  /* `envinit env` */
 int check_command(const struct config *c, char **command); /* `envinit check` */
-const char *self_dir(void);               /* folder of the envinit binary */
-/* Provided by the SSH orchestration (ssh.c, cvm.c, status.c). */
-int ssh_orchestrate(const struct config *c, const char *self_dir);
+/* `prepare`: the files, then the SSH decision and OpenSSH's preparation;
+ * prints the plan (see ssh_plan_parse) on stdout. */
+int prepare_command(const struct config *c);
 int status_command(const struct config *c);
-int ssh_supervise_command(const struct config *c, const char *self_dir);
-int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[]);
+int ssh_supervise_command(const struct config *c);
 void ssh_describe_plan(const struct config *c, FILE *out);
+
+/* envinit (ssh_run.c, cvm.c): */
+/* Runs envinit-setup prepare (NO_CVM adds --cvm=false) and keeps its plan.
+ * -1 when envinit must stop (on_write_error = fail); otherwise 0, also when
+ * setup failed (logged: the container runs without SSH). */
+int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm);
+/* Carries the kept plan out: starts and supervises the server. */
+void ssh_start(const struct config *c);
+int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[]);
 
 /* ---- SSH orchestration, CVM mode, status (owned by the ssh work) ---- */
 /* Which SSH server the environment gets (issue 4): OpenSSH when the image
@@ -392,6 +415,24 @@ char **cvm_build_argv(const char *init, char *const args[]);
 /* cvm_exec_systemd() (declared above) under ROOT, for tests. */
 int cvm_exec_systemd_at(const char *root, const struct config *c, char *const args[],
                         char *const envp[]);
+
+/* The plan envinit-setup hands PID 1: "key=value" lines (action, port,
+ * why, arg per argv word, abort) closed by "end". Parsed in place (argv
+ * points into TEXT). -1 when malformed or cut short. */
+#define SSH_PLAN_ARGS 24
+struct ssh_plan {
+    enum ssh_action action;
+    int port;
+    bool abort;                 /* on_write_error = fail and a write failed */
+    char why[256];
+    char *argv[SSH_PLAN_ARGS];
+    int argc;
+};
+int ssh_plan_parse(char *text, struct ssh_plan *p);
+int ssh_action_parse(const char *name);   /* inverse of ssh_action_name, -1 */
+/* Status file state shared by both programs (ssh_run.c). */
+void ssh_status_init(const struct config *c, const char *self_dir);
+void ssh_status_set(const char *kind, const char *state, int port, bool expected, pid_t pid, const char *note);
 
 /* Status file: key=value lines, replaced atomically on every change. */
 struct ssh_status {

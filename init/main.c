@@ -296,22 +296,27 @@ static void become_reaper(void)
         log_info("not PID 1: registered as child subreaper to reap orphans");
 }
 
-static int run_init(char **command)
+static int run_init(char **argv, char **command)
 {
     if (setup_signals() < 0)
         return 1;
     become_reaper();
-    if (environment_setup(&cfg) < 0)
+    /* envinit-setup writes the SSH files and chooses the server first, so
+     * the main command starts with them in place. */
+    if (ssh_prepare(&cfg, argv, command, false) < 0)
         return 1;
-    if (cfg.cvm)
+    if (cfg.cvm) {
         cvm_exec_systemd(&cfg, command, environ); /* returns only when it cannot */
+        if (ssh_prepare(&cfg, argv, command, true) < 0)
+            return 1;
+    }
     if (command) {
         st.main_pid = st.main_pid_group = start_main(command);
         if (st.main_pid < 0)
             return 1;
         st.had_main = true;
     }
-    ssh_orchestrate(&cfg, self_dir());
+    ssh_start(&cfg);
     if (loop_run() < 0)
         return 1;
     log_info("exiting with status %d", st.exit_code);
@@ -337,15 +342,14 @@ int main(int argc, char **argv)
         printf("envinit %s\n", ENVINIT_VERSION);
         return 0;
     case CMD_CHECK:
-        return check_command(&cfg, cli.command);
     case CMD_ENV:
-        return env_command(&cfg);
     case CMD_STATUS:
-        return status_command(&cfg);
     case CMD_SSH_SUPERVISE:
-        return ssh_supervise_command(&cfg, self_dir());
+    case CMD_PREPARE:
+        /* These read the image's and the user's files: envinit-setup's job. */
+        return setup_exec(argv, cli.command, cli_command_name(cli.cmd));
     case CMD_RUN:
         break;
     }
-    return run_init(cli.command);
+    return run_init(argv, cli.command);
 }

@@ -99,10 +99,8 @@ const char *assets_root(void)
 int environment_setup(const struct config *c)
 {
     envfile_log = envfile_to_log;
-    if (c->ssh == SSH_OFF) {
-        log_info("SSH access is disabled (ssh = off): no SSH server, no keys written");
+    if (c->ssh == SSH_OFF)
         return 0;
-    }
     char *filebuf = NULL;
     const char **keys = collect_keys(c, &filebuf);
     struct envfile_request req;
@@ -161,19 +159,4 @@ int check_command(const struct config *c, char **command)
         printf("# no main command: runs until SIGTERM\n");
     }
     return 0;
-}
-
-const char *self_dir(void)
-{
-    static char dir[1024];
-    if (dir[0])
-        return dir;
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n <= 0)
-        return strcpy(dir, "/opt/envinit/bin");
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir)
-        *slash = '\0';
-    return dir;
 }

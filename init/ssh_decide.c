@@ -2,6 +2,8 @@
  * on which port, given what envinit found. Every row is a unit test. */
 #include "envinit.h"
 
+#include <string.h>
+
 const char *ssh_action_name(enum ssh_action a)
 {
     switch (a) {
@@ -116,4 +118,12 @@ bool ssh_fast_exit(unsigned *count, long uptime_ms)
         return false;
     *count = 0;
     return true;
+}
+
+int ssh_action_parse(const char *name)
+{
+    for (int a = SSH_ACT_OFF; a <= SSH_ACT_ERROR; a++)
+        if (strcmp(name, ssh_action_name((enum ssh_action)a)) == 0)
+            return a;
+    return -1;
 }

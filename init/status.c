@@ -101,7 +101,7 @@ int status_parse(const char *text, struct ssh_status *out)
 
 static int mkdir_parents(const char *path)
 {
-    char dir[4096];
+    char dir[CONFIG_PATH_LEN];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir)
@@ -122,7 +122,7 @@ static int mkdir_parents(const char *path)
  * and only describes this boot. */
 int status_write(const char *path, const struct ssh_status *s)
 {
-    char text[STATUS_FILE_MAX], tmp[4200];
+    char text[STATUS_FILE_MAX], tmp[CONFIG_PATH_LEN + 24];
     int len = status_render(s, text, sizeof text);
     int err = len < 0 ? ENAMETOOLONG : 0;
     if (!err && mkdir_parents(path) < 0)

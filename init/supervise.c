@@ -227,7 +227,7 @@ static bool reads_like_problem(const char *line)
                                         "missing", "denied", "refused", "invalid", "not "};
     char low[256];
     size_t n = 0;
-    for (; line[n] && n < sizeof low - 1; n++)
+    for (; n < sizeof low - 1 && line[n]; n++)
         low[n] = (char)ascii_tolower((unsigned char)line[n]);
     low[n] = '\0';
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)

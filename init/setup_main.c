@@ -1,0 +1,34 @@
+/* envinit-setup: the part of envinit that reads what the image and the
+ * user control (see "the two programs" in envinit.h). envinit runs it;
+ * it is not meant to be run by hand. */
+#include "envinit.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    struct config cfg;
+    char err[1024];
+    if (config_resolve(argc, argv, environ, &cli, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "envinit: error: %s\n", err);
+        return 2;
+    }
+    log_set_level((enum log_level)cfg.log_level);
+    switch (cli.cmd) {
+    case CMD_PREPARE:
+        return prepare_command(&cfg);
+    case CMD_CHECK:
+        return check_command(&cfg, cli.command);
+    case CMD_ENV:
+        return env_command(&cfg);
+    case CMD_STATUS:
+        return status_command(&cfg);
+    case CMD_SSH_SUPERVISE:
+        return ssh_supervise_command(&cfg);
+    default:
+        fprintf(stderr, "envinit-setup: envinit runs this program (prepare, check, env, status, "
+                        "ssh-supervise); run envinit instead\n");
+        return 2;
+    }
+}

@@ -1,0 +1,354 @@
+/* SSH orchestration, PID 1's side: runs envinit-setup once to write the
+ * user's files and choose the server (its plan arrives on a pipe), then
+ * carries the plan out: OpenSSH or the fallback under supervision, sshd's
+ * fast exits turned into a switch to the fallback, and the status file kept
+ * current. Everything that reads files the user or the image controls runs
+ * in envinit-setup, a separate process: a bad input can cost SSH access but
+ * never PID 1, and PID 1's own binary stays small. */
+#include "envinit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PLAN_MAX 8192
+
+static struct {
+    enum ssh_mode mode;
+    int ssh_port;
+    const char *status_path;    /* the config's, which outlives us */
+    const char *self_dir;
+    char user[64];
+    struct service *svc;        /* the server we supervise, NULL when none */
+    struct ssh_status st;       /* what the status file says apart from svc */
+    char written[1024];         /* last rendered status, to skip identical writes */
+    unsigned fast_exits;
+    bool status_failed;         /* the last write failed and was reported */
+} orch;
+
+const char *self_dir(void)
+{
+    static char dir[1024];
+    if (dir[0])
+        return dir;
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0)
+        return strcpy(dir, "/opt/envinit/bin");
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    return dir;
+}
+
+void ssh_status_init(const struct config *c, const char *dir)
+{
+    memset(&orch, 0, sizeof orch);
+    orch.mode = c->ssh;
+    orch.ssh_port = c->ssh_port;
+    orch.status_path = c->status_path;
+    orch.self_dir = dir;
+    snprintf(orch.user, sizeof orch.user, "%s", c->user);
+}
+
+/* ---- status ---- */
+
+static void status_refresh(void)
+{
+    struct ssh_status s = orch.st;
+    if (orch.svc) {
+        s.pid = service_pid(orch.svc);
+        s.restarts = service_restarts(orch.svc);
+        s.last_status = service_last_status(orch.svc);
+        const char *state = s.pid > 0 ? "running" : service_done(orch.svc) ? "stopped" : "restarting";
+        if (strcmp(state, orch.st.state) != 0) {
+            snprintf(orch.st.state, sizeof orch.st.state, "%s", state);
+            orch.st.since = (long)time(NULL);
+        }
+        snprintf(s.state, sizeof s.state, "%s", state);
+        s.since = s.pid > 0 ? service_since(orch.svc) : orch.st.since;
+    }
+    char text[sizeof orch.written];
+    if (status_render(&s, text, sizeof text) < 0 || strcmp(text, orch.written) == 0)
+        return;
+    if (status_write(orch.status_path, &s) == 0) {
+        snprintf(orch.written, sizeof orch.written, "%s", text);
+        orch.status_failed = false;
+    } else if (!orch.status_failed) {
+        /* Said once, not at every restart: a non-root envinit may not own /run. */
+        log_warn("cannot write the SSH status file %s: %s; `envinit status` will not see this change "
+                 "(status_file sets another path)", orch.status_path, strerror(errno));
+        orch.status_failed = true;
+    }
+}
+
+static void status_observer(void *ctx)
+{
+    (void)ctx;
+    status_refresh();
+}
+
+void ssh_status_set(const char *kind, const char *state, int port, bool expected, pid_t pid, const char *note)
+{
+    struct ssh_status *s = &orch.st;
+    memset(s, 0, sizeof *s);
+    snprintf(s->kind, sizeof s->kind, "%s", kind);
+    snprintf(s->state, sizeof s->state, "%s", state);
+    snprintf(s->note, sizeof s->note, "%s", note);
+    s->port = port;
+    s->pid = pid;
+    s->expected = expected;
+    s->last_status = -1;
+    s->since = (long)time(NULL);
+    status_refresh();
+}
+
+/* ---- starting servers ---- */
+
+static struct service *start_fallback(int port)
+{
+    struct fallback_cmd fb;
+    if (!fallback_build_argv(&fb, orch.self_dir, port, orch.user)) {
+        log_error("envinit-sshd is not installed in %s: no SSH server runs", orch.self_dir);
+        return NULL;
+    }
+    struct service_spec spec = {
+        .name = "envinit-sshd",
+        .argv = fb.argv,
+        .restart = RESTART_ALWAYS,
+        .capture_stderr = true,
+    };
+    orch.fast_exits = 0;
+    orch.st.port = port;
+    snprintf(orch.st.kind, sizeof orch.st.kind, "fallback");
+    orch.svc = service_start(&spec);
+    status_refresh(); /* service_start reported the start before we knew the service */
+    return orch.svc;
+}
+
+/* A broken sshd_config makes sshd exit at once, every time: after five of
+ * those in a row, auto mode gives the fallback the port instead. */
+static bool sshd_exited(struct service *s, int status, long uptime_ms, void *ctx)
+{
+    (void)s, (void)status, (void)ctx;
+    if (!ssh_fast_exit(&orch.fast_exits, uptime_ms))
+        return true;
+    if (orch.mode != SSH_AUTO) {
+        log_error("sshd exited within %d ms of its start %d times in a row: its configuration is broken (its "
+                  "messages are above); ssh = openssh, so envinit keeps restarting it with backoff",
+                  SSH_FAST_EXIT_MS, SSH_FAST_EXIT_LIMIT);
+        return true;
+    }
+    log_error("sshd exited within %d ms of its start %d times in a row: the image's OpenSSH configuration is "
+              "broken (its messages are above); switching to the fallback server envinit-sshd on port %d",
+              SSH_FAST_EXIT_MS, SSH_FAST_EXIT_LIMIT, orch.st.port);
+    snprintf(orch.st.note, sizeof orch.st.note,
+             "sshd exited within 1 s of its start 5 times in a row (broken configuration); switched to the fallback");
+    if (!start_fallback(orch.st.port)) {
+        snprintf(orch.st.kind, sizeof orch.st.kind, "none");
+        snprintf(orch.st.state, sizeof orch.st.state, "down");
+        orch.st.since = (long)time(NULL);
+    }
+    return false;
+}
+
+static struct service *start_openssh(char *const *argv)
+{
+    struct service_spec spec = {
+        .name = "sshd",
+        .argv = argv,
+        .restart = RESTART_ALWAYS,
+        .capture_stderr = true,
+        .on_exit = sshd_exited,
+    };
+    orch.svc = service_start(&spec);
+    status_refresh();
+    return orch.svc;
+}
+
+/* ---- the plan ---- */
+
+int ssh_plan_parse(char *text, struct ssh_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->action = SSH_ACT_ERROR;
+    bool ended = false;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (strcmp(line, "end") == 0) {
+            ended = true;
+            continue;
+        }
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(line, "action") == 0) {
+            int a = ssh_action_parse(v);
+            if (a < 0)
+                return -1;
+            p->action = (enum ssh_action)a;
+        } else if (strcmp(line, "port") == 0) {
+            p->port = atoi(v);
+        } else if (strcmp(line, "why") == 0) {
+            snprintf(p->why, sizeof p->why, "%s", v);
+        } else if (strcmp(line, "arg") == 0 && p->argc < SSH_PLAN_ARGS - 1) {
+            p->argv[p->argc++] = (char *)v;
+        } else if (strcmp(line, "abort") == 0) {
+            p->abort = atoi(v) != 0;
+        }
+    }
+    p->argv[p->argc] = NULL;
+    return ended ? 0 : -1;
+}
+
+static int carry_out(const struct config *c, const struct ssh_plan *p)
+{
+    switch (p->action) {
+    case SSH_ACT_OFF:
+        ssh_status_set("off", "off", 0, false, 0, p->why);
+        return 0;
+    case SSH_ACT_EXTERNAL:
+        ssh_status_set("external", "external", c->ssh_port, true, 0, p->why);
+        return 0;
+    case SSH_ACT_SERVED:
+        ssh_status_set("served", "external", c->ssh_port, true, 0, p->why);
+        return 0;
+    case SSH_ACT_OPENSSH:
+        if (p->argc == 0)
+            break;
+        log_info("starting OpenSSH (%s) on port %d: %s", p->argv[0], p->port, p->why);
+        ssh_status_set("openssh", "starting", p->port, true, 0, p->why);
+        return start_openssh(p->argv) ? 0 : -1;
+    case SSH_ACT_FALLBACK:
+        log_msg(p->port == c->ssh_port ? LOG_INFO : LOG_WARN, "starting the fallback server envinit-sshd on "
+                "port %d: %s", p->port, p->why);
+        ssh_status_set("fallback", "starting", p->port, true, 0, p->why);
+        return start_fallback(p->port) ? 0 : -1;
+    default:
+        break;
+    }
+    ssh_status_set("none", "down", c->ssh_port, true, 0, p->why);
+    return -1;
+}
+
+/* argv for envinit-setup: envinit's own options (not its COMMAND), then
+ * the subcommand, so both processes resolve the same configuration. */
+static char **setup_argv(char **argv, char **command, const char *sub, const char *extra)
+{
+    size_t n = 0;
+    while (argv[n] && argv + n != command)
+        n++;
+    if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
+        n--;
+    char **out = calloc(n + 4, sizeof *out);
+    if (!out)
+        return NULL;
+    static char path[1100];
+    snprintf(path, sizeof path, "%s/%s", self_dir(), SETUP_NAME);
+    out[0] = path;
+    size_t k = 1;
+    for (size_t i = 1; i < n; i++)
+        out[k++] = argv[i];
+    if (extra)
+        out[k++] = (char *)extra;
+    out[k++] = (char *)sub;
+    out[k] = NULL;
+    return out;
+}
+
+int setup_exec(char **argv, char **command, const char *sub)
+{
+    char **sa = setup_argv(argv, command, sub, NULL);
+    if (!sa)
+        return 1;
+    execv(sa[0], sa);
+    log_error("cannot run %s for `envinit %s`: %s (envinit-setup belongs next to envinit)", sa[0], sub,
+              strerror(errno));
+    free(sa);
+    return 1;
+}
+
+/* Runs `envinit-setup prepare` to completion and reads its plan. Signals
+ * stay queued in envinit's signalfd meanwhile. */
+static int run_setup(char **argv, char **command, const char *extra, char *buf, size_t len)
+{
+    char **sa = setup_argv(argv, command, "prepare", extra);
+    int p[2];
+    if (!sa || pipe2(p, O_CLOEXEC) < 0) {
+        free(sa);
+        log_error("cannot start envinit-setup: %s; no SSH set-up", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        signals_restore_for_child();
+        if (dup2(p[1], STDOUT_FILENO) < 0)
+            _exit(126);
+        execv(sa[0], sa);
+        log_error("cannot run %s: %s (envinit-setup belongs next to envinit); no SSH set-up", sa[0],
+                  strerror(errno));
+        _exit(127);
+    }
+    free(sa);
+    close(p[1]);
+    size_t got = 0;
+    ssize_t n = 0;
+    while (pid > 0 && got < len - 1 && (n = read(p[0], buf + got, len - 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    close(p[0]);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+        log_error("envinit-setup could not be run: %s; no SSH set-up", strerror(errno));
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+        char how[96];
+        describe_status(status, how, sizeof how);
+        log_error("envinit-setup %s; no SSH set-up", how);
+        return -1;
+    }
+    return 0;
+}
+
+static struct ssh_plan plan;
+static char plan_text[PLAN_MAX];
+
+int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm)
+{
+    ssh_status_init(c, self_dir());
+    supervise_set_observer(status_observer, NULL);
+    memset(&plan, 0, sizeof plan);
+    plan.action = SSH_ACT_OFF;
+    if (c->ssh == SSH_OFF) {
+        log_info("SSH access is disabled (ssh = off): no SSH server, no keys written");
+        snprintf(plan.why, sizeof plan.why, "ssh = off");
+        return 0;
+    }
+    if (run_setup(argv, command, no_cvm ? "--cvm=false" : NULL, plan_text, sizeof plan_text) < 0 ||
+        ssh_plan_parse(plan_text, &plan) < 0) {
+        plan.action = SSH_ACT_ERROR;
+        snprintf(plan.why, sizeof plan.why, "envinit-setup failed");
+        return c->on_write_error == ON_WRITE_ERROR_FAIL ? -1 : 0;
+    }
+    if (plan.abort) {
+        log_error("the SSH files could not be written and on_write_error = fail; exiting");
+        return -1;
+    }
+    return 0;
+}
+
+void ssh_start(const struct config *c)
+{
+    carry_out(c, &plan);
+}
