@@ -424,6 +424,7 @@ struct ssh_plan {
     enum ssh_action action;
     int port;
     bool abort;                 /* on_write_error = fail and a write failed */
+    bool quiet;                 /* ssh = off in envinit itself: write no status */
     char why[256];
     char *argv[SSH_PLAN_ARGS];
     int argc;

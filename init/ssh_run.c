@@ -210,7 +210,8 @@ static int carry_out(const struct config *c, const struct ssh_plan *p)
 {
     switch (p->action) {
     case SSH_ACT_OFF:
-        ssh_status_set("off", "off", 0, false, 0, p->why);
+        if (!p->quiet)
+            ssh_status_set("off", "off", 0, false, 0, p->why);
         return 0;
     case SSH_ACT_EXTERNAL:
         ssh_status_set("external", "external", c->ssh_port, true, 0, p->why);
@@ -330,9 +331,12 @@ int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm
     supervise_set_observer(status_observer, NULL);
     memset(&plan, 0, sizeof plan);
     plan.action = SSH_ACT_OFF;
+    /* Off means off: no setup run, no file touched, not even the status
+     * file (`envinit status` reads ssh = off from its environment). */
     if (c->ssh == SSH_OFF) {
         log_info("SSH access is disabled (ssh = off): no SSH server, no keys written");
         snprintf(plan.why, sizeof plan.why, "ssh = off");
+        plan.quiet = true;
         return 0;
     }
     if (run_setup(argv, command, no_cvm ? "--cvm=false" : NULL, plan_text, sizeof plan_text) < 0 ||
