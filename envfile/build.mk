@@ -11,12 +11,8 @@ $(BUILD)/tests/test_envfile: tests/unit/test_envfile.c $(ENVFILE_OBJ)
 
 # Stand-in for envinit's startup step in tests/integration/2x-envfile*.sh
 # until init/main.c calls envfile_install(); same ENVINIT_* variables.
-$(BUILD)/tests/envfile_driver: tests/envfile_driver.c $(ENVFILE_OBJ)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ienvfile -o $@ $< $(ENVFILE_OBJ) $(LDHARDEN)
 
 TESTS += $(BUILD)/tests/test_envfile
-TESTS_DEPS += $(BUILD)/tests/envfile_driver
 
 # libFuzzer targets: clang with fuzzer, ASan and UBSan; the library is
 # compiled again with the same instrumentation into build/fuzz/. Run e.g.

@@ -6,15 +6,13 @@
 # Contents, owner and modes, merge with the user's lines, symlink attacks,
 # a full tmpfs, a read-only home, ssh = off, /etc/environment handling.
 #
-# ENVFILE_RUN selects the binary (default: envinit; the stand-in
-# build/tests/envfile_driver takes the same variables and command line).
 if [ -z "${ENVFILE_IN_NS:-}" ]; then
   exec unshare --mount --uts --propagation private env ENVFILE_IN_NS=1 bash "$0" "$@"
 fi
 . "$(dirname "$0")/../lib.sh"
 need_root
 require unshare mount sha256sum stat ssh-keygen
-RUN=${ENVFILE_RUN:-$ENVINIT}
+RUN=$ENVINIT
 [ -x "$RUN" ] || { fail build "$RUN is not built (make)"; exit 1; }
 
 export ENVINIT_CONFIG=/dev/null ENVINIT_SSH=external ENVINIT_STATUS_FILE=$WORK/status
