@@ -1,4 +1,4 @@
-# envfile: its unit tests, the integration-test driver and the fuzz targets.
+# envfile: its unit tests and the fuzz targets.
 # (ENVFILE_SRC/ENVFILE_OBJ come from the top Makefile.)
 
 ENVFILE_CHECK_CFLAGS = $(shell pkg-config --cflags check)
@@ -8,9 +8,6 @@ $(BUILD)/tests/test_envfile: tests/unit/test_envfile.c $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ENVFILE_CHECK_CFLAGS) -Ienvfile -Itests/unit -o $@ $< $(ENVFILE_OBJ) \
 	  $(LDHARDEN) $(ENVFILE_CHECK_LIBS)
-
-# Stand-in for envinit's startup step in tests/integration/2x-envfile*.sh
-# until init/main.c calls envfile_install(); same ENVINIT_* variables.
 
 TESTS += $(BUILD)/tests/test_envfile
 
