@@ -1,0 +1,129 @@
+#!/bin/bash
+# bench/ssh.sh — envinit-sshd against OpenSSH's sshd and dropbear (Debian),
+# in one run, in one private network namespace (loopback only), with the
+# default OpenSSH client settings and ed25519 keys:
+#   connect   median wall time of `ssh host true` over RUNS runs (default 20)
+#   down/up   1 GiB server->client and client->server, chacha20-poly1305 and
+#             aes128-gcm (MiB/s)
+#   100x      100 concurrent `ssh host 'sleep 1'`: successes and wall time
+#   RSS       the listener's, and one connection's server-side processes
+#             (sum of VmRSS, and PSS) while a session runs `sleep`
+# Prints a table and the ratios envinit-sshd/OpenSSH.
+# Usage: bench/ssh.sh   (root; make envinit-sshd; bash .ci/deps test bench)
+set -uo pipefail
+if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/envinit-bench-ssh.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+RUNS=${RUNS:-20}
+SIZE=${SIZE:-$((1 << 30))}
+for c in ssh /usr/sbin/sshd dropbear dropbearkey ip; do
+  command -v "$c" >/dev/null || { echo "bench: $c missing (bash .ci/deps test bench)" >&2; exit 1; }
+done
+[ -x "$SRC/envinit-sshd" ] || { echo "bench: build envinit-sshd first (make envinit-sshd)" >&2; exit 1; }
+ip link set lo up
+
+# The user exists for all three servers: OpenSSH and dropbear use NSS, so a
+# copy of /etc/passwd with the user is bind-mounted in this mount namespace.
+U=benchuser UID_=4343 H=$WORK/home
+mkdir -p "$H/.ssh" /run/sshd
+chmod 755 "$WORK"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id"
+cp "$WORK/id.pub" "$H/.ssh/authorized_keys"
+chown -R $UID_:$UID_ "$H"; chmod 755 "$H"; chmod 700 "$H/.ssh"
+cp /etc/passwd "$WORK/passwd"; echo "$U:x:$UID_:$UID_::$H:/bin/sh" >>"$WORK/passwd"
+cp /etc/group "$WORK/group"; echo "$U:x:$UID_:" >>"$WORK/group"
+mount --bind "$WORK/passwd" /etc/passwd
+mount --bind "$WORK/group" /etc/group
+
+"$SRC/envinit-sshd" -p 2222 -l 127.0.0.1 -k "$WORK/hk_ours" -u $U -q 2>"$WORK/ours.log" &
+PIDS+=($!); OURS=$!
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/hk_openssh"
+printf 'Port 2223\nListenAddress 127.0.0.1\nHostKey %s\nPidFile none\nUsePAM no\n' \
+  "$WORK/hk_openssh" >"$WORK/sshd_config"
+/usr/sbin/sshd -f "$WORK/sshd_config" -D -e 2>"$WORK/openssh.log" &
+PIDS+=($!); OPENSSH=$!
+dropbearkey -t ed25519 -f "$WORK/hk_dropbear" >/dev/null 2>&1
+dropbear -F -E -s -p 127.0.0.1:2224 -r "$WORK/hk_dropbear" -P "$WORK/db.pid" 2>"$WORK/dropbear.log" &
+PIDS+=($!); DROPBEAR=$!
+
+NAMES=(envinit-sshd openssh dropbear)
+declare -A PORT=([envinit-sshd]=2222 [openssh]=2223 [dropbear]=2224)
+declare -A LPID=([envinit-sshd]=$OURS [openssh]=$OPENSSH [dropbear]=$DROPBEAR)
+SSH=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+     -o LogLevel=error -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/id")
+for n in "${NAMES[@]}"; do
+  for i in $(seq 50); do "${SSH[@]}" -p ${PORT[$n]} $U@127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
+done
+
+now() { date +%s%N; }
+ms() { echo $((($2 - $1) / 1000000)); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A R
+
+for n in "${NAMES[@]}"; do
+  p=${PORT[$n]}
+  # connect latency
+  for i in $(seq "$RUNS"); do
+    t0=$(now); "${SSH[@]}" -p $p $U@127.0.0.1 true; t1=$(now); echo $(((t1 - t0) / 1000))
+  done | median >"$WORK/lat"
+  R[$n,connect_ms]=$(awk '{printf "%.1f", $1/1000}' "$WORK/lat")
+  # throughput
+  for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
+    k=${c%%@*}
+    # a transfer counts only when every byte arrived (else "fail")
+    t0=$(now); got=$("${SSH[@]}" -c $c -p $p $U@127.0.0.1 "head -c $SIZE /dev/zero" | wc -c); t1=$(now)
+    R[$n,down_$k]=fail
+    [ "$got" = "$SIZE" ] && R[$n,down_$k]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
+    t0=$(now); got=$(head -c $SIZE /dev/zero | "${SSH[@]}" -c $c -p $p $U@127.0.0.1 'wc -c'); t1=$(now)
+    R[$n,up_$k]=fail
+    [ "${got// /}" = "$SIZE" ] && R[$n,up_$k]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
+  done
+  # 100 concurrent sessions
+  pids=()
+  t0=$(now)
+  for i in $(seq 100); do
+    "${SSH[@]}" -p $p $U@127.0.0.1 'sleep 1; echo ok' >"$WORK/c.$n.$i" 2>/dev/null </dev/null &
+    pids+=($!)
+  done
+  for q in "${pids[@]}"; do wait "$q"; done
+  t1=$(now)
+  R[$n,conc_ok]=$(cat "$WORK"/c.$n.* | grep -c '^ok$')
+  R[$n,conc_ms]=$(ms $t0 $t1)
+  # memory: the listener, and one connection's server-side processes
+  l=${LPID[$n]}
+  R[$n,listener_kb]=$(awk '/^VmRSS/ {print $2}' /proc/$l/status)
+  "${SSH[@]}" -p $p $U@127.0.0.1 'sleep 4' </dev/null &
+  sp=$!
+  for i in $(seq 100); do pgrep -u $UID_ -x sleep >/dev/null && break; sleep 0.05; done
+  sleep 0.3
+  desc() { local q; for q in $(pgrep -P "$1"); do echo "$q"; desc "$q"; done; }
+  rss=0 pss=0
+  for q in $(desc $l); do
+    case "$(cat /proc/$q/comm 2>/dev/null)" in sleep|sh|bash) continue ;; esac
+    rss=$((rss + $(awk '/^VmRSS/ {print $2}' /proc/$q/status)))
+    pss=$((pss + $(awk '/^Pss:/ {print $2}' /proc/$q/smaps_rollup)))
+  done
+  R[$n,conn_kb]=$rss
+  R[$n,conn_pss_kb]=$pss
+  wait $sp
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.2fx", a / b; else printf "n/a"}'; }
+printf '%-28s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
+row() { # LABEL KEY
+  printf '%-28s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]}" "${R[openssh,$2]}" \
+    "${R[dropbear,$2]}" "$(ratio "${R[envinit-sshd,$2]}" "${R[openssh,$2]}")"
+}
+row 'connect median (ms)' connect_ms
+row 'down chacha20 (MiB/s)' down_chacha20-poly1305
+row 'up chacha20 (MiB/s)' up_chacha20-poly1305
+row 'down aes128-gcm (MiB/s)' down_aes128-gcm
+row 'up aes128-gcm (MiB/s)' up_aes128-gcm
+row '100x sleep 1: successes' conc_ok
+row '100x sleep 1: wall (ms)' conc_ms
+row 'listener RSS (KiB)' listener_kb
+row 'connection RSS (KiB)' conn_kb
+row 'connection PSS (KiB)' conn_pss_kb
+echo "# runs=$RUNS size=$SIZE bytes; $(nproc) CPUs; $(ssh -V 2>&1); $(uname -r)"

@@ -1,0 +1,44 @@
+# sshfallback: envinit-sshd (dynamic, libssh), its unit tests and `make bundle`.
+SSHF_SRC     := $(sort $(wildcard sshfallback/*.c))
+SSHF_OBJ     := $(SSHF_SRC:%.c=$(BUILD)/%.o)
+SSHF_LIBOBJ  := $(filter-out $(BUILD)/sshfallback/main.o,$(SSHF_OBJ))
+SSHF_LIBS    := -lssh -lcap-ng
+SSHF_TEST    := $(BUILD)/tests/unit/test_sshfallback
+
+BINS  += envinit-sshd
+TESTS += $(SSHF_TEST)
+TESTS_DEPS += bundle
+
+envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ)
+	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS)
+
+$(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+
+# dist/envinit: the relocatable bundle. envinit starts the server with
+#   lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib <bundle>/bin/envinit-sshd ...
+# so nothing of the image's libc or libraries is used.
+BUNDLE := dist/envinit
+bundle: envinit envinit-setup envinit-sshd
+	rm -rf $(BUNDLE)
+	install -d $(BUNDLE)/bin $(BUNDLE)/lib
+	install -m 0755 envinit $(BUNDLE)/bin/envinit
+	install -m 0755 envinit-setup $(BUNDLE)/bin/envinit-setup
+	install -m 0755 envinit-sshd $(BUNDLE)/bin/envinit-sshd
+	strip $(BUNDLE)/bin/envinit-sshd
+	ldd envinit-sshd | awk '/=> \// { print $$3 } /^\t\/.*ld-linux/ { print $$1 }' | \
+	  while read -r lib; do install -m 0755 "$$(readlink -f "$$lib")" "$(BUNDLE)/lib/$$(basename "$$lib")"; done
+	test -x $(BUNDLE)/lib/ld-linux-x86-64.so.2
+	$(BUNDLE)/lib/ld-linux-x86-64.so.2 --library-path $(BUNDLE)/lib $(BUNDLE)/bin/envinit-sshd --help >/dev/null
+	@echo "bundle: $(BUNDLE) ($$(du -sh $(BUNDLE) | cut -f1))"
+
+# Static analysis of this component's own files (the lead's `make lint` runs
+# cppcheck over the folder; clang-tidy uses the repository's .clang-tidy).
+SSHF_LINT := sshfallback/authkeys.c sshfallback/conn.c sshfallback/hostkey.c sshfallback/log.c \
+             sshfallback/main.c sshfallback/policy.c sshfallback/session.c tests/unit/test_sshfallback.c
+.PHONY: sshfallback-lint
+sshfallback-lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
+	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem $(SSHF_LINT)
+	clang-tidy --quiet --warnings-as-errors='*' $(SSHF_LINT) -- -std=c11 -D_GNU_SOURCE -I.

@@ -1,0 +1,417 @@
+/* envinit-sshd: the command line and the listener. The listener accepts,
+ * applies MaxStartups and forks one process per connection (conn.c); it
+ * never speaks SSH itself, so a slow or hostile client cannot stall it. */
+#include "sshfallback.h"
+#include "../envfile/envfile.h"
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CHILDREN 4096
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: " SF_NAME " [-p PORT] [-l ADDR] [-k HOSTKEY] [-u USER] [-a AUTHORIZED_KEYS]\n"
+            "       [-e] [-D] [-v] [-q] [-t] [--login-grace-time S] [--max-auth-tries N]\n"
+            "       [--max-sessions N] [--max-startups S:R:F] [--accept-env PATTERN]\n"
+            "       [--keepalive S] [--passwd PATH] [--group PATH] [--ready-fd N]\n"
+            "See sshfallback/sshfallback.h for the meaning of each flag.\n");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
+       O_PASSWD, O_GROUP, O_READY };
+
+static int parse_args(int argc, char **argv, struct sf_config *c)
+{
+    static const struct option opts[] = {
+        {"port", required_argument, 0, 'p'},
+        {"listen", required_argument, 0, 'l'},
+        {"host-key", required_argument, 0, 'k'},
+        {"user", required_argument, 0, 'u'},
+        {"authorized-keys", required_argument, 0, 'a'},
+        {"log-stderr", no_argument, 0, 'e'},
+        {"foreground", no_argument, 0, 'D'},
+        {"verbose", no_argument, 0, 'v'},
+        {"quiet", no_argument, 0, 'q'},
+        {"test", no_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},
+        {"login-grace-time", required_argument, 0, O_GRACE},
+        {"max-auth-tries", required_argument, 0, O_TRIES},
+        {"max-sessions", required_argument, 0, O_SESSIONS},
+        {"max-startups", required_argument, 0, O_STARTUPS},
+        {"accept-env", required_argument, 0, O_ACCEPT_ENV},
+        {"keepalive", required_argument, 0, O_KEEPALIVE},
+        {"passwd", required_argument, 0, O_PASSWD},
+        {"group", required_argument, 0, O_GROUP},
+        {"ready-fd", required_argument, 0, O_READY},
+        {0, 0, 0, 0},
+    };
+    unsigned u;
+    int o;
+    while ((o = getopt_long(argc, argv, "p:l:k:u:a:eDvqth", opts, NULL)) != -1) {
+        const char *bad = NULL;
+        switch (o) {
+        case 'p': if (parse_uint(optarg, 1, 65535, &u) < 0) bad = "--port"; else c->port = (int)u; break;
+        case 'l': c->listen_addr = optarg; break;
+        case 'k': c->host_key = optarg; break;
+        case 'u': c->user = optarg; break;
+        case 'a': c->authorized_keys = optarg; break;
+        case 'e': case 'D': break;
+        case 'v': sf_log_level = SF_DEBUG; c->libssh_log++; break;
+        case 'q': sf_log_level = SF_WARN; break;
+        case 't': c->test_only = 1; break;
+        case 'h': usage(stdout); exit(0);
+        case O_GRACE: if (parse_uint(optarg, 1, 86400, &c->grace_s) < 0) bad = "--login-grace-time"; break;
+        case O_TRIES: if (parse_uint(optarg, 1, 1000, &c->max_auth_tries) < 0) bad = "--max-auth-tries"; break;
+        case O_SESSIONS: if (parse_uint(optarg, 1, 1000, &c->max_sessions) < 0) bad = "--max-sessions"; break;
+        case O_STARTUPS: if (sf_startups_parse(optarg, &c->startups) < 0) bad = "--max-startups"; break;
+        case O_ACCEPT_ENV:
+            if (c->n_accept_env == SF_MAX_ACCEPT_ENV) bad = "--accept-env (too many)";
+            else c->accept_env[c->n_accept_env++] = optarg;
+            break;
+        case O_KEEPALIVE: if (parse_uint(optarg, 0, 86400, &c->keepalive_s) < 0) bad = "--keepalive"; break;
+        case O_PASSWD: c->passwd_path = optarg; break;
+        case O_GROUP: c->group_path = optarg; break;
+        case O_READY: if (parse_uint(optarg, 0, 65535, &u) < 0) bad = "--ready-fd"; else c->ready_fd = (int)u; break;
+        default: usage(stderr); return -1;
+        }
+        if (bad) {
+            sf_log(SF_ERROR, "bad value '%s' for %s", optarg, bad);
+            return -1;
+        }
+    }
+    if (optind != argc) {
+        sf_log(SF_ERROR, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static int listen_on(const char *addr, int port)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(addr, service, &hints, &ai);
+    if (rc != 0) {
+        sf_log(SF_ERROR, "listen address '%s': %s; not starting", addr, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1, zero = 0;
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    }
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+        sf_log(SF_ERROR, "listen on [%s]:%d: %s; not starting", addr, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* The listener needs nothing but binding low ports and handing connection
+ * processes the right to become the user. Only the effective/permitted
+ * sets shrink: the bounding set stays so sudo still works in sessions. */
+static int drop_listener_caps(void)
+{
+    if (geteuid() != 0)
+        return 0;
+    capng_clear(CAPNG_SELECT_CAPS);
+    if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_BIND_SERVICE,
+                      CAP_SETUID, CAP_SETGID, -1) < 0 ||
+        capng_apply(CAPNG_SELECT_CAPS) < 0) {
+        sf_log(SF_ERROR, "cannot drop capabilities (libcap-ng); not starting");
+        return -1;
+    }
+    return 0;
+}
+
+static ssh_bind make_bind(const struct sf_config *c, ssh_key key)
+{
+    ssh_bind b = ssh_bind_new();
+    int no = 0, verbosity = c->libssh_log > 1 ? SSH_LOG_PROTOCOL : SSH_LOG_NOLOG;
+    if (!b)
+        return NULL;
+    struct { enum ssh_bind_options_e opt; const void *val; const char *what; } o[] = {
+        {SSH_BIND_OPTIONS_PROCESS_CONFIG, &no, "config"},
+        {SSH_BIND_OPTIONS_LOG_VERBOSITY, &verbosity, "log"},
+        {SSH_BIND_OPTIONS_IMPORT_KEY, key, "host key"},
+        {SSH_BIND_OPTIONS_KEY_EXCHANGE, SF_KEX, "kex"},
+        {SSH_BIND_OPTIONS_CIPHERS_C_S, SF_CIPHERS, "ciphers"},
+        {SSH_BIND_OPTIONS_CIPHERS_S_C, SF_CIPHERS, "ciphers"},
+        {SSH_BIND_OPTIONS_HMAC_C_S, SF_MACS, "macs"},
+        {SSH_BIND_OPTIONS_HMAC_S_C, SF_MACS, "macs"},
+        {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, SF_HOSTKEYS, "host key algorithms"},
+        {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, SF_PUBKEYS, "public key types"},
+    };
+    for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
+        if (ssh_bind_options_set(b, o[i].opt, o[i].val) != SSH_OK) {
+            sf_log(SF_ERROR, "libssh rejected the %s setting: %s; not starting", o[i].what,
+                   ssh_get_error(b));
+            ssh_bind_free(b);
+            return NULL;
+        }
+    return b;
+}
+
+/* ---- the listener's bookkeeping of unauthenticated connections ---- */
+struct listener {
+    const struct sf_config *cfg;
+    ssh_bind bind;
+    int lfd, sfd, report_rd, report_wr;
+    struct { pid_t pid; long long since_ms; } unauth[MAX_CHILDREN];
+    unsigned n_unauth, n_children;
+};
+
+static void unauth_remove(struct listener *l, pid_t pid)
+{
+    for (unsigned i = 0; i < l->n_unauth; i++)
+        if (l->unauth[i].pid == pid) {
+            l->unauth[i] = l->unauth[--l->n_unauth];
+            return;
+        }
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void accept_one(struct listener *l)
+{
+    int fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            sf_log(SF_WARN, "accept: %s; still listening", strerror(errno));
+        return;
+    }
+    unsigned rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) < 0)
+        rnd = (unsigned)random();
+    long long now = now_ms();
+    unsigned stale = 0;
+    for (unsigned i = 0; i < l->n_unauth; i++)
+        stale += now - l->unauth[i].since_ms >= SF_STARTUP_IDLE_MS;
+    unsigned load = sf_startups_load(&l->cfg->startups, stale, l->n_unauth - stale);
+    if (l->n_children >= MAX_CHILDREN || sf_startups_drop(&l->cfg->startups, load, rnd)) {
+        sf_log(SF_WARN, "dropping connection: %u unauthenticated connections, %u idle "
+               "(max-startups %u:%u:%u)", l->n_unauth, stale, l->cfg->startups.start,
+               l->cfg->startups.rate, l->cfg->startups.full);
+        close(fd);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        sf_log(SF_ERROR, "fork for a new connection: %s; connection dropped", strerror(errno));
+        close(fd);
+        return;
+    }
+    if (pid == 0) {
+        close(l->lfd);
+        close(l->sfd);
+        close(l->report_rd);
+        sf_conn_run(l->cfg, l->bind, fd, l->report_wr);
+    }
+    close(fd);
+    l->unauth[l->n_unauth].pid = pid;
+    l->unauth[l->n_unauth++].since_ms = now;
+    l->n_children++;
+}
+
+static void read_reports(struct listener *l)
+{
+    int32_t pids[256];
+    ssize_t n;
+    while ((n = read(l->report_rd, pids, sizeof pids)) > 0)
+        for (size_t i = 0; i < (size_t)n / sizeof pids[0]; i++)
+            unauth_remove(l, (pid_t)pids[i]);
+}
+
+/* Returns 1 when the listener should stop. */
+static int handle_signals(struct listener *l)
+{
+    struct signalfd_siginfo si;
+    int stop = 0;
+    while (read(l->sfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGCHLD) {
+            int st;
+            pid_t pid;
+            /* Reports first: a child that authenticated and exited must not
+             * linger in the unauthenticated list. */
+            read_reports(l);
+            while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+                unauth_remove(l, pid);
+                if (l->n_children)
+                    l->n_children--;
+            }
+        } else if (si.ssi_signo == SIGHUP) {
+            sf_log(SF_INFO, "SIGHUP: nothing to reload (flags only); still listening");
+        } else {
+            sf_log(SF_INFO, "signal %d: stopping the listener; open connections continue",
+                   (int)si.ssi_signo);
+            stop = 1;
+        }
+    }
+    return stop;
+}
+
+static int serve(struct listener *l)
+{
+    for (;;) {
+        struct pollfd p[3] = {
+            {.fd = l->sfd, .events = POLLIN},
+            {.fd = l->report_rd, .events = POLLIN},
+            {.fd = l->lfd, .events = POLLIN},
+        };
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            sf_log(SF_ERROR, "poll: %s; stopping", strerror(errno));
+            return 1;
+        }
+        if (p[0].revents && handle_signals(l))
+            return 0;
+        if (p[1].revents)
+            read_reports(l);
+        if (p[2].revents)
+            accept_one(l);
+    }
+}
+
+static void resolve_defaults(struct sf_config *c)
+{
+    if (!c->listen_addr)
+        c->listen_addr = "0.0.0.0";
+    if (!c->port)
+        c->port = 22;
+    if (!c->grace_s)
+        c->grace_s = 30;
+    if (!c->max_auth_tries)
+        c->max_auth_tries = 6;
+    if (!c->max_sessions)
+        c->max_sessions = 10;
+    if (!c->startups.start)
+        c->startups = (struct sf_startups){10, 30, 100};
+    if (!c->passwd_path)
+        c->passwd_path = ENVFILE_PASSWD;
+    if (!c->group_path)
+        c->group_path = ENVFILE_GROUP;
+}
+
+/* libssh's own log (-vv) in our one-line format. */
+static void libssh_to_sf_log(int priority, const char *function, const char *buffer, void *ud)
+{
+    (void)priority;
+    (void)function; /* libssh repeats it at the start of BUFFER */
+    (void)ud;
+    sf_log(SF_DEBUG, "libssh: %s", buffer);
+}
+
+static void envfile_to_sf_log(int level, const char *msg)
+{
+    sf_log(level, "%s", msg);
+}
+
+int main(int argc, char **argv)
+{
+    static struct sf_config cfg = {.ready_fd = -1};
+    static struct listener l;
+    if (parse_args(argc, argv, &cfg) < 0)
+        return 2;
+    resolve_defaults(&cfg);
+    envfile_log = envfile_to_sf_log;
+
+    struct envfile_user u;
+    int rc = cfg.user ? envfile_user_by_name(cfg.passwd_path, cfg.user, &u)
+                      : envfile_user_default(cfg.passwd_path, geteuid(), &u);
+    if (rc < 0) {
+        sf_log(SF_ERROR, "user %s not found in %s; not starting", cfg.user ? cfg.user : "(default)",
+               cfg.passwd_path);
+        return 1;
+    }
+    if (geteuid() != 0 && u.uid != geteuid()) {
+        sf_log(SF_ERROR, "user %s: only root can serve another user; not starting", u.name);
+        return 1;
+    }
+    cfg.user = strdup(u.name);
+
+    ssh_init();
+    if (cfg.libssh_log > 1)
+        ssh_set_log_callback(libssh_to_sf_log);
+    ssh_key key = sf_hostkey_load(cfg.host_key);
+    if (!key)
+        return 1;
+    ssh_bind bind = make_bind(&cfg, key);
+    if (!bind)
+        return 1;
+    if (cfg.test_only) {
+        sf_log(SF_INFO, "configuration ok");
+        return 0;
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int pipefd[2];
+    l.cfg = &cfg;
+    l.bind = bind;
+    l.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    l.lfd = listen_on(cfg.listen_addr, cfg.port);
+    if (l.sfd < 0 || l.lfd < 0 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+        return 1;
+    l.report_rd = pipefd[0];
+    l.report_wr = pipefd[1];
+    if (drop_listener_caps() < 0)
+        return 1;
+    sf_log(SF_INFO, "listening on [%s]:%d for user %s (uid %u)", cfg.listen_addr, cfg.port,
+           u.name, (unsigned)u.uid);
+    if (cfg.ready_fd >= 0) {
+        ssize_t w = write(cfg.ready_fd, "READY\n", 6);
+        (void)w;
+        close(cfg.ready_fd);
+    }
+    return serve(&l);
+}

@@ -1,0 +1,713 @@
+/* Session channels: the user's program behind a pty or three pipes, and the
+ * byte pumps between it and the channel. Flow control both ways: output is
+ * read only while the client's window has room; input the program does not
+ * take yet stays in libssh (which then stops growing our window). */
+#define SF_INTERNAL
+#include "sshfallback.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh/server.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define INBUF_SIZE (256 * 1024)
+#define ENV_FILE_MAX (256 * 1024)
+
+struct sf_chan {
+    struct sf_chan *next;
+    struct sf_conn *conn;
+    ssh_channel ch;
+    struct ssh_channel_callbacks_struct cb;
+    pid_t pid;
+    int started, exited, status;
+    int in_fd, out_fd, err_fd;  /* parent ends; with a pty: the master (dup'ed) */
+    int master;                 /* pty master until the program starts */
+    char tty[64], term[128];
+    struct winsize ws;
+    struct envfile_vars env;    /* accepted client variables */
+    char *inbuf;                /* input the program has not taken yet */
+    size_t in_len, in_off;
+    uint32_t pending;           /* bytes libssh still holds for us */
+    int client_eof, close_sent, remote_closed;
+    int is_pty;
+    struct {                    /* output libssh did not take (during a re-key) */
+        char *buf;
+        size_t len, off;
+    } unsent[2];                /* [0] stdout, [1] stderr */
+};
+
+static char outbuf[256 * 1024];
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static int can_send(const struct sf_chan *c)
+{
+    return !c->close_sent && !c->remote_closed && ssh_channel_is_open(c->ch) &&
+           ssh_channel_window_size(c->ch) > 0;
+}
+
+/* ---- environment ---- */
+
+static void read_env_file(struct sf_chan *c, struct envfile_vars *vs)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.ssh/environment", c->conn->user.home);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct stat st;
+    char *buf = NULL;
+    ssize_t n = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (buf = malloc(ENV_FILE_MAX)) != NULL)
+        n = read(fd, buf, ENV_FILE_MAX);
+    close(fd);
+    if (n > 0) {
+        unsigned bad = 0;
+        if (envfile_env_parse(buf, (size_t)n, vs, &bad) < 0)
+            sf_log(SF_WARN, "%s: %s; using what was read before", path, strerror(errno));
+        if (bad)
+            sf_log(SF_DEBUG, "%s: %u lines without NAME=value ignored", path, bad);
+    }
+    free(buf);
+}
+
+static void set_var(struct envfile_vars *vs, const char *name, const char *value)
+{
+    envfile_vars_set(vs, name, strlen(name), value, strlen(value));
+}
+
+/* What sshd with PermitUserEnvironment yes gives, in its order: the client's
+ * accepted variables, the login basics, SSH_*, TERM, then ~/.ssh/environment
+ * over all of them, and SSH_ORIGINAL_COMMAND last. */
+static char **build_env(struct sf_chan *c, const char *original_cmd)
+{
+    const struct sf_conn *k = c->conn;
+    struct envfile_vars vs = {0};
+    for (size_t i = 0; i < c->env.n; i++) {
+        const struct envfile_var *v = &c->env.v[i];
+        const char *val = envfile_var_value(v);
+        envfile_vars_set(&vs, v->entry, v->name_len, val, strlen(val));
+    }
+    const char *shell = k->user.shell[0] ? k->user.shell : "/bin/sh";
+    set_var(&vs, "USER", k->user.name);
+    set_var(&vs, "LOGNAME", k->user.name);
+    set_var(&vs, "HOME", k->user.home);
+    set_var(&vs, "SHELL", shell);
+    set_var(&vs, "PATH", SF_DEFAULT_PATH);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s %d %d", k->peer, k->peer_port, k->local_port);
+    set_var(&vs, "SSH_CLIENT", buf);
+    snprintf(buf, sizeof buf, "%s %d %s %d", k->peer, k->peer_port, k->local, k->local_port);
+    set_var(&vs, "SSH_CONNECTION", buf);
+    if (c->master >= 0) {
+        set_var(&vs, "SSH_TTY", c->tty);
+        set_var(&vs, "TERM", c->term[0] ? c->term : "dumb");
+    }
+    read_env_file(c, &vs);
+    if (original_cmd)
+        set_var(&vs, "SSH_ORIGINAL_COMMAND", original_cmd);
+    char **envp = calloc(vs.n + 1, sizeof *envp);
+    if (envp) {
+        for (size_t i = 0; i < vs.n; i++) {
+            envp[i] = vs.v[i].entry; /* ownership moves to envp */
+            vs.v[i].entry = NULL;
+        }
+    }
+    envfile_vars_free(&vs);
+    return envp;
+}
+
+static void free_env(char **envp)
+{
+    for (size_t i = 0; envp && envp[i]; i++)
+        free(envp[i]);
+    free(envp);
+}
+
+/* ---- starting the program ---- */
+
+static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in, int out,
+                                                 int err, const char *shell,
+                                                 char *const *argv, char *const *envp)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    setsid();
+    if (c->master >= 0) {
+        int slave = open(c->tty, O_RDWR | O_CLOEXEC);
+        if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+            _exit(126);
+        in = out = err = slave;
+    }
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+        _exit(126);
+    closefrom(3);
+    if (chdir(c->conn->user.home) < 0) {
+        dprintf(2, "Could not chdir to home directory %s: %s\n", c->conn->user.home,
+                strerror(errno));
+        if (chdir("/") < 0)
+            _exit(126);
+    }
+    execve(shell, argv, envp);
+    dprintf(2, SF_NAME ": cannot run the user's shell %s: %s\n", shell, strerror(errno));
+    _exit(127);
+}
+
+static int make_pipes(int p[3][2])
+{
+    for (int i = 0; i < 3; i++)
+        p[i][0] = p[i][1] = -1;
+    for (int i = 0; i < 3; i++)
+        if (pipe2(p[i], O_CLOEXEC) < 0)
+            return -1;
+    /* Bigger pipes: fewer wake-ups per megabyte in bulk transfers. */
+    fcntl(p[0][1], F_SETPIPE_SZ, 1 << 20);
+    fcntl(p[1][0], F_SETPIPE_SZ, 1 << 20);
+    return 0;
+}
+
+static void set_nonblock(int fd)
+{
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static int start_program(struct sf_chan *c, const char *requested)
+{
+    struct sf_conn *k = c->conn;
+    if (c->started)
+        return -1;
+    const char *cmd = k->opts.command ? k->opts.command : requested;
+    const char *shell = k->user.shell[0] ? k->user.shell : "/bin/sh";
+    const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
+    char argv0[4200];
+    snprintf(argv0, sizeof argv0, "%s%s", cmd ? "" : "-", base);
+    char **envp = build_env(c, k->opts.command ? requested : NULL);
+    int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    pid_t pid = -1;
+    if (envp && (c->master >= 0 || make_pipes(p) == 0) &&
+        (c->inbuf = malloc(INBUF_SIZE)) != NULL)
+        pid = fork();
+    if (pid == 0) {
+        char *argv[4] = {argv0, cmd ? "-c" : NULL, (char *)cmd, NULL};
+        child_exec(c, p[0][0], p[1][1], p[2][1], shell, argv, envp);
+    }
+    free_env(envp);
+    if (pid < 0) {
+        sf_log(SF_ERROR, "session for %s: %s; request refused", k->user.name, strerror(errno));
+        for (int i = 0; i < 3; i++) {
+            close_fd(&p[i][0]);
+            close_fd(&p[i][1]);
+        }
+        return -1;
+    }
+    if (c->master >= 0) {
+        c->out_fd = c->master;
+        c->in_fd = fcntl(c->master, F_DUPFD_CLOEXEC, 3);
+        c->master = -1;
+        c->is_pty = 1;
+    } else {
+        c->in_fd = p[0][1];
+        c->out_fd = p[1][0];
+        c->err_fd = p[2][0];
+        close(p[0][0]);
+        close(p[1][1]);
+        close(p[2][1]);
+    }
+    set_nonblock(c->in_fd);
+    set_nonblock(c->out_fd);
+    if (c->err_fd >= 0)
+        set_nonblock(c->err_fd);
+    c->pid = pid;
+    c->started = 1;
+    c->master = -1;
+    sf_log(SF_INFO, "%s port %d: %s for %s%s (pid %d)", k->peer, k->peer_port,
+           cmd ? "exec" : "shell", k->user.name, k->opts.command ? " (forced command)" : "",
+           (int)pid);
+    return 0;
+}
+
+/* ---- channel requests ---- */
+
+static int on_pty(ssh_session s, ssh_channel ch, const char *term, int w, int h, int pw,
+                  int ph, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    if (c->conn->opts.no_pty) {
+        sf_log(SF_INFO, "%s port %d: pty refused by the key's options", c->conn->peer,
+               c->conn->peer_port);
+        return -1;
+    }
+    if (c->started || c->master >= 0)
+        return -1;
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, c->tty, sizeof c->tty)) {
+        sf_log(SF_WARN, "pty for %s: %s; pty request refused", c->conn->user.name,
+               strerror(errno));
+        if (m >= 0)
+            close(m);
+        return -1;
+    }
+    c->master = m;
+    c->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
+                             .ws_xpixel = (unsigned short)pw, .ws_ypixel = (unsigned short)ph};
+    ioctl(m, TIOCSWINSZ, &c->ws);
+    snprintf(c->term, sizeof c->term, "%s", term);
+    return 0;
+}
+
+static int on_window_change(ssh_session s, ssh_channel ch, int w, int h, int pw, int ph,
+                            void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    c->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
+                             .ws_xpixel = (unsigned short)pw, .ws_ypixel = (unsigned short)ph};
+    int fd = c->started ? c->out_fd : c->master;
+    return fd >= 0 && ioctl(fd, TIOCSWINSZ, &c->ws) == 0 ? 0 : -1;
+}
+
+static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *value, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    const struct sf_config *cfg = c->conn->cfg;
+    if (c->started || !envfile_name_valid(name, strlen(name)) ||
+        !envfile_value_valid(value, strlen(value)) ||
+        !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
+        sf_log(SF_DEBUG, "client variable %s not accepted", name);
+        return -1;
+    }
+    return envfile_vars_set(&c->env, name, strlen(name), value, strlen(value));
+}
+
+static int on_shell(ssh_session s, ssh_channel ch, void *ud)
+{
+    (void)s;
+    (void)ch;
+    return start_program(ud, NULL) == 0 ? 0 : 1;
+}
+
+static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
+{
+    (void)s;
+    (void)ch;
+    return start_program(ud, command) == 0 ? 0 : 1;
+}
+
+static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    /* Issue 7 adds "sftp" here. */
+    sf_log(SF_INFO, "%s port %d: subsystem '%s' not supported", c->conn->peer,
+           c->conn->peer_port, name);
+    return 1;
+}
+
+static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    static const struct { const char *name; int sig; } sigs[] = {
+        {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"FPE", SIGFPE},   {"HUP", SIGHUP},
+        {"ILL", SIGILL},   {"INT", SIGINT},   {"KILL", SIGKILL}, {"PIPE", SIGPIPE},
+        {"QUIT", SIGQUIT}, {"SEGV", SIGSEGV}, {"TERM", SIGTERM}, {"USR1", SIGUSR1},
+        {"USR2", SIGUSR2},
+    };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        if (strcmp(name, sigs[i].name) == 0 && c->started && !c->exited) {
+            kill(c->pid, sigs[i].sig);
+            return;
+        }
+}
+
+/* ---- input: client -> program ---- */
+
+static void stdin_gone(struct sf_chan *c)
+{
+    close_fd(&c->in_fd);
+    c->in_len = c->in_off = 0;
+    /* Keep consuming so the client's window keeps moving, as sshd does. */
+    while (c->pending > 0) {
+        int n = ssh_channel_read_nonblocking(c->ch, outbuf,
+                                             c->pending < sizeof outbuf ? c->pending : sizeof outbuf, 0);
+        if (n <= 0)
+            break;
+        c->pending -= (uint32_t)n;
+    }
+    c->pending = 0;
+}
+
+static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
+                   void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    if (is_stderr)
+        return (int)len;
+    if (!c->started)
+        return 0; /* kept by libssh until the program runs */
+    if (c->in_fd < 0)
+        return (int)len;
+    uint32_t used = 0;
+    if (c->in_len == c->in_off) {
+        c->in_len = c->in_off = 0;
+        ssize_t w = write(c->in_fd, data, len);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            c->pending = 0;
+            close_fd(&c->in_fd);
+            return (int)len;
+        }
+        used = w > 0 ? (uint32_t)w : 0;
+    }
+    if (used < len) {
+        if (c->in_off > 0) {
+            memmove(c->inbuf, c->inbuf + c->in_off, c->in_len - c->in_off);
+            c->in_len -= c->in_off;
+            c->in_off = 0;
+        }
+        size_t room = INBUF_SIZE - c->in_len;
+        size_t take = len - used < room ? len - used : room;
+        memcpy(c->inbuf + c->in_len, (char *)data + used, take);
+        c->in_len += take;
+        used += (uint32_t)take;
+    }
+    c->pending = len - used;
+    return (int)used;
+}
+
+static void pump_stdin(struct sf_chan *c)
+{
+    while (c->in_fd >= 0) {
+        if (c->in_off < c->in_len) {
+            ssize_t w = write(c->in_fd, c->inbuf + c->in_off, c->in_len - c->in_off);
+            if (w < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+            if (w < 0) {
+                stdin_gone(c);
+                return;
+            }
+            c->in_off += (size_t)w;
+            if (c->in_off < c->in_len)
+                return;
+        }
+        c->in_len = c->in_off = 0;
+        if (c->pending == 0)
+            return;
+        /* libssh holds c->pending bytes, so this read only copies them out
+         * (no packet processing, no callbacks). */
+        uint32_t want = c->pending < INBUF_SIZE ? c->pending : INBUF_SIZE;
+        int n = ssh_channel_read_nonblocking(c->ch, c->inbuf, want, 0);
+        if (n <= 0) {
+            c->pending = 0;
+            return;
+        }
+        c->pending -= (uint32_t)n;
+        c->in_len = (size_t)n;
+    }
+}
+
+static void on_eof(ssh_session s, ssh_channel ch, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    c->client_eof = 1;
+}
+
+static void on_close(ssh_session s, ssh_channel ch, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    c->remote_closed = 1;
+    if (c->started && !c->exited)
+        kill(-c->pid, SIGHUP);
+}
+
+/* ---- output: program -> client ---- */
+
+static void drop_unsent(struct sf_chan *c, int is_err)
+{
+    free(c->unsent[is_err].buf);
+    c->unsent[is_err].buf = NULL;
+    c->unsent[is_err].len = c->unsent[is_err].off = 0;
+}
+
+static int chan_write(struct sf_chan *c, int is_err, const char *data, size_t n)
+{
+    return is_err ? ssh_channel_write_stderr(c->ch, data, (uint32_t)n)
+                  : ssh_channel_write(c->ch, data, (uint32_t)n);
+}
+
+/* Sends DATA; what libssh does not take now (it takes nothing while a
+ * re-key runs) is kept and sent first next time: output is never lost.
+ * 0, or -1 when the channel is broken. */
+static int send_chunk(struct sf_chan *c, int is_err, const char *data, size_t n)
+{
+    int rc = chan_write(c, is_err, data, n);
+    if (rc == SSH_ERROR)
+        return -1;
+    if ((size_t)rc < n) {
+        char *copy = malloc(n - (size_t)rc);
+        if (!copy)
+            return -1;
+        memcpy(copy, data + rc, n - (size_t)rc);
+        c->unsent[is_err].buf = copy;
+        c->unsent[is_err].len = n - (size_t)rc;
+        c->unsent[is_err].off = 0;
+    }
+    return 0;
+}
+
+/* 1 when nothing is left unsent, 0 when some still is, -1 on error. */
+static int flush_unsent(struct sf_chan *c, int is_err)
+{
+    if (c->unsent[is_err].len == 0)
+        return 1;
+    if (!can_send(c))
+        return 0;
+    size_t left = c->unsent[is_err].len - c->unsent[is_err].off;
+    uint32_t win = ssh_channel_window_size(c->ch);
+    int rc = chan_write(c, is_err, c->unsent[is_err].buf + c->unsent[is_err].off,
+                           left < win ? left : win);
+    if (rc == SSH_ERROR) {
+        drop_unsent(c, is_err);
+        return -1;
+    }
+    c->unsent[is_err].off += (size_t)rc;
+    if (c->unsent[is_err].off < c->unsent[is_err].len)
+        return 0;
+    drop_unsent(c, is_err);
+    return 1;
+}
+
+static void pump_output(struct sf_chan *c, int *fd, int is_err)
+{
+    int f = flush_unsent(c, is_err);
+    if (f < 0)
+        close_fd(fd);
+    uint32_t win = ssh_channel_window_size(c->ch);
+    if (f != 1 || !can_send(c) || win == 0)
+        return;
+    size_t want = win < sizeof outbuf ? win : sizeof outbuf;
+    ssize_t n = read(*fd, outbuf, want);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) { /* EOF, or EIO once a pty's last user closed it */
+        close_fd(fd);
+        return;
+    }
+    if (send_chunk(c, is_err, outbuf, (size_t)n) < 0)
+        close_fd(fd);
+}
+
+size_t sf_session_pollfds(struct sf_conn *k, struct pollfd *p, struct sf_chan **ref, size_t max)
+{
+    size_t n = 0;
+    for (struct sf_chan *c = k->chans; c && n + 3 <= max; c = c->next) {
+        if (c->in_fd >= 0 && (c->in_off < c->in_len || c->pending > 0)) {
+            ref[n] = c;
+            p[n++] = (struct pollfd){.fd = c->in_fd, .events = POLLOUT};
+        }
+        if (!can_send(c))
+            continue;
+        if (c->out_fd >= 0 && c->unsent[0].len == 0) {
+            ref[n] = c;
+            p[n++] = (struct pollfd){.fd = c->out_fd, .events = POLLIN};
+        }
+        if (c->err_fd >= 0 && c->unsent[1].len == 0) {
+            ref[n] = c;
+            p[n++] = (struct pollfd){.fd = c->err_fd, .events = POLLIN};
+        }
+    }
+    return n;
+}
+
+void sf_session_ready(struct sf_chan *c, const struct pollfd *p)
+{
+    /* A callback during this turn may have closed and reused descriptors:
+     * act only on what is still this channel's. */
+    if ((p->events & POLLOUT) && p->fd == c->in_fd)
+        pump_stdin(c);
+    else if (p->fd == c->out_fd && !(p->events & POLLOUT))
+        pump_output(c, &c->out_fd, 0);
+    else if (p->fd == c->err_fd && !(p->events & POLLOUT))
+        pump_output(c, &c->err_fd, 1);
+}
+
+void sf_session_reaped(struct sf_conn *k, pid_t pid, int status)
+{
+    for (struct sf_chan *c = k->chans; c; c = c->next)
+        if (c->started && c->pid == pid && !c->exited) {
+            c->exited = 1;
+            c->status = status;
+            return;
+        }
+}
+
+/* ---- ending ---- */
+
+static void send_exit(struct sf_chan *c)
+{
+    struct sf_conn *k = c->conn;
+    if (WIFSIGNALED(c->status)) {
+        const char *name = sigabbrev_np(WTERMSIG(c->status));
+        ssh_channel_request_send_exit_signal(c->ch, name ? name : "KILL",
+                                             WCOREDUMP(c->status) ? 1 : 0, "", "");
+        sf_log(SF_INFO, "%s port %d: session of %s ended by signal %s", k->peer, k->peer_port,
+               k->user.name, name ? name : "?");
+    } else {
+        ssh_channel_request_send_exit_status(c->ch, WEXITSTATUS(c->status));
+        sf_log(SF_INFO, "%s port %d: session of %s ended, exit status %d", k->peer,
+               k->peer_port, k->user.name, WEXITSTATUS(c->status));
+    }
+    /* EOF first: in non-blocking mode ssh_channel_close gives up when its
+     * own EOF cannot be flushed at once; sent separately, it is queued. */
+    ssh_channel_send_eof(c->ch);
+    ssh_channel_close(c->ch);
+}
+
+/* A pty's output after the program exits: take what is there, then stop
+ * (other holders of the terminal do not keep the session open). */
+static void drain_pty(struct sf_chan *c)
+{
+    while (c->out_fd >= 0 && can_send(c) && flush_unsent(c, 0) == 1) {
+        uint32_t win = ssh_channel_window_size(c->ch);
+        ssize_t n = read(c->out_fd, outbuf, win < sizeof outbuf ? win : sizeof outbuf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || send_chunk(c, 0, outbuf, (size_t)n) < 0)
+            close_fd(&c->out_fd);
+    }
+}
+
+static void free_chan(struct sf_conn *k, struct sf_chan *c)
+{
+    for (struct sf_chan **pp = &k->chans; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    k->n_chans--;
+    ssh_remove_channel_callbacks(c->ch, &c->cb);
+    ssh_channel_free(c->ch);
+    close_fd(&c->in_fd);
+    close_fd(&c->out_fd);
+    close_fd(&c->err_fd);
+    close_fd(&c->master);
+    envfile_vars_free(&c->env);
+    drop_unsent(c, 0);
+    drop_unsent(c, 1);
+    free(c->inbuf);
+    free(c);
+}
+
+static void tend(struct sf_conn *k, struct sf_chan *c)
+{
+    if (c->remote_closed) {
+        close_fd(&c->in_fd);
+        close_fd(&c->out_fd);
+        close_fd(&c->err_fd);
+        drop_unsent(c, 0);
+        drop_unsent(c, 1);
+    }
+    for (int i = 0; i < 2; i++)
+        if (c->unsent[i].len && flush_unsent(c, i) < 0 && i == 0)
+            close_fd(&c->out_fd);
+    /* On a pty, EOF is the terminal's business (^D), not a close. */
+    if (c->client_eof && !c->is_pty && c->in_fd >= 0 && c->in_off == c->in_len &&
+        c->pending == 0)
+        close_fd(&c->in_fd);
+    if (c->is_pty && c->exited)
+        drain_pty(c);
+    if (c->started && c->exited && c->out_fd < 0 && c->err_fd < 0 && !c->unsent[0].len &&
+        !c->unsent[1].len && !c->close_sent) {
+        close_fd(&c->in_fd);
+        if (!c->remote_closed)
+            send_exit(c);
+        c->close_sent = 1;
+    }
+    if (c->remote_closed && (c->close_sent || !c->started))
+        free_chan(k, c);
+}
+
+void sf_session_housekeeping(struct sf_conn *k)
+{
+    struct sf_chan *next;
+    for (struct sf_chan *c = k->chans; c; c = next) {
+        next = c->next;
+        tend(k, c);
+    }
+}
+
+void sf_session_hangup_all(struct sf_conn *k)
+{
+    for (struct sf_chan *c = k->chans; c; c = c->next)
+        if (c->started && !c->exited) {
+            kill(-c->pid, SIGHUP);
+            kill(-c->pid, SIGCONT);
+        }
+}
+
+ssh_channel sf_session_open(ssh_session session, void *userdata)
+{
+    struct sf_conn *k = userdata;
+    if (!k->authenticated)
+        return NULL;
+    if (k->n_chans >= k->cfg->max_sessions) {
+        sf_log(SF_WARN, "%s port %d: session refused: already %u sessions (max-sessions)",
+               k->peer, k->peer_port, k->n_chans);
+        return NULL;
+    }
+    struct sf_chan *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->ch = ssh_channel_new(session);
+    if (!c->ch) {
+        free(c);
+        return NULL;
+    }
+    c->conn = k;
+    c->in_fd = c->out_fd = c->err_fd = c->master = -1;
+    c->cb = (struct ssh_channel_callbacks_struct){
+        .userdata = c,
+        .channel_data_function = on_data,
+        .channel_eof_function = on_eof,
+        .channel_close_function = on_close,
+        .channel_signal_function = on_signal,
+        .channel_pty_request_function = on_pty,
+        .channel_shell_request_function = on_shell,
+        .channel_pty_window_change_function = on_window_change,
+        .channel_exec_request_function = on_exec,
+        .channel_env_request_function = on_env,
+        .channel_subsystem_request_function = on_subsystem,
+    };
+    ssh_callbacks_init(&c->cb);
+    ssh_set_channel_callbacks(c->ch, &c->cb);
+    c->next = k->chans;
+    k->chans = c;
+    k->n_chans++;
+    return c->ch;
+}

@@ -1,0 +1,223 @@
+/* sshfallback — envinit-sshd, the bundled fallback SSH server (libssh 0.10).
+ *
+ * Contract
+ * ========
+ * envinit starts envinit-sshd when the image has no OpenSSH sshd, through the
+ * bundled loader so that nothing of the image's libc is used:
+ *
+ *   <bundle>/lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib \
+ *       <bundle>/bin/envinit-sshd --port 2222 --user coder [flags...]
+ *
+ * Command line (every flag optional; `envinit-sshd --help` lists them):
+ *   -p, --port N               TCP port (default 22)
+ *   -l, --listen ADDR          address to bind (default "0.0.0.0"; "::" binds
+ *                              IPv6 and IPv4 together)
+ *   -k, --host-key PATH        ed25519 host key; generated (0600) when absent,
+ *                              reused after. Default /etc/envinit/ssh_host_ed25519_key,
+ *                              or $XDG_STATE_HOME (else ~/.local/state)/envinit/
+ *                              ssh_host_ed25519_key when /etc/envinit is not writable.
+ *   -u, --user NAME            the environment user, the only user who may log
+ *                              in (default: envfile_user_default: yourself when
+ *                              not root; as root "coder", else uid 1000, else root)
+ *   -a, --authorized-keys PATH the keys file (default ~user/.ssh/authorized_keys),
+ *                              re-read at every authentication attempt
+ *   -e, --log-stderr           accepted for sshd compatibility; logs always go
+ *                              to stderr, one line per event:
+ *                              "envinit-sshd: LEVEL: message" (error, warn, info, debug)
+ *   -D, --foreground           accepted for sshd compatibility; the server never
+ *                              daemonizes (envinit supervises it)
+ *   -v, --verbose              debug level (twice: libssh's own log as well)
+ *   -q, --quiet                warnings and errors only
+ *       --login-grace-time S   seconds to authenticate (default 30)
+ *       --max-auth-tries N     failed attempts before disconnect (default 6)
+ *       --max-sessions N       session channels per connection (default 10)
+ *       --max-startups S:R:F   unauthenticated connections: random early drop
+ *                              from S at R% rising to 100% at F (default 10:30:100);
+ *                              see sf_startups_load for what is counted
+ *       --accept-env PATTERN   client variables accepted besides LANG and LC_*
+ *                              (repeatable, * and ? wildcards)
+ *       --keepalive S          send a keepalive every S seconds after login (0: off)
+ *       --passwd PATH, --group PATH   user databases (default /etc/passwd, /etc/group)
+ *       --ready-fd N           write "READY\n" to fd N once listening, then close it
+ *   -t, --test                 check the flags, the user and the host key, then exit
+ * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags.
+ *
+ * Behaviour (issue 5):
+ *  - one process per connection. The listener (root) keeps only
+ *    CAP_NET_BIND_SERVICE, CAP_SETUID and CAP_SETGID (bounding set untouched,
+ *    so sudo works in sessions); a connection process authenticates, then
+ *    takes the user's groups, gid and uid (libcap-ng) before anything of the
+ *    user's runs. As non-root, nothing changes identity.
+ *  - algorithms: SF_KEX, SF_CIPHERS, SF_MACS, SF_HOSTKEYS, SF_PUBKEYS below.
+ *  - public key authentication only; authorized_keys options restrict,
+ *    no-pty, no-port-forwarding, no-agent-forwarding, no-X11-forwarding,
+ *    command="..." and from="..." are honoured; any other option makes the
+ *    line refused with a warning (fail closed).
+ *  - sessions: shell (login shell, "-sh" argv[0], cwd home), exec (shell -c),
+ *    pty-req, window-change, env, signal; exit-status or exit-signal always;
+ *    the channel is closed only after all output went out.
+ *  - the event loop of each process is one poll(2) over a signalfd, a timerfd
+ *    and the descriptors; nothing sleeps or wakes up periodically (except
+ *    --keepalive, when asked for).
+ *  - a connection whose client vanishes: its programs get SIGHUP (process
+ *    group), are reaped (the connection process is their subreaper) for up
+ *    to a second, then the process exits; nothing is left but programs that
+ *    ignore SIGHUP, which the init process reaps later.
+ *  - not available with libssh 0.10's server API: the "break" request and the
+ *    terminal modes of pty-req (the pty starts with the kernel's defaults).
+ * Later (issue 7): subsystem/forwarding channels plug into conn.c's channel
+ * open dispatch and session.c's request table; sf_keyopts already carries
+ * the restrictions they must honour.
+ */
+#ifndef ENVINIT_SSHFALLBACK_H
+#define ENVINIT_SSHFALLBACK_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SF_NAME "envinit-sshd"
+#define SF_DEFAULT_HOSTKEY "/etc/envinit/ssh_host_ed25519_key"
+#define SF_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#define SF_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+               "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512"
+#define SF_CIPHERS "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com," \
+                   "aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr"
+#define SF_MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+#define SF_HOSTKEYS "ssh-ed25519"
+#define SF_PUBKEYS "ssh-ed25519,sk-ssh-ed25519@openssh.com," \
+                   "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
+                   "sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+
+/* ---- logging (log.c) ---- */
+enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };
+extern int sf_log_level;
+/* One write(2) per line: "envinit-sshd: LEVEL: message\n". */
+void sf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- configuration (main.c fills it from the command line) ---- */
+#define SF_MAX_ACCEPT_ENV 32
+struct sf_startups {
+    unsigned start, rate, full; /* MaxStartups start:rate:full */
+};
+struct sf_config {
+    const char *listen_addr;
+    int port;
+    const char *host_key;       /* NULL: the default rule */
+    const char *user;           /* NULL: envfile_user_default */
+    const char *authorized_keys;/* NULL: ~/.ssh/authorized_keys */
+    const char *passwd_path, *group_path;
+    unsigned grace_s, max_auth_tries, max_sessions, keepalive_s;
+    struct sf_startups startups;
+    const char *accept_env[SF_MAX_ACCEPT_ENV];
+    size_t n_accept_env;
+    int ready_fd;
+    int test_only;
+    int libssh_log;             /* -v given twice: libssh's own log */
+};
+
+/* Parses "S:R:F" (or "S"); 0, or -1 when malformed (R > 100, S > F, ...). */
+int sf_startups_parse(const char *s, struct sf_startups *out);
+/* MaxStartups decision for a new connection while UNAUTH are unauthenticated:
+ * 1 drop, 0 accept. RND is a uniform random number (any range). Pure. */
+int sf_startups_drop(const struct sf_startups *s, unsigned unauth, unsigned rnd);
+/* What MaxStartups counts: the point is that idle connections cannot lock
+ * the user out, so a connection counts once it has stayed unauthenticated
+ * for SF_STARTUP_IDLE_MS (STALE); younger ones (FRESH, e.g. 100 clients
+ * logging in at once, each done within milliseconds) count only beyond
+ * `full`, which still caps a flood of new connections. Pure. */
+#define SF_STARTUP_IDLE_MS 1000
+unsigned sf_startups_load(const struct sf_startups *s, unsigned stale, unsigned fresh);
+
+/* ---- authorized_keys (authkeys.c, pure) ---- */
+struct sf_keyopts {
+    int no_pty, no_port_forwarding, no_agent_forwarding, no_x11_forwarding;
+    int restrict_all;           /* "restrict": all of the above, and future ones */
+    char *command;              /* command="...", unquoted, malloc'd or NULL */
+    char *from;                 /* from="...", unquoted, malloc'd or NULL */
+};
+void sf_keyopts_free(struct sf_keyopts *o);
+
+/* Parses an options prefix (authorized_keys syntax). Only the options above
+ * are allowed: anything else, or bad syntax, gives -1 and *WHY. 0 ok. */
+int sf_keyopts_parse(const char *opts, size_t len, struct sf_keyopts *out, const char **why);
+
+/* from= check: PATTERNS is a comma-separated list of address patterns
+ * (* and ? wildcards, addr/len CIDR, "!" negates: a negated match refuses);
+ * ADDR the peer's numeric address. 1 allowed, 0 refused. Pure. */
+int sf_from_allows(const char *patterns, const char *addr);
+/* Glob match of S against PATTERN[0..PLEN) with * and ?; NOCASE folds ASCII. */
+int sf_glob(const char *pattern, size_t plen, const char *s, int nocase);
+
+enum sf_match {
+    SF_MATCH_NONE = 0,  /* no line holds this key */
+    SF_MATCH_OK,        /* a usable line: *OPTS filled */
+    SF_MATCH_REFUSED,   /* lines hold the key but each is refused (from=, options) */
+};
+/* Scans the text of an authorized_keys file for the key whose wire blob is
+ * BLOB, as seen from peer address ADDR. The first usable line wins. Bad and
+ * refused lines are logged as warnings with their line number (never the
+ * key itself). Pure apart from the log. */
+enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char *blob,
+                               size_t blob_len, const char *addr, const char *file,
+                               struct sf_keyopts *opts);
+
+/* ---- session environment (env.c, pure) ---- */
+/* 1 when a client may set NAME: LANG, LC_*, or a glob of ACCEPT. */
+int sf_env_accepted(const char *name, const char *const *accept, size_t n_accept);
+
+/* ---- host key (hostkey.c) ---- */
+/* Loads the ed25519 key at PATH, or generates and stores it (0600, atomic)
+ * when absent; PATH NULL uses the default rule. Logs the SHA256 fingerprint.
+ * Returns an ssh_key (void * to keep libssh out of this header) or NULL. */
+void *sf_hostkey_load(const char *path);
+
+/* ---- the connection process (conn.c) ---- */
+/* Runs one accepted connection to its end; never returns. REPORT_FD gets
+ * this process's pid (4 bytes) once authenticated (MaxStartups accounting). */
+void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
+    __attribute__((noreturn));
+
+/* ---- internals shared by conn.c and session.c (not for other components) ---- */
+#ifdef SF_INTERNAL
+#include "../envfile/envfile.h"
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+struct sf_chan;
+struct sf_conn {
+    const struct sf_config *cfg;
+    ssh_session session;
+    ssh_event event;
+    struct envfile_user user;
+    char peer[INET6_ADDRSTRLEN], local[INET6_ADDRSTRLEN];
+    int peer_port, local_port;
+    int sfd, tfd, report_fd;
+    int kex_done, authenticated, failures, stop;
+    const char *stop_reason;
+    struct sf_keyopts opts;     /* of the authorized_keys line that let us in */
+    struct sf_chan *chans;
+    unsigned n_chans;
+    struct ssh_server_callbacks_struct server_cb;
+};
+
+/* session.c: session channels */
+ssh_channel sf_session_open(ssh_session session, void *userdata);
+/* Appends the descriptors the sessions wait on; REF[i] names the channel. */
+size_t sf_session_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_chan **ref, size_t max);
+void sf_session_ready(struct sf_chan *ch, const struct pollfd *p);
+void sf_session_reaped(struct sf_conn *c, pid_t pid, int status);
+/* After each loop turn: finishes sessions whose program ended and whose
+ * output is all out, frees channels closed both ways. */
+void sf_session_housekeeping(struct sf_conn *c);
+/* The connection is gone: hang up every program still running. */
+void sf_session_hangup_all(struct sf_conn *c);
+#endif
+
+/* sftp.c: the SFTP subsystem (protocol 3), run in a child that is already the user */
+int sf_sftp_serve(int in_fd, int out_fd);
+
+#endif

@@ -1,0 +1,142 @@
+#!/bin/bash
+# envinit-sshd sessions: exit codes and signals, stdout/stderr apart, bulk
+# data both ways, pty size/TERM/resize, environment, login shell.
+if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
+source "$(dirname "$0")/../lib.sh"
+source "$SRC/tests/integration/50-sshd-lib.bash"
+need_root
+require ssh ssh-keygen ip sha256sum /usr/bin/python3
+ip link set lo up
+[ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
+sf_setup
+sf_start --accept-env 'MY_*' --keepalive 1
+
+# ---- exit status and signals ----
+sf_run 'exit 0'; expect_eq exit-0 0 $?
+sf_run 'exit 3'; expect_eq exit-3 3 $?
+sf_run 'exit 255'; expect_eq exit-255 255 $?
+out=$(sf_ssh -v -- 'kill -TERM $$' </dev/null 2>&1); rc=$?
+case "$out" in
+  *"exit-signal"*) [ $rc -eq 255 ] && pass sigterm-exit-signal || fail sigterm-exit-signal "rc $rc" ;;
+  *) fail sigterm-exit-signal "no exit-signal in: $(echo "$out" | tail -3)" ;;
+esac
+expect sigterm-logged grep -q "ended by signal TERM" "$SF_LOG"
+
+# ---- keepalives after login (--keepalive 1) ----
+out=$(sf_ssh -v -- 'sleep 2.3' </dev/null 2>&1)
+case "$out" in *"rtype keepalive@openssh.com"*) pass keepalive-sent ;; *) fail keepalive-sent "none seen by ssh -v" ;; esac
+
+# ---- stdout and stderr apart, tail bytes kept ----
+sf_run 'echo out; echo err >&2; printf tail' >"$WORK/o" 2>"$WORK/e"
+expect_eq stdout-apart "out
+tail" "$(cat "$WORK/o")"
+expect_eq stderr-apart err "$(cat "$WORK/e")"
+# output written by a program right before it exits is never lost
+n=$(sf_run 'head -c 3000000 /dev/zero; exit 7' | wc -c)
+expect_eq tail-bytes-before-exit 3000000 "$n"
+
+# ---- 100 MiB through stdin and back ----
+head -c $((100 << 20)) /dev/urandom >"$WORK/blob"
+want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
+got=$(sf_ssh -- 'sha256sum' <"$WORK/blob" | cut -d' ' -f1)
+expect_eq stdin-100MiB-checksum "$want" "$got"
+got=$(sf_ssh -- 'cat' <"$WORK/blob" | sha256sum | cut -d' ' -f1)
+expect_eq roundtrip-100MiB-checksum "$want" "$got"
+got=$(sf_ssh -- "cat $WORK/blob" </dev/null | sha256sum | cut -d' ' -f1)
+expect_eq stdout-100MiB-checksum "$want" "$got"
+# re-keys in the middle of the data (OpenSSH re-keys chacha20 every ~1 GiB)
+got=$(sf_ssh -o RekeyLimit=8M -- 'cat' <"$WORK/blob" | sha256sum | cut -d' ' -f1)
+expect_eq rekey-roundtrip-100MiB-checksum "$want" "$got"
+rm -f "$WORK/blob"
+# stdin EOF reaches the program
+expect_eq stdin-eof "3" "$(printf 'a\nb\nc\n' | sf_ssh -- 'wc -l')"
+
+# ---- environment ----
+printf 'FROM_ENV_FILE=hello world\n# comment\nPATH=/custom/bin:/usr/bin:/bin\n' >"$SF_HOME/.ssh/environment"
+chown $SF_UID:$SF_UID "$SF_HOME/.ssh/environment"
+env_out=$(LANG=xx_YY.UTF-8 LC_FOO=bar MY_VAR=1 NOT_MINE=2 \
+  sf_ssh -o SendEnv=LANG -o SendEnv=LC_FOO -o SendEnv=MY_VAR -o SendEnv=NOT_MINE -- env </dev/null)
+get() { echo "$env_out" | sed -n "s/^$1=//p"; }
+expect_eq env-LANG-sendenv xx_YY.UTF-8 "$(get LANG)"
+expect_eq env-LC-sendenv bar "$(get LC_FOO)"
+expect_eq env-accept-env-flag 1 "$(get MY_VAR)"
+expect_eq env-not-accepted "" "$(get NOT_MINE)"
+expect_eq env-file-var "hello world" "$(get FROM_ENV_FILE)"
+expect_eq env-file-path /custom/bin:/usr/bin:/bin "$(get PATH)"
+expect_eq env-USER $SF_USER "$(get USER)"
+expect_eq env-LOGNAME $SF_USER "$(get LOGNAME)"
+expect_eq env-HOME "$SF_HOME" "$(get HOME)"
+expect_eq env-SHELL /bin/bash "$(get SHELL)"
+case "$(get SSH_CONNECTION)" in "127.0.0.1 "*" 127.0.0.1 $SF_PORT") pass env-SSH_CONNECTION ;; *) fail env-SSH_CONNECTION "$(get SSH_CONNECTION)" ;; esac
+case "$(get SSH_CLIENT)" in "127.0.0.1 "*" $SF_PORT") pass env-SSH_CLIENT ;; *) fail env-SSH_CLIENT "$(get SSH_CLIENT)" ;; esac
+expect_eq env-no-SSH_TTY-without-pty "" "$(get SSH_TTY)"
+rm "$SF_HOME/.ssh/environment"
+expect_eq env-default-PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$(sf_run 'echo $PATH')"
+
+# ---- pty: size, TERM, SSH_TTY, resize (ssh runs on a pty we control) ----
+cat >"$WORK/ptyrun.py" <<'EOF'
+import os, pty, sys, time, fcntl, termios, struct, select, signal
+def setsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["TERM"] = "xterm-test"
+    os.execvp(sys.argv[1], sys.argv[1:])
+setsize(fd, 33, 111)
+buf, resized, end = b"", False, time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        buf += d
+    if not resized and b"READY" in buf:
+        setsize(fd, 44, 122)   # the kernel sends SIGWINCH to ssh
+        resized = True
+sys.stdout.write(buf.decode(errors="replace").replace("\r", ""))
+os.waitpid(pid, 0)
+EOF
+remote='echo TERM=$TERM; echo TTY=$SSH_TTY; echo SIZE=$(stty size); trap "echo NEWSIZE=\$(stty size); exit 0" WINCH; echo READY; while :; do sleep 0.05; done'
+out=$(/usr/bin/python3 "$WORK/ptyrun.py" ssh -F /dev/null -o StrictHostKeyChecking=no \
+  -o UserKnownHostsFile=/dev/null -o LogLevel=error -o IdentitiesOnly=yes \
+  -i "$WORK/keys/good" -p "$SF_PORT" -tt "$SF_USER@127.0.0.1" "$remote")
+expect_eq pty-TERM xterm-test "$(echo "$out" | sed -n 's/^TERM=//p')"
+expect_eq pty-size "33 111" "$(echo "$out" | sed -n 's/^SIZE=//p')"
+expect_eq pty-resize "44 122" "$(echo "$out" | sed -n 's/^NEWSIZE=//p')"
+case "$(echo "$out" | sed -n 's/^TTY=//p')" in /dev/pts/*) pass pty-SSH_TTY ;; *) fail pty-SSH_TTY "$out" ;; esac
+out=$(sf_ssh -tt -- 'tty; test -t 0 && echo stdin-tty' </dev/null | tr -d '\r')
+case "$out" in /dev/pts/*stdin-tty) pass ssh-tt-tty ;; *) fail ssh-tt-tty "$out" ;; esac
+expect_eq pty-exit-status 5 "$(sf_ssh -tt -- 'exit 5' </dev/null >/dev/null 2>&1; echo $?)"
+
+# ---- login shell in home ----
+out=$(printf 'echo ARGV0=$0; pwd; shopt -q login_shell && echo LOGIN\nexit 0\n' | sf_ssh -T -- 2>/dev/null)
+expect_eq shell-argv0 -bash "$(echo "$out" | sed -n 's/^ARGV0=//p')"
+expect_eq shell-cwd-home "$SF_HOME" "$(echo "$out" | sed -n 2p)"
+expect_eq shell-is-login LOGIN "$(echo "$out" | sed -n 3p)"
+expect_eq exec-cwd-home "$SF_HOME" "$(sf_run pwd)"
+
+# ---- max sessions per connection (10) via connection sharing ----
+ctl=$WORK/ctl
+sf_ssh -o ControlMaster=yes -o ControlPath="$ctl" -o ControlPersist=30 -N -f -- </dev/null
+pids=()
+for i in $(seq 11); do
+  sf_ssh -o ControlPath="$ctl" -- 'sleep 2; echo ok' </dev/null >"$WORK/ms.$i" 2>&1 &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+# the 11th session is refused on the shared connection (ssh then falls back
+# to a connection of its own, so all 11 commands still run)
+expect max-sessions-10 grep -q "session refused: already 10 sessions" "$SF_LOG"
+expect_eq max-sessions-all-ran 11 "$(cat "$WORK"/ms.* | grep -c '^ok$')"
+sf_ssh -o ControlPath="$ctl" -O exit -- 2>/dev/null
+
+# ---- a user without a usable shell gets a clear message ----
+sed -i "s#:/bin/bash\$#:/nonexistent/shell#" "$WORK/passwd"
+err=$(sf_run 'true' 2>&1 >/dev/null); rc=$?
+case "$err" in *"cannot run the user's shell /nonexistent/shell"*) [ $rc -eq 127 ] && pass missing-shell-message || fail missing-shell-message "rc $rc" ;;
+  *) fail missing-shell-message "rc $rc: $err" ;; esac
+sed -i "s#:/nonexistent/shell\$#:/bin/bash#" "$WORK/passwd"

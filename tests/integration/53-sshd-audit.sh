@@ -1,0 +1,47 @@
+#!/bin/bash
+# envinit-sshd's algorithms judged by Debian's ssh-audit, next to Debian's
+# OpenSSH sshd with its defaults (all three default host key types), both
+# on loopback in a private network namespace.
+if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
+source "$(dirname "$0")/../lib.sh"
+source "$SRC/tests/integration/50-sshd-lib.bash"
+need_root
+require ssh-audit ssh-keygen ip /usr/sbin/sshd
+ip link set lo up
+[ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
+sf_setup
+sf_start
+
+mkdir -p "$WORK/ohk" /run/sshd
+{
+  echo "Port 2223"
+  echo "ListenAddress 127.0.0.1"
+  echo "PidFile none"
+  for t in rsa ecdsa ed25519; do
+    ssh-keygen -q -t $t -N '' -f "$WORK/ohk/$t"
+    echo "HostKey $WORK/ohk/$t"
+  done
+} >"$WORK/sshd_config"
+/usr/sbin/sshd -f "$WORK/sshd_config" -D -e 2>"$WORK/openssh.log" &
+opid=$!
+at_exit "kill $opid 2>/dev/null"
+wait_until 5 sh -c "ssh-keyscan -p 2223 127.0.0.1 >/dev/null 2>&1"
+
+ssh-audit -n -p "$SF_PORT" 127.0.0.1 >"$WORK/ours.txt" 2>&1
+ssh-audit -n -p 2223 127.0.0.1 >"$WORK/openssh.txt" 2>&1
+ours_fail=$(grep -c '\[fail\]' "$WORK/ours.txt")
+ours_warn=$(grep -c '\[warn\]' "$WORK/ours.txt")
+o_warn=$(grep -c '\[warn\]' "$WORK/openssh.txt")
+echo "# ssh-audit: envinit-sshd $ours_fail fail / $ours_warn warn; OpenSSH defaults $(grep -c '\[fail\]' "$WORK/openssh.txt") fail / $o_warn warn"
+grep -E '\[(fail|warn)\]' "$WORK/ours.txt" | sed 's/^/#   /'
+expect_eq ssh-audit-no-fail 0 "$ours_fail"
+if [ "$o_warn" -gt 0 ] && [ "$ours_warn" -lt "$o_warn" ]; then pass ssh-audit-fewer-warn-than-openssh
+else fail ssh-audit-fewer-warn-than-openssh "ours $ours_warn, OpenSSH $o_warn"; fi
+expect ssh-audit-saw-ed25519-hostkey grep -q '(key) ssh-ed25519' "$WORK/ours.txt"
+for bad in diffie-hellman-group14-sha1 ecdh-sha2-nistp256 hmac-sha1 '-cbc' ssh-rsa ecdsa-sha2-nistp256; do
+  if grep -E '^\((kex|key|enc|mac)\)' "$WORK/ours.txt" | grep -q -- "$bad"; then
+    fail "no-$bad-offered" "$(grep -- "$bad" "$WORK/ours.txt" | head -1)"
+  else
+    pass "no-$bad-offered"
+  fi
+done

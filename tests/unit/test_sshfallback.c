@@ -1,0 +1,226 @@
+/* Unit tests of sshfallback's pure decisions: authorized_keys options,
+ * from= matching, key lookup, MaxStartups, accepted client variables. */
+#include "../../sshfallback/sshfallback.h"
+#include "../../envfile/envfile.h"
+#include "unit.h"
+
+#include <string.h>
+
+/* An ed25519 public key and its wire blob (from base64 of the line below). */
+#define K1 "AAAAC3NzaC1lZDI1NTE5AAAAIPxZLTg8GLuKwHF4g5AIL81Zy9gltFWmG44EXBexYAio"
+#define K2 "AAAAC3NzaC1lZDI1NTE5AAAAIBUUDWCsD5GnfUbJKAgw7VCbpjtz1iRGOtelJaT4E0vC"
+
+static long blob_of(const char *b64, unsigned char *out)
+{
+    return envfile_base64_decode(b64, strlen(b64), out, 128);
+}
+
+START_TEST(opts_flags)
+{
+    struct sf_keyopts o;
+    const char *why = NULL;
+    const char *s = "no-pty,no-port-forwarding,NO-AGENT-FORWARDING,no-X11-forwarding";
+    ck_assert_int_eq(sf_keyopts_parse(s, strlen(s), &o, &why), 0);
+    ck_assert(o.no_pty && o.no_port_forwarding && o.no_agent_forwarding && o.no_x11_forwarding);
+    ck_assert(!o.restrict_all && !o.command && !o.from);
+    sf_keyopts_free(&o);
+}
+END_TEST
+
+START_TEST(opts_restrict_implies_all)
+{
+    struct sf_keyopts o;
+    const char *why = NULL;
+    ck_assert_int_eq(sf_keyopts_parse("restrict", 8, &o, &why), 0);
+    ck_assert(o.restrict_all && o.no_pty && o.no_port_forwarding && o.no_agent_forwarding &&
+              o.no_x11_forwarding);
+    sf_keyopts_free(&o);
+}
+END_TEST
+
+START_TEST(opts_command_and_from_unquoted)
+{
+    struct sf_keyopts o;
+    const char *why = NULL;
+    const char *s = "command=\"echo \\\"hi\\\", there\",from=\"10.0.0.0/8,!10.1.*\"";
+    ck_assert_int_eq(sf_keyopts_parse(s, strlen(s), &o, &why), 0);
+    ck_assert_str_eq(o.command, "echo \"hi\", there");
+    ck_assert_str_eq(o.from, "10.0.0.0/8,!10.1.*");
+    sf_keyopts_free(&o);
+}
+END_TEST
+
+START_TEST(opts_unknown_refused)
+{
+    static const char *const bad[] = {
+        "environment=\"A=1\"", "permitopen=\"h:1\"", "pty", "x11-forwarding", "frobnicate",
+        "no-pty=\"1\"", "command", "command=\"a\",command=\"b\"", "no-pty,", "command=\"open",
+        "tunnel=\"1\"", "expiry-time=\"20300101\"",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sf_keyopts o;
+        const char *why = NULL;
+        ck_assert_msg(sf_keyopts_parse(bad[i], strlen(bad[i]), &o, &why) == -1, "%s accepted", bad[i]);
+        ck_assert_ptr_nonnull(why);
+        ck_assert_ptr_null(o.command);
+    }
+}
+END_TEST
+
+START_TEST(glob_matches)
+{
+    ck_assert(sf_glob("127.0.0.*", 9, "127.0.0.1", 0));
+    ck_assert(sf_glob("*", 1, "", 0));
+    ck_assert(sf_glob("1?7.*.1", 7, "127.0.0.1", 0));
+    ck_assert(!sf_glob("127.0.0.?", 9, "127.0.0.10", 0));
+    ck_assert(sf_glob("LC_*", 4, "LC_ALL", 0));
+    ck_assert(!sf_glob("lc_*", 4, "LC_ALL", 0));
+    ck_assert(sf_glob("lc_*", 4, "LC_ALL", 1));
+    ck_assert(sf_glob("a*b*c", 5, "aXXbYYbc", 0));
+    ck_assert(!sf_glob("a*b*c", 5, "aXXbYYbd", 0));
+    /* the pattern length is honoured (a view into a longer string) */
+    ck_assert(sf_glob("10.*,x", 4, "10.2.3.4", 0));
+}
+END_TEST
+
+START_TEST(from_patterns)
+{
+    ck_assert(sf_from_allows("127.0.0.1", "127.0.0.1"));
+    ck_assert(!sf_from_allows("127.0.0.2", "127.0.0.1"));
+    ck_assert(sf_from_allows("10.*,127.0.0.*", "127.0.0.1"));
+    ck_assert(!sf_from_allows("127.0.0.*,!127.0.0.1", "127.0.0.1"));
+    ck_assert(!sf_from_allows("!127.0.0.1,127.*", "127.0.0.1"));
+    ck_assert(!sf_from_allows("!10.0.0.1", "127.0.0.1")); /* only negations: no grant */
+    ck_assert(sf_from_allows("127.0.0.0/8", "127.9.8.7"));
+    ck_assert(!sf_from_allows("10.0.0.0/8", "127.0.0.1"));
+    ck_assert(sf_from_allows("192.168.1.128/25", "192.168.1.200"));
+    ck_assert(!sf_from_allows("192.168.1.128/25", "192.168.1.100"));
+    ck_assert(sf_from_allows("0.0.0.0/0", "8.8.8.8"));
+    ck_assert(sf_from_allows("::1/128", "::1"));
+    ck_assert(sf_from_allows("fe80::/10", "fe80::1"));
+    ck_assert(!sf_from_allows("fe80::/10", "::1"));
+    ck_assert(!sf_from_allows("10.0.0.0/8", "::1"));
+    ck_assert(sf_from_allows("127.0.0.1", "::ffff:127.0.0.1")); /* dual-stack peer */
+    ck_assert(!sf_from_allows("127.0.0.0/33", "127.0.0.1"));    /* broken: refuse */
+    ck_assert(!sf_from_allows("127.0.0.0/x", "127.0.0.1"));
+    ck_assert(!sf_from_allows("", "127.0.0.1"));
+    ck_assert(sf_from_allows("FE80::*", "fe80::1"));
+}
+END_TEST
+
+START_TEST(find_key_lines)
+{
+    unsigned char b1[128];
+    long n1 = blob_of(K1, b1);
+    ck_assert_int_gt(n1, 0);
+    struct sf_keyopts o;
+    const char *text = "# comment\n\n"
+                       "ssh-ed25519 " K2 " other\n"
+                       "no-pty ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(text, strlen(text), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_OK);
+    ck_assert(o.no_pty);
+    sf_keyopts_free(&o);
+    const char *none = "ssh-ed25519 " K2 " other\n";
+    ck_assert_int_eq(sf_authkeys_find(none, strlen(none), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_NONE);
+}
+END_TEST
+
+START_TEST(find_key_refusals)
+{
+    unsigned char b1[128];
+    long n1 = blob_of(K1, b1);
+    struct sf_keyopts o;
+    const char *unk = "environment=\"A=b\" ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(unk, strlen(unk), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_REFUSED);
+    const char *from = "from=\"10.0.0.0/8\" ssh-ed25519 " K1 " me\r\n";
+    ck_assert_int_eq(sf_authkeys_find(from, strlen(from), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_REFUSED);
+    /* a refused line does not hide a later usable one */
+    const char *two = "from=\"10.0.0.0/8\" ssh-ed25519 " K1 " me\n"
+                      "command=\"date\" ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(two, strlen(two), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_OK);
+    ck_assert_str_eq(o.command, "date");
+    sf_keyopts_free(&o);
+    /* a different type name with the same body never matches */
+    const char *type = "ssh-rsa " K1 "\n";
+    ck_assert_int_eq(sf_authkeys_find(type, strlen(type), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_NONE);
+}
+END_TEST
+
+START_TEST(startups_policy)
+{
+    struct sf_startups s;
+    ck_assert_int_eq(sf_startups_parse("10:30:100", &s), 0);
+    ck_assert_uint_eq(s.start, 10);
+    ck_assert_uint_eq(s.rate, 30);
+    ck_assert_uint_eq(s.full, 100);
+    ck_assert_int_eq(sf_startups_parse("5", &s), 0);
+    ck_assert_uint_eq(s.full, 5);
+    ck_assert_int_eq(sf_startups_parse("10:101:100", &s), -1);
+    ck_assert_int_eq(sf_startups_parse("10:30:5", &s), -1);
+    ck_assert_int_eq(sf_startups_parse("10:30", &s), -1);
+    ck_assert_int_eq(sf_startups_parse("0:30:100", &s), -1);
+    ck_assert_int_eq(sf_startups_parse("10:30:100x", &s), -1);
+    sf_startups_parse("10:30:100", &s);
+    for (unsigned r = 0; r < 100; r++) {
+        ck_assert_int_eq(sf_startups_drop(&s, 9, r), 0);
+        ck_assert_int_eq(sf_startups_drop(&s, 100, r), 1);
+        ck_assert_int_eq(sf_startups_drop(&s, 10, r), r < 30);
+        ck_assert_int_eq(sf_startups_drop(&s, 55, r), r < 65);
+    }
+    /* idle connections count; a burst of fresh ones only beyond full */
+    ck_assert_uint_eq(sf_startups_load(&s, 0, 100), 0);
+    ck_assert_uint_eq(sf_startups_load(&s, 5, 99), 5);
+    ck_assert_uint_eq(sf_startups_load(&s, 5, 150), 55);
+}
+END_TEST
+
+START_TEST(env_accepted)
+{
+    const char *acc[] = {"MY_*", "EDITOR"};
+    ck_assert(sf_env_accepted("LANG", NULL, 0));
+    ck_assert(sf_env_accepted("LC_ALL", NULL, 0));
+    ck_assert(!sf_env_accepted("LANGUAGE", NULL, 0));
+    ck_assert(!sf_env_accepted("LD_PRELOAD", acc, 2));
+    ck_assert(!sf_env_accepted("PATH", acc, 2));
+    ck_assert(sf_env_accepted("MY_X", acc, 2));
+    ck_assert(sf_env_accepted("EDITOR", acc, 2));
+    ck_assert(!sf_env_accepted("EDITORS", acc, 2));
+}
+END_TEST
+
+/* One TCase per test: unit.h names each result by its TCase. */
+#define ADD(s, t)                                  \
+    do {                                           \
+        TCase *tc_ = tcase_create(#t);             \
+        tcase_add_test(tc_, t);                    \
+        suite_add_tcase(s, tc_);                   \
+    } while (0)
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("sshfallback");
+    ADD(s, opts_flags);
+    ADD(s, opts_restrict_implies_all);
+    ADD(s, opts_command_and_from_unquoted);
+    ADD(s, opts_unknown_refused);
+    ADD(s, glob_matches);
+    ADD(s, from_patterns);
+    ADD(s, find_key_lines);
+    ADD(s, find_key_refusals);
+    ADD(s, startups_policy);
+    ADD(s, env_accepted);
+    return s;
+}
+
+int main(void)
+{
+    sf_log_level = -1; /* the lookups warn; keep test output to PASS/FAIL lines */
+    Suite *suites[] = {suite(), NULL};
+    return unit_run("sshfallback", suites);
+}
