@@ -27,7 +27,7 @@ ENVFILE_OBJ := $(ENVFILE_SRC:%.c=$(BUILD)/%.o)
 # PID 1 links only what it runs for the container's whole life; the rest
 # of init/ and envfile/ goes into envinit-setup (see envinit.h).
 CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o log.o loop.o signals.o supervise.o \
-              status.o ssh_run.o ssh_decide.o ssh_fallback.o cvm.o)
+              status.o ssh_run.o ssh_decide.o ssh_fallback.o ssh_procnet.o cvm.o)
 
 BINS  = envinit envinit-setup
 TESTS =
@@ -56,13 +56,20 @@ check: deps-test
 	@bash tests/run.sh $(TESTS)
 
 deps-test:
-	@bash .ci/deps build test
+	@bash .ci/deps build test docker
 
 .PHONY: deps-test
 
 demo: deps-test
 	@$(MAKE) --no-print-directory all bundle $(HELPERS)
 	bash tests/demo.sh
+
+# The benchmarks of BENCHMARKS.md, each against its peers in one run.
+bench:
+	@bash .ci/deps build test bench
+	@$(MAKE) --no-print-directory all
+	bash bench/init.sh
+	bash bench/ssh.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8

@@ -134,5 +134,8 @@ int config_resolve(int argc, char **argv, char *const *envp, struct cli *cli, st
         return -1;
     if (config_load_env(c, envp, err, errlen) < 0)
         return -1;
-    return cli_apply(cli, c, err, errlen);
+    if (cli_apply(cli, c, err, errlen) < 0)
+        return -1;
+    config_default_status_path(c, envp);
+    return 0;
 }

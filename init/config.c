@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { K_BOOL, K_INT, K_PORT, K_MS, K_LEVEL, K_SIGNAL, K_ENUM, K_STR, K_CODES, K_REWRITE, K_KEYS };
 
@@ -78,7 +79,7 @@ void config_defaults(struct config *c)
     c->ssh_wait_ms = 15000;
     c->openssh_recommended = 1;
     c->etc_environment = ETC_ENV_WARN;
-    snprintf(c->status_path, sizeof c->status_path, "%s", "/run/envinit/status");
+    snprintf(c->status_path, sizeof c->status_path, "%s", CONFIG_STATUS_PATH);
 }
 
 void config_free(struct config *c)
@@ -506,4 +507,21 @@ const char *config_key_name(size_t i)
 bool config_key_is_bool(size_t i)
 {
     return i < config_key_count() && keys[i].type == K_BOOL;
+}
+
+/* /run is root's: a non-root envinit (docker run --user) keeps its status
+ * in XDG_RUNTIME_DIR, else in /tmp/envinit-UID, unless status_file says
+ * otherwise. `envinit status` run as the same user finds the same file. */
+void config_default_status_path(struct config *c, char *const *envp)
+{
+    if (strcmp(c->status_path, CONFIG_STATUS_PATH) != 0 || geteuid() == 0)
+        return;
+    const char *xdg = NULL;
+    for (char *const *e = envp; *e; e++)
+        if (strncmp(*e, "XDG_RUNTIME_DIR=", 16) == 0 && (*e)[16] == '/')
+            xdg = *e + 16;
+    int n = xdg ? snprintf(c->status_path, sizeof c->status_path, "%s/envinit/status", xdg)
+                : snprintf(c->status_path, sizeof c->status_path, "/tmp/envinit-%u/status", (unsigned)geteuid());
+    if (n < 0 || (size_t)n >= sizeof c->status_path)
+        snprintf(c->status_path, sizeof c->status_path, "/tmp/envinit-%u/status", (unsigned)geteuid());
 }

@@ -67,6 +67,7 @@ static inline int ascii_strcasecmp(const char *a, const char *b) { return ascii_
  * settings do not weigh on an idle PID 1's memory. */
 #define CONFIG_PATH_LEN 512
 #define CONFIG_DEFAULT_PATH "/etc/envinit/envinit.ini"
+#define CONFIG_STATUS_PATH "/run/envinit/status"
 
 enum ssh_mode { SSH_AUTO, SSH_OPENSSH, SSH_FALLBACK, SSH_EXTERNAL, SSH_OFF };
 enum write_error_policy { ON_WRITE_ERROR_CONTINUE, ON_WRITE_ERROR_FAIL };
@@ -132,6 +133,8 @@ size_t config_key_count(void);
 const char *config_key_name(size_t i);
 bool config_key_is_bool(size_t i);
 void config_print_help(FILE *out);
+/* Not root and status_file left at its default: a path this user can write. */
+void config_default_status_path(struct config *c, char *const *envp);
 void env_key_upper(const char *name, char *out, size_t outlen);
 
 /* ---- command line ---- */
@@ -281,8 +284,11 @@ void ssh_describe_plan(const struct config *c, FILE *out);
  * -1 when envinit must stop (on_write_error = fail); otherwise 0, also when
  * setup failed (logged: the container runs without SSH). */
 int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm);
-/* Carries the kept plan out: starts and supervises the server. */
-void ssh_start(const struct config *c);
+/* Carries the kept plan out: starts and supervises the server. With a main
+ * command in auto mode, the command first gets a moment (1 s) to serve the
+ * port itself; if it does, or takes the port from sshd later, envinit-setup
+ * decides again in the background. */
+void ssh_start(const struct config *c, bool has_main);
 int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[]);
 
 /* ---- SSH orchestration, CVM mode, status (owned by the ssh work) ---- */

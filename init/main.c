@@ -316,7 +316,7 @@ static int run_init(char **argv, char **command)
             return 1;
         st.had_main = true;
     }
-    ssh_start(&cfg);
+    ssh_start(&cfg, command != NULL);
     if (loop_run() < 0)
         return 1;
     log_info("exiting with status %d", st.exit_code);

@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #define PLAN_MAX 8192
+/* How long a main command gets to bring up its own SSH server on the
+ * port before envinit starts one there, and how often that is looked at. */
+#define MAIN_GRACE_MS 1000
+#define PORT_RECHECK_MS 100
 
 static struct {
     enum ssh_mode mode;
@@ -132,9 +136,18 @@ static struct service *start_fallback(int port)
 
 /* A broken sshd_config makes sshd exit at once, every time: after five of
  * those in a row, auto mode gives the fallback the port instead. */
+static void decide_again(const char *why);
+
 static bool sshd_exited(struct service *s, int status, long uptime_ms, void *ctx)
 {
     (void)s, (void)status, (void)ctx;
+    /* Ours is gone, yet the port listens: another process took it (the
+     * main command's own server, started after envinit decided). */
+    if (orch.mode == SSH_AUTO && procnet_listening("/proc", orch.st.port, NULL) == 1) {
+        decide_again("sshd exited and another process listens on its port");
+        orch.svc = NULL;
+        return false;
+    }
     if (!ssh_fast_exit(&orch.fast_exits, uptime_ms))
         return true;
     if (orch.mode != SSH_AUTO) {
@@ -244,7 +257,9 @@ static char **setup_argv(char **argv, char **command, const char *sub, const cha
     size_t n = 0;
     while (argv[n] && argv + n != command)
         n++;
-    if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
+    /* "envinit --" (the documented ENTRYPOINT with no CMD) ends in "--"
+     * too: envinit-setup must see its subcommand, not a command. */
+    if (n > 1 && strcmp(argv[n - 1], "--") == 0)
         n--;
     char **out = calloc(n + 4, sizeof *out);
     if (!out)
@@ -324,9 +339,14 @@ static int run_setup(char **argv, char **command, const char *extra, char *buf, 
 
 static struct ssh_plan plan;
 static char plan_text[PLAN_MAX];
+static char **saved_argv, **saved_command;
+static const struct config *saved_cfg;
 
 int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm)
 {
+    saved_argv = argv;
+    saved_command = command;
+    saved_cfg = c;
     ssh_status_init(c, self_dir());
     supervise_set_observer(status_observer, NULL);
     memset(&plan, 0, sizeof plan);
@@ -352,7 +372,99 @@ int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm
     return 0;
 }
 
-void ssh_start(const struct config *c)
+/* ---- deciding again, without blocking PID 1 ----
+ * When the port changes hands after the plan was made (the main command
+ * brought up its own SSH server), envinit-setup runs again in the
+ * background; its new plan arrives through the event loop. */
+static struct {
+    int fd;
+    size_t len;
+    char buf[PLAN_MAX];
+    int timer;
+    long deadline;
+} again = {.fd = -1, .timer = -1};
+
+static void replan_read(int fd, short revents, void *ctx)
 {
-    carry_out(c, &plan);
+    (void)revents, (void)ctx;
+    ssize_t n;
+    while ((n = read(fd, again.buf + again.len, sizeof again.buf - 1 - again.len)) > 0)
+        again.len += (size_t)n;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && again.len < sizeof again.buf - 1)
+        return;
+    loop_unwatch_fd(fd);
+    close(fd);
+    again.fd = -1;
+    again.buf[again.len] = '\0';
+    if (ssh_plan_parse(again.buf, &plan) < 0 || plan.abort) {
+        log_error("envinit-setup gave no usable plan when deciding again; no SSH server started");
+        ssh_status_set("none", "down", saved_cfg->ssh_port, true, 0, "envinit-setup failed");
+        return;
+    }
+    carry_out(saved_cfg, &plan);
+}
+
+static void decide_again(const char *why)
+{
+    if (again.fd >= 0)
+        return;
+    log_info("%s: deciding again which SSH server to run", why);
+    char **sa = setup_argv(saved_argv, saved_command, "prepare", NULL);
+    int p[2];
+    if (!sa || pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+        free(sa);
+        log_error("cannot start envinit-setup: %s; no SSH server started", strerror(errno));
+        return;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        signals_restore_for_child();
+        if (dup2(p[1], STDOUT_FILENO) < 0)
+            _exit(126);
+        execv(sa[0], sa);
+        _exit(127);
+    }
+    free(sa);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        log_error("cannot fork for envinit-setup: %s; no SSH server started", strerror(errno));
+        return;
+    }
+    again.fd = p[0];
+    again.len = 0;
+    loop_watch_fd(p[0], replan_read, NULL);
+}
+
+/* The main command's own server gets a moment to take the port before
+ * envinit puts one there. No kernel interface announces a new listening
+ * socket, so /proc/net/tcp is re-read on a timer during this bounded
+ * window only; nothing ticks after it. */
+static void check_port_taken(void *ctx)
+{
+    (void)ctx;
+    again.timer = -1;
+    if (procnet_listening("/proc", saved_cfg->ssh_port, NULL) == 1) {
+        decide_again("the main command's processes listen on the SSH port now");
+        return;
+    }
+    if (now_ms() >= again.deadline) {
+        carry_out(saved_cfg, &plan);
+        return;
+    }
+    again.timer = loop_timer_add(PORT_RECHECK_MS, check_port_taken, NULL);
+}
+
+void ssh_start(const struct config *c, bool has_main)
+{
+    bool own_port = (plan.action == SSH_ACT_OPENSSH || plan.action == SSH_ACT_FALLBACK) &&
+                    plan.port == c->ssh_port;
+    if (!has_main || c->ssh != SSH_AUTO || !own_port) {
+        carry_out(c, &plan);
+        return;
+    }
+    log_debug("giving the main command %d ms to bring up its own SSH server on port %d", MAIN_GRACE_MS,
+              c->ssh_port);
+    again.deadline = now_ms() + MAIN_GRACE_MS;
+    again.timer = loop_timer_add(PORT_RECHECK_MS, check_port_taken, NULL);
 }

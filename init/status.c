@@ -117,6 +117,22 @@ static int mkdir_parents(const char *path)
     return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* The folder must be a real folder of this user's (or root's): a status
+ * path under /tmp must not lead into somebody else's symlink. */
+static bool parent_is_ours(const char *path)
+{
+    char dir[CONFIG_PATH_LEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return true;
+    *slash = '\0';
+    struct stat st;
+    if (lstat(dir[0] ? dir : "/", &st) < 0)
+        return false;
+    return S_ISDIR(st.st_mode) && (st.st_uid == geteuid() || st.st_uid == 0);
+}
+
 /* Temp file next to PATH, then rename(2): a reader sees the old status or
  * the new one, never half of one. No fsync: the file lives in /run (tmpfs)
  * and only describes this boot. */
@@ -127,6 +143,8 @@ int status_write(const char *path, const struct ssh_status *s)
     int err = len < 0 ? ENAMETOOLONG : 0;
     if (!err && mkdir_parents(path) < 0)
         err = errno;
+    if (!err && !parent_is_ours(path))
+        err = EPERM;
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     int fd = err ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (!err && fd < 0)
