@@ -71,9 +71,12 @@ bench:
 	bash bench/init.sh
 	bash bench/ssh.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+# The bundle's layout (bin/, lib/), relocatable: PREFIX is where the image
+# keeps it, /opt/envinit by default.
+install: bundle
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man8
+	cp -a dist/envinit/bin/. $(DESTDIR)$(PREFIX)/bin/
+	cp -a dist/envinit/lib/. $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # Static analysis of every component (settings in .clang-tidy).
