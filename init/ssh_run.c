@@ -337,8 +337,11 @@ static int run_setup(char **argv, char **command, const char *extra, char *buf, 
     return 0;
 }
 
+/* The plan's argv points into its text: both live as long as envinit.
+ * The text is allocated only when SSH is on, keeping .bss (and so the idle
+ * resident set of a tini-like envinit) small. */
 static struct ssh_plan plan;
-static char plan_text[PLAN_MAX];
+static char *plan_text;
 static char **saved_argv, **saved_command;
 static const struct config *saved_cfg;
 
@@ -359,7 +362,9 @@ int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm
         plan.quiet = true;
         return 0;
     }
-    if (run_setup(argv, command, no_cvm ? "--cvm=false" : NULL, plan_text, sizeof plan_text) < 0 ||
+    if (!plan_text)
+        plan_text = malloc(PLAN_MAX);
+    if (!plan_text || run_setup(argv, command, no_cvm ? "--cvm=false" : NULL, plan_text, PLAN_MAX) < 0 ||
         ssh_plan_parse(plan_text, &plan) < 0) {
         plan.action = SSH_ACT_ERROR;
         snprintf(plan.why, sizeof plan.why, "envinit-setup failed");
@@ -377,20 +382,20 @@ int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm
  * brought up its own SSH server), envinit-setup runs again in the
  * background; its new plan arrives through the event loop. */
 static struct {
-    int fd;
+    int fd;                     /* -1 when none runs; set in ssh_start */
     size_t len;
-    char buf[PLAN_MAX];
+    char *buf;                  /* PLAN_MAX, allocated on first use; the plan points into it */
     int timer;
     long deadline;
-} again = {.fd = -1, .timer = -1};
+} again;
 
 static void replan_read(int fd, short revents, void *ctx)
 {
     (void)revents, (void)ctx;
     ssize_t n;
-    while ((n = read(fd, again.buf + again.len, sizeof again.buf - 1 - again.len)) > 0)
+    while ((n = read(fd, again.buf + again.len, PLAN_MAX - 1 - again.len)) > 0)
         again.len += (size_t)n;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR) && again.len < sizeof again.buf - 1)
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && again.len < PLAN_MAX - 1)
         return;
     loop_unwatch_fd(fd);
     close(fd);
@@ -409,7 +414,9 @@ static void decide_again(const char *why)
     if (again.fd >= 0)
         return;
     log_info("%s: deciding again which SSH server to run", why);
-    char **sa = setup_argv(saved_argv, saved_command, "prepare", NULL);
+    if (!again.buf)
+        again.buf = malloc(PLAN_MAX);
+    char **sa = again.buf ? setup_argv(saved_argv, saved_command, "prepare", NULL) : NULL;
     int p[2];
     if (!sa || pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
         free(sa);
@@ -457,6 +464,7 @@ static void check_port_taken(void *ctx)
 
 void ssh_start(const struct config *c, bool has_main)
 {
+    again.fd = again.timer = -1;
     bool own_port = (plan.action == SSH_ACT_OPENSSH || plan.action == SSH_ACT_FALLBACK) &&
                     plan.port == c->ssh_port;
     if (!has_main || c->ssh != SSH_AUTO || !own_port) {
