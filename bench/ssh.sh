@@ -5,11 +5,14 @@
 #   connect   median wall time of `ssh host true` over RUNS runs (default 20)
 #   down/up   1 GiB server->client and client->server, chacha20-poly1305 and
 #             aes128-gcm (MiB/s)
+#   -L        1 GiB through `ssh -L` to a loopback TCP server (socat), server
+#             -> client (down) and client -> server (up), default cipher (MiB/s)
 #   100x      100 concurrent `ssh host 'sleep 1'`: successes and wall time
 #   RSS       the listener's, and one connection's server-side processes
 #             (sum of VmRSS, and PSS) while a session runs `sleep`
 # Prints a table and the ratios envinit-sshd/OpenSSH.
 # Usage: bench/ssh.sh   (root; make envinit-sshd; bash .ci/deps test bench)
+#   SECTIONS="connect tput fwd conc mem" (default all), RUNS, SIZE (bytes)
 set -uo pipefail
 if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,8 +20,10 @@ WORK=$(mktemp -d /tmp/envinit-bench-ssh.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
 RUNS=${RUNS:-20}
+SECTIONS=${SECTIONS:-connect tput fwd conc mem}
+on() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 SIZE=${SIZE:-$((1 << 30))}
-for c in ssh /usr/sbin/sshd dropbear dropbearkey ip; do
+for c in ssh /usr/sbin/sshd dropbear dropbearkey ip socat; do
   command -v "$c" >/dev/null || { echo "bench: $c missing (bash .ci/deps test bench)" >&2; exit 1; }
 done
 [ -x "$SRC/envinit-sshd" ] || { echo "bench: build envinit-sshd first (make envinit-sshd)" >&2; exit 1; }
@@ -48,6 +53,12 @@ dropbearkey -t ed25519 -f "$WORK/hk_dropbear" >/dev/null 2>&1
 dropbear -F -E -s -p 127.0.0.1:2224 -r "$WORK/hk_dropbear" -P "$WORK/db.pid" 2>"$WORK/dropbear.log" &
 PIDS+=($!); DROPBEAR=$!
 
+# the -L targets: 1 GiB out of port 2300, a byte count back from port 2301
+socat -b 262144 TCP-LISTEN:2300,bind=127.0.0.1,reuseaddr,fork SYSTEM:"head -c $SIZE /dev/zero" &
+PIDS+=($!)
+socat -b 262144 TCP-LISTEN:2301,bind=127.0.0.1,reuseaddr,fork SYSTEM:"wc -c" &
+PIDS+=($!)
+
 NAMES=(envinit-sshd openssh dropbear)
 declare -A PORT=([envinit-sshd]=2222 [openssh]=2223 [dropbear]=2224)
 declare -A LPID=([envinit-sshd]=$OURS [openssh]=$OPENSSH [dropbear]=$DROPBEAR)
@@ -65,12 +76,12 @@ declare -A R
 for n in "${NAMES[@]}"; do
   p=${PORT[$n]}
   # connect latency
-  for i in $(seq "$RUNS"); do
+  on connect && for i in $(seq "$RUNS"); do
     t0=$(now); "${SSH[@]}" -p $p $U@127.0.0.1 true; t1=$(now); echo $(((t1 - t0) / 1000))
   done | median >"$WORK/lat"
-  R[$n,connect_ms]=$(awk '{printf "%.1f", $1/1000}' "$WORK/lat")
+  on connect && R[$n,connect_ms]=$(awk '{printf "%.1f", $1/1000}' "$WORK/lat")
   # throughput
-  for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
+  on tput && for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
     k=${c%%@*}
     # a transfer counts only when every byte arrived (else "fail")
     t0=$(now); got=$("${SSH[@]}" -c $c -p $p $U@127.0.0.1 "head -c $SIZE /dev/zero" | wc -c); t1=$(now)
@@ -80,7 +91,23 @@ for n in "${NAMES[@]}"; do
     R[$n,up_$k]=fail
     [ "${got// /}" = "$SIZE" ] && R[$n,up_$k]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
   done
+  # -L: 1 GiB each way through a forwarded port to a loopback socat
+  lp=$((p + 100))
+  if on fwd; then
+  "${SSH[@]}" -N -o ExitOnForwardFailure=yes -L $lp:127.0.0.1:2300 -L $((lp + 1)):127.0.0.1:2301 \
+    -p $p $U@127.0.0.1 </dev/null &
+  fp=$!
+  for i in $(seq 100); do ss -Hltn "sport = :$((lp + 1))" | grep -q LISTEN && break; sleep 0.05; done
+  t0=$(now); got=$(socat -b 262144 -u TCP:127.0.0.1:$lp - | wc -c); t1=$(now)
+  R[$n,fwd_down]=fail
+  [ "$got" = "$SIZE" ] && R[$n,fwd_down]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
+  t0=$(now); got=$(head -c $SIZE /dev/zero | socat -b 262144 - TCP:127.0.0.1:$((lp + 1)),shut-down); t1=$(now)
+  R[$n,fwd_up]=fail
+  [ "${got// /}" = "$SIZE" ] && R[$n,fwd_up]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
+  kill $fp; wait $fp 2>/dev/null
+  fi
   # 100 concurrent sessions
+  if on conc; then
   pids=()
   t0=$(now)
   for i in $(seq 100); do
@@ -91,6 +118,8 @@ for n in "${NAMES[@]}"; do
   t1=$(now)
   R[$n,conc_ok]=$(cat "$WORK"/c.$n.* | grep -c '^ok$')
   R[$n,conc_ms]=$(ms $t0 $t1)
+  fi
+  on mem || continue
   # memory: the listener, and one connection's server-side processes
   l=${LPID[$n]}
   R[$n,listener_kb]=$(awk '/^VmRSS/ {print $2}' /proc/$l/status)
@@ -113,14 +142,16 @@ done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.2fx", a / b; else printf "n/a"}'; }
 printf '%-28s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
 row() { # LABEL KEY
-  printf '%-28s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]}" "${R[openssh,$2]}" \
-    "${R[dropbear,$2]}" "$(ratio "${R[envinit-sshd,$2]}" "${R[openssh,$2]}")"
+  printf '%-28s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]:--}" "${R[openssh,$2]:--}" \
+    "${R[dropbear,$2]:--}" "$(ratio "${R[envinit-sshd,$2]:-}" "${R[openssh,$2]:-}")"
 }
 row 'connect median (ms)' connect_ms
 row 'down chacha20 (MiB/s)' down_chacha20-poly1305
 row 'up chacha20 (MiB/s)' up_chacha20-poly1305
 row 'down aes128-gcm (MiB/s)' down_aes128-gcm
 row 'up aes128-gcm (MiB/s)' up_aes128-gcm
+row '-L down (MiB/s)' fwd_down
+row '-L up (MiB/s)' fwd_up
 row '100x sleep 1: successes' conc_ok
 row '100x sleep 1: wall (ms)' conc_ms
 row 'listener RSS (KiB)' listener_kb

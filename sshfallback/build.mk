@@ -4,15 +4,20 @@ SSHF_OBJ     := $(SSHF_SRC:%.c=$(BUILD)/%.o)
 SSHF_LIBOBJ  := $(filter-out $(BUILD)/sshfallback/main.o,$(SSHF_OBJ))
 SSHF_LIBS    := -lssh -lcap-ng
 SSHF_TEST    := $(BUILD)/tests/unit/test_sshfallback
+SSHF_FWDTEST := $(BUILD)/tests/unit/test_sshfallback_fwd
 
 BINS  += envinit-sshd
-TESTS += $(SSHF_TEST)
+TESTS += $(SSHF_TEST) $(SSHF_FWDTEST)
 TESTS_DEPS += bundle
 
 envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ)
 	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS)
 
 $(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+
+$(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
 
@@ -35,8 +40,9 @@ bundle: envinit envinit-setup envinit-sshd
 
 # Static analysis of this component's own files (the lead's `make lint` runs
 # cppcheck over the folder; clang-tidy uses the repository's .clang-tidy).
-SSHF_LINT := sshfallback/authkeys.c sshfallback/conn.c sshfallback/hostkey.c sshfallback/log.c \
-             sshfallback/main.c sshfallback/policy.c sshfallback/session.c tests/unit/test_sshfallback.c
+SSHF_LINT := sshfallback/authkeys.c sshfallback/conn.c sshfallback/fwd.c sshfallback/hostkey.c sshfallback/log.c \
+             sshfallback/main.c sshfallback/policy.c sshfallback/session.c tests/unit/test_sshfallback.c \
+             tests/unit/test_sshfallback_fwd.c
 .PHONY: sshfallback-lint
 sshfallback-lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #define KEYS_MAX_BYTES (1 << 20)
-#define POLL_MAX 256
+#define POLL_MAX 1024
 
 static void addr_of(const struct sockaddr_storage *ss, char *out, size_t size, int *port)
 {
@@ -330,6 +330,7 @@ static void reap_hung_up(struct sf_conn *c)
 
 static void __attribute__((noreturn)) finish(struct sf_conn *c)
 {
+    sf_fwd_close_all(c);
     sf_session_hangup_all(c);
     reap_hung_up(c);
     if (!connection_gone(c)) {
@@ -345,6 +346,7 @@ static void loop(struct sf_conn *c)
 {
     struct pollfd p[POLL_MAX];
     struct sf_chan *ref[POLL_MAX];
+    struct sf_fwd *fref[POLL_MAX];
     for (;;) {
         if (c->stop || connection_gone(c))
             finish(c);
@@ -353,7 +355,8 @@ static void loop(struct sf_conn *c)
         p[1] = (struct pollfd){.fd = c->tfd, .events = POLLIN};
         p[2] = (struct pollfd){.fd = ssh_get_fd(c->session),
                                .events = (short)(POLLIN | ((flags & SSH_WRITE_PENDING) ? POLLOUT : 0))};
-        size_t n = 3 + sf_session_pollfds(c, p + 3, ref + 3, POLL_MAX - 3);
+        size_t ns = 3 + sf_session_pollfds(c, p + 3, ref + 3, POLL_MAX - 3);
+        size_t n = ns + sf_fwd_pollfds(c, p + ns, fref + ns, POLL_MAX - ns);
         if (poll(p, n, -1) < 0) {
             if (errno == EINTR)
                 continue;
@@ -366,10 +369,14 @@ static void loop(struct sf_conn *c)
             handle_timer(c);
         if (p[2].revents)
             session_ready(c);
-        for (size_t i = 3; i < n; i++)
+        for (size_t i = 3; i < ns; i++)
             if (p[i].revents)
                 sf_session_ready(ref[i], &p[i]);
+        for (size_t i = ns; i < n; i++)
+            if (p[i].revents)
+                sf_fwd_ready(c, fref[i], &p[i]);
         sf_session_housekeeping(c);
+        sf_fwd_housekeeping(c);
     }
 }
 
@@ -415,6 +422,9 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     };
     ssh_callbacks_init(&c->server_cb);
     ssh_set_server_callbacks(c->session, &c->server_cb);
+    /* Channel opens and global requests the callbacks above do not cover
+     * (forwarding) come through libssh's message callback. */
+    ssh_set_message_callback(c->session, sf_fwd_message, c);
     ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PUBLICKEY);
     ssh_set_blocking(c->session, 0);
     return 0;

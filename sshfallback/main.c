@@ -34,6 +34,9 @@ static void usage(FILE *out)
             "       [-e] [-D] [-v] [-q] [-t] [--login-grace-time S] [--max-auth-tries N]\n"
             "       [--max-sessions N] [--max-startups S:R:F] [--accept-env PATTERN]\n"
             "       [--keepalive S] [--passwd PATH] [--group PATH] [--ready-fd N]\n"
+            "       [--no-sftp] [--no-port-forwarding] [--no-agent-forwarding]\n"
+            "       [--no-x11-forwarding] [--no-print-motd] [--gateway-ports]\n"
+            "       [--x11-use-localhost] [--x11-display-offset N]\n"
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
 
@@ -49,7 +52,8 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 }
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
-       O_PASSWD, O_GROUP, O_READY };
+       O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
+       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
@@ -74,6 +78,14 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"passwd", required_argument, 0, O_PASSWD},
         {"group", required_argument, 0, O_GROUP},
         {"ready-fd", required_argument, 0, O_READY},
+        {"no-sftp", no_argument, 0, O_NO_SFTP},
+        {"no-port-forwarding", no_argument, 0, O_NO_PORTFWD},
+        {"no-agent-forwarding", no_argument, 0, O_NO_AGENT},
+        {"no-x11-forwarding", no_argument, 0, O_NO_X11},
+        {"no-print-motd", no_argument, 0, O_NO_MOTD},
+        {"gateway-ports", no_argument, 0, O_GATEWAY},
+        {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
+        {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
         {0, 0, 0, 0},
     };
     unsigned u;
@@ -103,6 +115,14 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_PASSWD: c->passwd_path = optarg; break;
         case O_GROUP: c->group_path = optarg; break;
         case O_READY: if (parse_uint(optarg, 0, 65535, &u) < 0) bad = "--ready-fd"; else c->ready_fd = (int)u; break;
+        case O_NO_SFTP: c->no_sftp = 1; break;
+        case O_NO_PORTFWD: c->no_port_forwarding = 1; break;
+        case O_NO_AGENT: c->no_agent_forwarding = 1; break;
+        case O_NO_X11: c->no_x11_forwarding = 1; break;
+        case O_NO_MOTD: c->no_motd = 1; break;
+        case O_GATEWAY: c->gateway_ports = 1; break;
+        case O_X11_LOCAL: c->x11_use_localhost = 1; break;
+        case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -352,7 +372,7 @@ static void envfile_to_sf_log(int level, const char *msg)
 
 int main(int argc, char **argv)
 {
-    static struct sf_config cfg = {.ready_fd = -1};
+    static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10};
     static struct listener l;
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;

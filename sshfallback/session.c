@@ -36,7 +36,12 @@ struct sf_chan {
     size_t in_len, in_off;
     uint32_t pending;           /* bytes libssh still holds for us */
     int client_eof, close_sent, remote_closed;
-    int is_pty;
+    int is_pty, is_sftp;
+    char agent_sock[256];       /* SSH_AUTH_SOCK, when -A */
+    char display[64];           /* DISPLAY, when -X */
+    char x11_proto[64], x11_fake[160]; /* the session's cookie (hex) */
+    char xauth_file[128];       /* XAUTHORITY, in the session's private folder */
+    int x11_screen;
     struct {                    /* output libssh did not take (during a re-key) */
         char *buf;
         size_t len, off;
@@ -115,6 +120,16 @@ static char **build_env(struct sf_chan *c, const char *original_cmd)
         set_var(&vs, "SSH_TTY", c->tty);
         set_var(&vs, "TERM", c->term[0] ? c->term : "dumb");
     }
+    if (c->agent_sock[0])
+        set_var(&vs, "SSH_AUTH_SOCK", c->agent_sock);
+    if (c->display[0]) {
+        const char *dir = sf_fwd_private_dir(c->conn, c);
+        set_var(&vs, "DISPLAY", c->display);
+        if (dir) {
+            snprintf(c->xauth_file, sizeof c->xauth_file, "%s/Xauthority", dir);
+            set_var(&vs, "XAUTHORITY", c->xauth_file);
+        }
+    }
     read_env_file(c, &vs);
     if (original_cmd)
         set_var(&vs, "SSH_ORIGINAL_COMMAND", original_cmd);
@@ -138,8 +153,121 @@ static void free_env(char **envp)
 
 /* ---- starting the program ---- */
 
+/* OpenSSH's PrintMotd: an interactive login (pty, no command) shows
+ * /etc/motd unless ~/.hushlogin exists. Runs in the child, as the user. */
+static void show_motd(const struct sf_chan *c)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.hushlogin", c->conn->user.home);
+    if (c->conn->cfg->no_motd || access(path, F_OK) == 0)
+        return;
+    int fd = open("/etc/motd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        char b[8192];
+        ssize_t n;
+        size_t total = 0;
+        while (total < (1 << 20) && (n = read(fd, b, sizeof b)) > 0) {
+            total += (size_t)n;
+            if (write(1, b, (size_t)n) != n)
+                break;
+        }
+    }
+    close(fd);
+}
+
+static void put16(unsigned char **p, size_t n)
+{
+    *(*p)++ = (unsigned char)(n >> 8);
+    *(*p)++ = (unsigned char)n;
+}
+
+/* An Xauthority entry written without xauth: FamilyLocal (256) for this
+ * host name, the display number, the protocol and the cookie. */
+static int write_xauth_file(const char *file, int display, const char *proto, const char *hex)
+{
+    char host[256] = "localhost", num[16];
+    unsigned char data[128], out[1024], *p = out;
+    gethostname(host, sizeof host - 1);
+    snprintf(num, sizeof num, "%d", display);
+    size_t dl = strlen(hex) / 2;
+    if (dl > sizeof data || strlen(host) + strlen(proto) + dl + 64 > sizeof out)
+        return -1;
+    for (size_t i = 0; i < dl; i++) {
+        unsigned v = 0;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return -1;
+        data[i] = (unsigned char)v;
+    }
+    put16(&p, 256);
+    put16(&p, strlen(host));
+    memcpy(p, host, strlen(host));
+    p += strlen(host);
+    put16(&p, strlen(num));
+    memcpy(p, num, strlen(num));
+    p += strlen(num);
+    put16(&p, strlen(proto));
+    memcpy(p, proto, strlen(proto));
+    p += strlen(proto);
+    put16(&p, dl);
+    memcpy(p, data, dl);
+    p += dl;
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    ssize_t w = write(fd, out, (size_t)(p - out));
+    close(fd);
+    return w == p - out ? 0 : -1;
+}
+
+static const char *find_xauth(void)
+{
+    static const char *const paths[] = {"/usr/bin/xauth", "/usr/X11R6/bin/xauth",
+                                        "/usr/local/bin/xauth", "/bin/xauth"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (access(paths[i], X_OK) == 0)
+            return paths[i];
+    return NULL;
+}
+
+/* The session's X11 cookie into its XAUTHORITY file, in the child (as the
+ * user): with the image's xauth when there is one, else written by us. */
+static void setup_xauth(const struct sf_chan *c)
+{
+    if (!c->xauth_file[0])
+        return;
+    const char *file = c->xauth_file;
+    char disp[64];
+    const char *colon = strchr(c->display, ':');
+    int n = colon ? atoi(colon + 1) : 0;
+    snprintf(disp, sizeof disp, "unix:%d.%d", n, c->x11_screen);
+    const char *xauth = find_xauth();
+    if (xauth) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            if (null >= 0)
+                dup2(null, 0);
+            char *const argv[] = {(char *)"xauth", (char *)"-q", (char *)"-f", (char *)file,
+                                  (char *)"add", disp, (char *)c->x11_proto,
+                                  (char *)c->x11_fake, NULL};
+            char *const envp[] = {NULL};
+            execve(xauth, argv, envp);
+            _exit(127);
+        }
+        int st = 0;
+        if (pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+            return;
+        dprintf(2, SF_NAME ": %s could not write %s; writing it directly\n", xauth, file);
+    }
+    if (write_xauth_file(file, n, c->x11_proto, c->x11_fake) < 0)
+        dprintf(2, SF_NAME ": cannot write the X11 cookie to %s: %s\n", file, strerror(errno));
+}
+
 static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in, int out,
-                                                 int err, const char *shell,
+                                                 int err, const char *shell, int login,
                                                  char *const *argv, char *const *envp)
 {
     sigset_t none;
@@ -162,6 +290,12 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
         if (chdir("/") < 0)
             _exit(126);
     }
+    if (c->is_sftp)
+        _exit(sf_sftp_serve(0, 1));
+    if (c->display[0])
+        setup_xauth(c);
+    if (login && c->master >= 0)
+        show_motd(c);
     execve(shell, argv, envp);
     dprintf(2, SF_NAME ": cannot run the user's shell %s: %s\n", shell, strerror(errno));
     _exit(127);
@@ -191,6 +325,8 @@ static int start_program(struct sf_chan *c, const char *requested)
     if (c->started)
         return -1;
     const char *cmd = k->opts.command ? k->opts.command : requested;
+    if (k->opts.command)
+        c->is_sftp = 0; /* a forced command runs instead of any subsystem */
     const char *shell = k->user.shell[0] ? k->user.shell : "/bin/sh";
     const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
     char argv0[4200];
@@ -203,7 +339,7 @@ static int start_program(struct sf_chan *c, const char *requested)
         pid = fork();
     if (pid == 0) {
         char *argv[4] = {argv0, cmd ? "-c" : NULL, (char *)cmd, NULL};
-        child_exec(c, p[0][0], p[1][1], p[2][1], shell, argv, envp);
+        child_exec(c, p[0][0], p[1][1], p[2][1], shell, cmd == NULL, argv, envp);
     }
     free_env(envp);
     if (pid < 0) {
@@ -235,7 +371,7 @@ static int start_program(struct sf_chan *c, const char *requested)
     c->started = 1;
     c->master = -1;
     sf_log(SF_INFO, "%s port %d: %s for %s%s (pid %d)", k->peer, k->peer_port,
-           cmd ? "exec" : "shell", k->user.name, k->opts.command ? " (forced command)" : "",
+           c->is_sftp ? "sftp" : cmd ? "exec" : "shell", k->user.name, k->opts.command ? " (forced command)" : "",
            (int)pid);
     return 0;
 }
@@ -317,10 +453,51 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
     struct sf_chan *c = ud;
     (void)s;
     (void)ch;
-    /* Issue 7 adds "sftp" here. */
-    sf_log(SF_INFO, "%s port %d: subsystem '%s' not supported", c->conn->peer,
-           c->conn->peer_port, name);
+    if (strcmp(name, "sftp") == 0 && !c->conn->cfg->no_sftp && !c->started) {
+        /* Allowed under "restrict", as in OpenSSH; a forced command wins. */
+        c->is_sftp = 1;
+        if (start_program(c, c->conn->opts.command ? "internal-sftp" : "sftp") == 0)
+            return 0;
+        c->is_sftp = 0;
+        return 1;
+    }
+    sf_log(SF_INFO, "%s port %d: subsystem '%s' %s", c->conn->peer, c->conn->peer_port, name,
+           strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
     return 1;
+}
+
+/* Set only when the connection may forward the agent: without the
+ * callback libssh refuses the request itself. */
+static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    if (c->started || c->agent_sock[0])
+        return;
+    sf_fwd_agent_listen(c->conn, c, c->agent_sock, sizeof c->agent_sock);
+}
+
+int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const char *cookie,
+                   int screen)
+{
+    struct sf_chan *c = k->chans;
+    while (c && c->ch != ch)
+        c = c->next;
+    if (!c || k->cfg->no_x11_forwarding || k->opts.no_x11_forwarding) {
+        sf_log(SF_INFO, "%s port %d: X11 forwarding refused: %s", k->peer, k->peer_port,
+               !c ? "not a session" : k->cfg->no_x11_forwarding ? "--no-x11-forwarding"
+                                                                : "the key's options");
+        return -1;
+    }
+    if (c->started || c->display[0] || screen < 0 || screen > 1000 || !proto || !cookie)
+        return -1;
+    if (sf_fwd_x11_listen(k, c, proto, cookie, screen, c->display, sizeof c->display,
+                          c->x11_fake, sizeof c->x11_fake) < 0)
+        return -1;
+    snprintf(c->x11_proto, sizeof c->x11_proto, "%s", proto);
+    c->x11_screen = screen;
+    return 0;
 }
 
 static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
@@ -611,6 +788,7 @@ static void free_chan(struct sf_conn *k, struct sf_chan *c)
             break;
         }
     k->n_chans--;
+    sf_fwd_session_ended(k, c);
     ssh_remove_channel_callbacks(c->ch, &c->cb);
     ssh_channel_free(c->ch);
     close_fd(&c->in_fd);
@@ -704,6 +882,12 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
         .channel_env_request_function = on_env,
         .channel_subsystem_request_function = on_subsystem,
     };
+    if (!k->cfg->no_agent_forwarding && !k->opts.no_agent_forwarding)
+        c->cb.channel_auth_agent_req_function = on_agent_req;
+    else
+        sf_log(SF_DEBUG, "%s port %d: agent forwarding off for this session", k->peer,
+               k->peer_port);
+
     ssh_callbacks_init(&c->cb);
     ssh_set_channel_callbacks(c->ch, &c->cb);
     c->next = k->chans;

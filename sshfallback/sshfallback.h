@@ -40,6 +40,16 @@
  *       --passwd PATH, --group PATH   user databases (default /etc/passwd, /etc/group)
  *       --ready-fd N           write "READY\n" to fd N once listening, then close it
  *   -t, --test                 check the flags, the user and the host key, then exit
+ *       --no-sftp              refuse the sftp subsystem
+ *       --no-port-forwarding   refuse -L, -D and -R (direct-tcpip, tcpip-forward)
+ *       --no-agent-forwarding  refuse auth-agent-req@openssh.com (ssh -A)
+ *       --no-x11-forwarding    refuse x11-req (ssh -X)
+ *       --no-print-motd        interactive logins do not show /etc/motd
+ *       --gateway-ports        remote forwards (-R) bind the address the client
+ *                              asks for; default: loopback only
+ *       --x11-use-localhost    X11 displays listen on loopback only; default:
+ *                              every address (OpenSSH's X11UseLocalhost no)
+ *       --x11-display-offset N first X11 display tried (default 10)
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags.
  *
  * Behaviour (issue 5):
@@ -65,9 +75,36 @@
  *    ignore SIGHUP, which the init process reaps later.
  *  - not available with libssh 0.10's server API: the "break" request and the
  *    terminal modes of pty-req (the pty starts with the kernel's defaults).
- * Later (issue 7): subsystem/forwarding channels plug into conn.c's channel
- * open dispatch and session.c's request table; sf_keyopts already carries
- * the restrictions they must honour.
+ *
+ * Issue 7 (fwd.c, session.c):
+ *  - the "sftp" subsystem: a child of the connection process (already the
+ *    user, cwd home) runs sf_sftp_serve on the channel's pipes. Allowed under
+ *    "restrict" (as in OpenSSH); a forced command= runs instead of it.
+ *  - -L/-D (direct-tcpip): connected by the connection process, which is the
+ *    user by then, with a non-blocking connect. A failure known at once (a
+ *    refused loopback port) refuses the open; one known later closes the
+ *    confirmed channel (libssh 0.10 needs the answer inside its callback).
+ *    Host names are resolved synchronously (getaddrinfo, as sshd does).
+ *    Flow control both ways; EOF and close propagated; at most 512 forwards
+ *    (listeners and connections) per connection.
+ *  - -R (tcpip-forward, cancel-tcpip-forward): bound to loopback unless
+ *    --gateway-ports; port 0 answered with the allocated port; each accepted
+ *    connection becomes a forwarded-tcpip channel to the client.
+ *  - -A: a listening socket agent.PID in a private 0700 folder
+ *    /tmp/envinit-ssh-XXXXXX of the user, SSH_AUTH_SOCK; removed with the session.
+ *  - -X: a display from :10 up on TCP 6000+N (a display whose
+ *    /tmp/.X11-unix socket exists is skipped), DISPLAY=localhost:N.S, the
+ *    cookie in XAUTHORITY (a file in the same private folder) written by
+ *    xauth when the image has it, else by us; each X connection becomes an
+ *    x11 channel. The real cookie never reaches the server side: sessions
+ *    get a random one, replaced in each X connection's setup packet.
+ *  - interactive logins (pty, no command) show /etc/motd unless ~/.hushlogin.
+ *  - each honours its authorized_keys restriction (no-port-forwarding,
+ *    no-agent-forwarding, no-X11-forwarding, restrict) and its switch above.
+ *  - not available with libssh 0.10's public API: unix-socket forwarding
+ *    (direct-streamlocal@openssh.com and streamlocal-forward@openssh.com):
+ *    libssh answers the global request itself with a failure and does not
+ *    hand the socket path of such a channel open to the server.
  */
 #ifndef ENVINIT_SSHFALLBACK_H
 #define ENVINIT_SSHFALLBACK_H
@@ -114,6 +151,9 @@ struct sf_config {
     int ready_fd;
     int test_only;
     int libssh_log;             /* -v given twice: libssh's own log */
+    int no_sftp, no_port_forwarding, no_agent_forwarding, no_x11_forwarding, no_motd;
+    int gateway_ports, x11_use_localhost;
+    unsigned x11_display_offset;
 };
 
 /* Parses "S:R:F" (or "S"); 0, or -1 when malformed (R > 100, S > F, ...). */
@@ -166,6 +206,21 @@ enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char
 /* 1 when a client may set NAME: LANG, LC_*, or a glob of ACCEPT. */
 int sf_env_accepted(const char *name, const char *const *accept, size_t n_accept);
 
+/* ---- forwarding decisions (fwd.c, pure) ---- */
+/* The address a remote forward (-R) binds for the client's ASKED address:
+ * loopback unless GATEWAY_PORTS ("" and "*" then mean every IPv4 address,
+ * "localhost" 127.0.0.1, anything else itself). */
+const char *sf_fwd_bind_address(int gateway_ports, const char *asked);
+/* Hex to bytes (the x11-req cookie): the byte count, or -1 when HEX is
+ * empty, odd, not hex or longer than MAX bytes. */
+int sf_unhex(const char *hex, unsigned char *out, size_t max);
+/* The X11 connection setup packet PKT[0..LEN) (either byte order): once
+ * complete, its authorization must be PROTO with data FAKE[0..CLEN), which
+ * is replaced by REAL in place. The setup's length then, 0 while it is
+ * incomplete, -1 when it is refused (other cookie, bad byte order). */
+long sf_x11_swap(unsigned char *pkt, size_t len, const char *proto, const unsigned char *fake,
+                 const unsigned char *real, size_t clen);
+
 /* ---- host key (hostkey.c) ---- */
 /* Loads the ed25519 key at PATH, or generates and stores it (0600, atomic)
  * when absent; PATH NULL uses the default rule. Logs the SHA256 fingerprint.
@@ -201,6 +256,8 @@ struct sf_conn {
     struct sf_keyopts opts;     /* of the authorized_keys line that let us in */
     struct sf_chan *chans;
     unsigned n_chans;
+    struct sf_fwd *fwds;        /* forwarding listeners and bridged channels */
+    unsigned n_fwds;
     struct ssh_server_callbacks_struct server_cb;
 };
 
@@ -215,6 +272,32 @@ void sf_session_reaped(struct sf_conn *c, pid_t pid, int status);
 void sf_session_housekeeping(struct sf_conn *c);
 /* The connection is gone: hang up every program still running. */
 void sf_session_hangup_all(struct sf_conn *c);
+/* x11-req on session channel CH: 0 when a display was set up, -1 refused. */
+int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const char *cookie,
+                   int screen);
+
+/* fwd.c: forwarding (-L, -D, -R, -A, -X) */
+struct sf_fwd;
+/* libssh's message callback: channel opens and global requests that no
+ * other callback took. 0 when answered, 1 for libssh's default refusal. */
+int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata);
+size_t sf_fwd_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_fwd **ref, size_t max);
+void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p);
+/* After each loop turn: finishes channel opens, frees what has ended. */
+void sf_fwd_housekeeping(struct sf_conn *c);
+/* The connection ends: every socket closed, every socket file removed. */
+void sf_fwd_close_all(struct sf_conn *c);
+/* Agent socket for session OWNER: its path into PATH. 0, or -1 (logged). */
+int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t size);
+/* X11 display for session OWNER; DISPLAY into DISPLAY, the session's fake
+ * cookie (hex) into FAKE_HEX. 0, or -1 (logged). */
+int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
+                      const char *cookie_hex, int screen, char *display, size_t dsize,
+                      char *fake_hex, size_t fsize);
+/* The private 0700 folder of session OWNER (created on first use), or NULL. */
+const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner);
+/* Session OWNER ended: its listeners and private folder go. */
+void sf_fwd_session_ended(struct sf_conn *c, const void *owner);
 #endif
 
 /* sftp.c: the SFTP subsystem (protocol 3), run in a child that is already the user */

@@ -1,0 +1,290 @@
+#!/bin/bash
+# envinit-sshd, issue 7: the sftp subsystem hook (quick; 70-sftp.sh does the
+# heavy testing), -L/-D/-R forwarding, -A, -X, motd, and every restriction
+# refused when the key or a switch says so. Real OpenSSH clients only, all on
+# 127.0.0.1 of a private network namespace.
+if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
+source "$(dirname "$0")/../lib.sh"
+source "$SRC/tests/integration/50-sshd-lib.bash"
+need_root
+require ssh ssh-keygen ssh-agent ssh-add sftp scp ip sha256sum socat curl /usr/bin/python3 \
+  Xvfb xdpyinfo xauth
+ip link set lo up
+[ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
+sf_setup
+# the user in this mount namespace's /etc/passwd too (the image's own tools,
+# like scp -O on the server side, look the user up there)
+{ cat /etc/passwd; cat "$WORK/passwd"; } >"$WORK/etc-passwd" && mount --bind "$WORK/etc-passwd" /etc/passwd
+# X11 sockets of this mount namespace only (the client's Xvfb)
+[ -d /tmp/.X11-unix ] || { mkdir -m 1777 /tmp/.X11-unix && at_exit "rmdir /tmp/.X11-unix 2>/dev/null"; }
+mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix && at_exit "umount /tmp/.X11-unix"
+sf_start
+# listening PORT: a TCP socket LISTENs on PORT in this namespace
+listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q LISTEN; }
+# bg_ssh OUT.err SSH-OPTIONS...: an ssh -N client in the background, BG its
+# own pid (so kill reaches ssh itself), killed at exit.
+bg_ssh() {
+  local err=$1; shift
+  ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel="${BG_LOG:-error}" -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10 \
+    -i "$WORK/keys/good" -p "$SF_PORT" -N "$@" "$SF_USER@127.0.0.1" </dev/null 2>"$err" &
+  BG=$!
+  at_exit "kill $BG 2>/dev/null"
+}
+# stop_bg PID: ends a background client (OpenSSH 9.2's client can miss a
+# SIGTERM that lands while it handles a channel: then again, then KILL).
+gone() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
+stop_bg() {
+  kill "$1" 2>/dev/null
+  wait_until 3 gone "$1" || { kill "$1" 2>/dev/null; wait_until 2 gone "$1" || kill -9 "$1" 2>/dev/null; }
+  wait "$1" 2>/dev/null
+}
+freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# forward_refused NAME SSH-OPTIONS...: the forward fails (ExitOnForwardFailure)
+forward_refused() {
+  local n=$1; shift
+  out=$(timeout 20 ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o IdentitiesOnly=yes -o ExitOnForwardFailure=yes -i "$WORK/keys/good" \
+    -p "$SF_PORT" "$@" "$SF_USER@127.0.0.1" 'echo FORWARD-OK' </dev/null 2>&1)
+  case "$out" in *FORWARD-OK*) fail "$n" "forward allowed: $out" ;; *"forwarding failed"*) pass "$n" ;; *) fail "$n" "$out" ;; esac
+}
+l_refused() { # NAME: a -L connection gets no data through
+  local n=$1 p; p=$(freeport)
+  bg_ssh "$WORK/lr.err" -L "$p:127.0.0.1:$ECHO_PORT"
+  wait_until 10 listening "$p"
+  got=$(echo ping | timeout 10 socat - TCP:127.0.0.1:$p 2>/dev/null)
+  stop_bg $BG
+  [ "$got" != ping ] && pass "$n" || fail "$n" "data went through"
+}
+# ---- sftp subsystem and scp (sftp mode) ----
+head -c 3000000 /dev/urandom >"$WORK/small"
+want=$(sha256sum <"$WORK/small" | cut -d' ' -f1)
+SFTP_OPTS=(-F /dev/null -i "$WORK/keys/good" -o IdentitiesOnly=yes -o BatchMode=yes
+  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error)
+out=$(printf 'put %s up1\nget up1 %s\n' "$WORK/small" "$WORK/got1" |
+  sftp "${SFTP_OPTS[@]}" -P "$SF_PORT" -b - "$SF_USER@127.0.0.1" 2>&1); rc=$?
+expect_eq sftp-put-get "0 $want $want" "$rc $(sha256sum <"$SF_HOME/up1" 2>/dev/null | cut -d' ' -f1) $(sha256sum <"$WORK/got1" 2>/dev/null | cut -d' ' -f1)"
+expect_eq sftp-file-owned-by-user "$SF_UID" "$(stat -c %u "$SF_HOME/up1" 2>/dev/null)"
+out=$(scp "${SFTP_OPTS[@]}" -P "$SF_PORT" "$WORK/small" "$SF_USER@127.0.0.1:up2" 2>&1 &&
+  scp "${SFTP_OPTS[@]}" -P "$SF_PORT" "$SF_USER@127.0.0.1:up2" "$WORK/got2" 2>&1); rc=$?
+expect_eq scp-sftp-mode-put-get "0 $want $want" "$rc $(sha256sum <"$SF_HOME/up2" 2>/dev/null | cut -d' ' -f1) $(sha256sum <"$WORK/got2" 2>/dev/null | cut -d' ' -f1)"
+# legacy scp (scp -O: the image's scp through exec)
+out=$(scp -O "${SFTP_OPTS[@]}" -P "$SF_PORT" "$WORK/small" "$SF_USER@127.0.0.1:up3" 2>&1); rc=$?
+expect_eq scp-legacy-put "0 $want" "$rc $(sha256sum <"$SF_HOME/up3" 2>/dev/null | cut -d' ' -f1)"
+out=$(scp -O "${SFTP_OPTS[@]}" -P "$SF_PORT" "$SF_USER@127.0.0.1:up3" "$WORK/got3" 2>&1); rc=$?
+expect_eq scp-legacy-get "0 $want" "$rc $(sha256sum <"$WORK/got3" 2>/dev/null | cut -d' ' -f1)"
+rm -f "$SF_HOME/up3" "$WORK/got3"
+# git over SSH (exec of git-upload-pack), when git is installed
+if command -v git >/dev/null; then
+  git init -q --bare "$SF_HOME/repo.git" && chown -R $SF_UID:$SF_UID "$SF_HOME/repo.git"
+  GIT_SSH_COMMAND="ssh ${SFTP_OPTS[*]} -p $SF_PORT" git clone -q "$SF_USER@127.0.0.1:repo.git" "$WORK/clone" 2>"$WORK/git.err"
+  expect git-clone-over-ssh test -d "$WORK/clone/.git"
+fi
+# sftp under "restrict" (allowed, as in OpenSSH)
+sf_keys "restrict $(sf_pub good)"
+out=$(echo 'ls up1' | sftp "${SFTP_OPTS[@]}" -P "$SF_PORT" -b - "$SF_USER@127.0.0.1" 2>&1)
+expect_eq sftp-under-restrict 0 $?
+sf_keys "$(sf_pub good)"
+rm -f "$WORK/got1" "$WORK/got2" "$SF_HOME/up1" "$SF_HOME/up2"
+
+# ---- -L to a TCP echo server: 32 MiB both ways, checksummed ----
+ECHO_PORT=$(freeport)
+socat TCP-LISTEN:$ECHO_PORT,bind=127.0.0.1,reuseaddr,fork EXEC:cat &
+at_exit "kill $! 2>/dev/null"
+wait_until 5 listening "$ECHO_PORT"
+head -c $((32 << 20)) /dev/urandom >"$WORK/blob"
+want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
+LPORT=$(freeport)
+bg_ssh "$WORK/L.err" -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$ECHO_PORT"
+LPID=$BG
+if wait_until 10 listening "$LPORT"; then
+  got=$(socat -b262144 -T 30 - TCP:127.0.0.1:$LPORT,shut-down <"$WORK/blob" | sha256sum | cut -d' ' -f1)
+  expect_eq L-echo-32MiB-checksum "$want" "$got"
+  # several at once, each its own channel
+  for i in 1 2 3 4; do
+    (head -c 1000000 "$WORK/blob" | socat -T 20 - TCP:127.0.0.1:$LPORT,shut-down | sha256sum >"$WORK/par.$i") &
+  done
+  wait_until 30 bash -c "[ \$(cat $WORK/par.* 2>/dev/null | sort -u | wc -l) = 1 ] && [ \$(cat $WORK/par.* | wc -l) = 4 ]"
+  expect_eq L-parallel-4 "$(head -c 1000000 "$WORK/blob" | sha256sum)" "$(sort -u "$WORK"/par.* | tr -d '\n')"
+  # a refused connect closes the channel (the client sees EOF)
+  DEAD=$(freeport)
+  bg_ssh /dev/null -L "$((LPORT + 1)):127.0.0.1:$DEAD"
+  dp=$BG
+  wait_until 10 listening "$((LPORT + 1))"
+  out=$(echo hi | timeout 10 socat - TCP:127.0.0.1:$((LPORT + 1)) 2>&1); rc=$?
+  [ "$rc" -ne 124 ] && pass L-connect-refused-closes || fail L-connect-refused-closes "timed out"
+  stop_bg $dp
+  expect L-connect-refused-logged grep -Eq "direct-tcpip to 127.0.0.1:$DEAD: Connection refused; channel (refused|closed)" "$SF_LOG"
+else
+  fail L-listen "ssh -L did not listen: $(cat "$WORK/L.err")"
+fi
+stop_bg $LPID
+# ssh -W (stdio forwarding) and ProxyJump through envinit-sshd to itself
+expect_eq W-stdio-forward "hi" "$(echo hi | sf_ssh -W "127.0.0.1:$ECHO_PORT" -- 2>&1)"
+jump="ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error -o BatchMode=yes -o IdentitiesOnly=yes -i $WORK/keys/good -p $SF_PORT -W %h:%p $SF_USER@127.0.0.1"
+expect_eq proxyjump-through-itself "jumped" "$(sf_ssh -o ProxyCommand="$jump" -- 'echo jumped' </dev/null 2>&1)"
+
+# ---- -D through curl --socks5-hostname to a loopback HTTP server ----
+HTTP_PORT=$(freeport)
+mkdir -p "$WORK/www" && echo "hello through socks" >"$WORK/www/index.txt"
+(cd "$WORK/www" && exec /usr/bin/python3 -m http.server -b 127.0.0.1 "$HTTP_PORT" >/dev/null 2>&1) &
+at_exit "kill $! 2>/dev/null"
+wait_until 10 listening "$HTTP_PORT"
+DPORT=$(freeport)
+bg_ssh "$WORK/D.err" -D "127.0.0.1:$DPORT"
+DPID=$BG
+if wait_until 10 listening "$DPORT"; then
+  expect_eq D-socks5-curl "hello through socks" \
+    "$(curl -s --max-time 20 --socks5-hostname 127.0.0.1:$DPORT "http://127.0.0.1:$HTTP_PORT/index.txt")"
+  expect_eq D-socks5-hostname-localhost "hello through socks" \
+    "$(curl -s --max-time 20 --socks5-hostname 127.0.0.1:$DPORT "http://localhost:$HTTP_PORT/index.txt")"
+  # a refused target is a SOCKS failure, not a hang
+  curl -s --max-time 10 --socks5-hostname 127.0.0.1:$DPORT "http://127.0.0.1:$(freeport)/" >/dev/null 2>&1
+  rc=$?
+  [ "$rc" -ne 0 ] && [ "$rc" -ne 28 ] && pass D-refused-target-fails || fail D-refused-target-fails "curl rc $rc"
+else
+  fail D-listen "ssh -D did not listen: $(cat "$WORK/D.err")"
+fi
+stop_bg $DPID
+
+# ---- -R with a fixed port and with port 0 ----
+RPORT=$(freeport)
+bg_ssh "$WORK/R.err" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$ECHO_PORT"
+RPID=$BG
+if wait_until 10 listening "$RPORT"; then
+  got=$(head -c $((8 << 20)) "$WORK/blob" | socat -b262144 -T 30 - TCP:127.0.0.1:$RPORT,shut-down | sha256sum)
+  expect_eq R-fixed-port-8MiB "$(head -c $((8 << 20)) "$WORK/blob" | sha256sum)" "$got"
+  expect_eq R-bound-loopback "127.0.0.1:$RPORT" "$(ss -Hltn "sport = :$RPORT" | awk '{print $4}')"
+else
+  fail R-fixed-port "not listening: $(cat "$WORK/R.err")"
+fi
+stop_bg $RPID
+wait_until 5 bash -c "! ss -Hltn 'sport = :$RPORT' | grep -q LISTEN" && pass R-removed-on-disconnect || fail R-removed-on-disconnect "still listening"
+BG_LOG=info bg_ssh "$WORK/R0.err" -o ExitOnForwardFailure=yes -R "0:127.0.0.1:$ECHO_PORT"
+RPID=$BG
+wait_until 10 grep -q 'Allocated port' "$WORK/R0.err"
+APORT=$(sed -n 's/^Allocated port \([0-9]*\) .*/\1/p' "$WORK/R0.err")
+if [ -n "$APORT" ] && listening "$APORT"; then
+  expect_eq R-port-0-echo "ping" "$(echo ping | socat -T 10 - TCP:127.0.0.1:$APORT,shut-down)"
+else
+  fail R-port-0 "no allocated port: $(cat "$WORK/R0.err")"
+fi
+stop_bg $RPID
+rm -f "$WORK/blob"
+
+# hostile or impossible requests are refused, the connection carries on
+forward_refused R-privileged-port-refused -R "80:127.0.0.1:$ECHO_PORT"
+bg_ssh "$WORK/Rdup.err" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$ECHO_PORT"
+wait_until 10 listening "$RPORT"
+forward_refused R-port-taken-refused -R "$RPORT:127.0.0.1:$ECHO_PORT"
+stop_bg $BG
+bg_ssh "$WORK/D2.err" -D "127.0.0.1:$DPORT"
+wait_until 10 listening "$DPORT"
+curl -s --max-time 10 --socks5-hostname 127.0.0.1:$DPORT "http://no-such-host.invalid/" >/dev/null 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 28 ] && pass D-unresolvable-name-fails || fail D-unresolvable-name-fails "curl rc $rc"
+stop_bg $BG
+
+# ---- agent forwarding: ssh -A, then ssh-add -l inside ----
+eval "$(ssh-agent -s)" >/dev/null
+at_exit "kill $SSH_AGENT_PID 2>/dev/null"
+ssh-add -q "$WORK/keys/other" 2>/dev/null
+want=$(ssh-add -l | awk '{print $2}')
+out=$(sf_ssh -A -- 'ssh-add -l; d=$(dirname "$SSH_AUTH_SOCK"); stat -c "%a %u" "$d"; echo "SOCK=$SSH_AUTH_SOCK"' </dev/null 2>&1)
+case "$out" in *"$want"*) pass A-ssh-add-l-inside ;; *) fail A-ssh-add-l-inside "$out" ;; esac
+expect_eq A-private-dir-0700-user "700 $SF_UID" "$(echo "$out" | sed -n 2p)"
+sock=$(echo "$out" | sed -n 's/^SOCK=//p')
+case "$sock" in /tmp/envinit-ssh-*/agent.*) pass A-socket-path ;; *) fail A-socket-path "$sock" ;; esac
+wait_until 5 bash -c "[ ! -e '$sock' ] && [ ! -e '$(dirname "$sock")' ]" && pass A-removed-after-session || fail A-removed-after-session "$sock still there"
+expect_eq A-not-asked-no-socket "" "$(sf_run 'echo $SSH_AUTH_SOCK')"
+
+# ---- X11: ssh -X, then xdpyinfo reaches the client's Xvfb ----
+Xvfb :50 -nolisten tcp -screen 0 800x600x24 >"$WORK/xvfb.log" 2>&1 &
+at_exit "kill $! 2>/dev/null"
+wait_until 10 test -S /tmp/.X11-unix/X50
+out=$(DISPLAY=:50 sf_ssh -X -- 'echo "D=$DISPLAY"; echo "XA=$XAUTHORITY"; xdpyinfo | grep -m1 "^name of display"; xdpyinfo | grep -m1 dimensions' </dev/null 2>&1)
+case "$out" in *"D=localhost:10.0"*) pass X-DISPLAY ;; *) fail X-DISPLAY "$out" ;; esac
+case "$out" in *"XA=/tmp/envinit-ssh-"*/Xauthority*) pass X-XAUTHORITY ;; *) fail X-XAUTHORITY "$out" ;; esac
+case "$out" in *"800x600 pixels"*) pass X-xdpyinfo-reaches-Xvfb ;; *) fail X-xdpyinfo-reaches-Xvfb "$out" ;; esac
+# the session's cookie is not the client's: a wrong cookie is refused
+out=$(DISPLAY=:50 sf_ssh -X -- 'xauth -f "$XAUTHORITY" list; XAUTHORITY=/dev/null xdpyinfo >/dev/null 2>&1; echo rc=$?' </dev/null 2>&1)
+case "$out" in *"MIT-MAGIC-COOKIE-1"*"rc=1"*) pass X-wrong-cookie-refused ;; *) fail X-wrong-cookie-refused "$out" ;; esac
+# without xauth in the image: the authority file is written by the server
+out=$(DISPLAY=:50 sf_ssh -X -- 'xauth -f "$XAUTHORITY" list' </dev/null 2>&1)
+mount --bind /dev/null /usr/bin/xauth 2>/dev/null && chmod_xauth=1
+out2=$(DISPLAY=:50 sf_ssh -X -- 'xdpyinfo | grep -m1 dimensions' </dev/null 2>&1)
+[ -n "${chmod_xauth:-}" ] && umount /usr/bin/xauth
+case "$out2" in *"800x600 pixels"*) pass X-without-xauth ;; *) fail X-without-xauth "$out2" ;; esac
+
+# ---- motd: interactive logins only, hushed by ~/.hushlogin ----
+echo "Welcome to the envinit test motd" >"$WORK/motd"
+mount --bind "$WORK/motd" /etc/motd 2>/dev/null || { touch /etc/motd; mount --bind "$WORK/motd" /etc/motd; }
+out=$(printf 'exit\n' | sf_ssh -tt -- 2>&1 | tr -d '\r')
+case "$out" in *"Welcome to the envinit test motd"*) pass motd-shown ;; *) fail motd-shown "$out" ;; esac
+out=$(sf_ssh -tt -- 'true' </dev/null 2>&1)
+case "$out" in *"Welcome"*) fail motd-not-for-commands "$out" ;; *) pass motd-not-for-commands ;; esac
+touch "$SF_HOME/.hushlogin"
+out=$(printf 'exit\n' | sf_ssh -tt -- 2>&1 | tr -d '\r')
+case "$out" in *"Welcome"*) fail motd-hushlogin "$out" ;; *) pass motd-hushlogin ;; esac
+rm -f "$SF_HOME/.hushlogin"
+
+# ---- restrictions from the key ----
+for opt in no-port-forwarding restrict; do
+  sf_keys "$opt $(sf_pub good)"
+  l_refused "key-$opt-L-refused"
+  forward_refused "key-$opt-R-refused" -R "$(freeport):127.0.0.1:$ECHO_PORT"
+done
+expect key-refusal-logged grep -q "direct-tcpip to 127.0.0.1:$ECHO_PORT refused: the key's options" "$SF_LOG"
+for opt in no-agent-forwarding restrict; do
+  sf_keys "$opt $(sf_pub good)"
+  expect_eq "key-$opt-agent-refused" "" "$(sf_ssh -A -- 'echo $SSH_AUTH_SOCK' </dev/null 2>/dev/null)"
+done
+for opt in no-X11-forwarding restrict; do
+  sf_keys "$opt $(sf_pub good)"
+  out=$(DISPLAY=:50 sf_ssh -X -o LogLevel=info -- 'echo "D=$DISPLAY"' </dev/null 2>&1)
+  case "$out" in *"D=") pass "key-$opt-X11-refused" ;; *) fail "key-$opt-X11-refused" "$out" ;; esac
+done
+expect key-X11-refusal-logged grep -q "X11 forwarding refused: the key's options" "$SF_LOG"
+sf_keys "$(sf_pub good)"
+
+# ---- restrictions from the switches ----
+sf_stop
+sf_start --no-sftp --no-port-forwarding --no-agent-forwarding --no-x11-forwarding --no-print-motd
+out=$(echo 'ls' | sftp "${SFTP_OPTS[@]}" -P "$SF_PORT" -b - "$SF_USER@127.0.0.1" 2>&1)
+expect_eq switch-no-sftp "1" "$([ $? -ne 0 ] && grep -q "subsystem 'sftp' refused (--no-sftp)" "$SF_LOG" && echo 1)"
+l_refused switch-no-port-forwarding-L
+forward_refused switch-no-port-forwarding-R -R "$(freeport):127.0.0.1:$ECHO_PORT"
+expect_eq switch-no-agent-forwarding "" "$(sf_ssh -A -- 'echo $SSH_AUTH_SOCK' </dev/null 2>/dev/null)"
+expect_eq switch-no-x11-forwarding "D=" "$(DISPLAY=:50 sf_ssh -X -- 'echo "D=$DISPLAY"' </dev/null 2>/dev/null)"
+expect switch-no-x11-forwarding-logged grep -q "X11 forwarding refused: --no-x11-forwarding" "$SF_LOG"
+out=$(printf 'exit\n' | sf_ssh -tt -- 2>&1 | tr -d '\r')
+case "$out" in *"Welcome"*) fail switch-no-print-motd "$out" ;; *) pass switch-no-print-motd ;; esac
+
+# ---- unix-socket forwarding: not available with libssh 0.10 (see
+# sshfallback.h); refused cleanly, the connection and server carry on ----
+sf_stop
+sf_start
+socat UNIX-LISTEN:"$WORK/target.sock",fork EXEC:cat &
+at_exit "kill $! 2>/dev/null"
+bg_ssh "$WORK/ul.err" -L "$WORK/local.sock:$WORK/target.sock"
+wait_until 10 test -S "$WORK/local.sock"
+got=$(echo ping | timeout 10 socat - UNIX-CONNECT:"$WORK/local.sock" 2>/dev/null)
+[ "$got" != ping ] && grep -q "cannot hand over (e.g. unix-socket forwarding); refused" "$SF_LOG" &&
+  pass streamlocal-L-refused-cleanly || fail streamlocal-L-refused-cleanly "got '$got'"
+stop_bg $BG
+forward_refused streamlocal-R-refused-cleanly -R "$WORK/remote.sock:$WORK/target.sock"
+expect_eq server-alive-after-refusals ok "$(sf_run 'echo ok')"
+
+# ---- cancel-tcpip-forward through a control master (ssh -O cancel) ----
+ctl=$WORK/ctl
+ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+  -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" \
+  -o ControlMaster=yes -o ControlPath="$ctl" -o ControlPersist=30 -N -f "$SF_USER@127.0.0.1" </dev/null
+CPORT=$(freeport)
+ssh -o ControlPath="$ctl" -O forward -R "$CPORT:127.0.0.1:$ECHO_PORT" x 2>/dev/null
+wait_until 5 listening "$CPORT" && pass R-forward-via-master || fail R-forward-via-master "not listening"
+ssh -o ControlPath="$ctl" -O cancel -R "$CPORT:127.0.0.1:$ECHO_PORT" x 2>/dev/null
+wait_until 5 bash -c "! ss -Hltn 'sport = :$CPORT' | grep -q LISTEN" && pass R-cancel || fail R-cancel "still listening"
+expect R-cancel-logged grep -q "remote forward \[127.0.0.1\]:$CPORT cancelled" "$SF_LOG"
+ssh -o ControlPath="$ctl" -O exit x 2>/dev/null
