@@ -49,6 +49,7 @@ static const struct key keys[] = {
     {"openssh_recommended", K_BOOL, OFF(openssh_recommended), 0, NULL, "pass the page's sshd options unless sshd_config sets them"},
     {"cvm", K_BOOL, OFF(cvm), 0, NULL, "write systemd units and exec systemd as PID 1"},
     {"status_file", K_STR, STR(status_path), NULL, "where the SSH status is written"},
+    {"fallback_args", K_STR, STR(fallback_args), NULL, "extra envinit-sshd switches, e.g. --no-port-forwarding"},
 };
 #undef OFF
 #undef STR

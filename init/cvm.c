@@ -113,6 +113,8 @@ int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size
     snprintf(num, sizeof num, "%ld.%03ld", c->ssh_wait_ms / 1000, c->ssh_wait_ms % 1000);
     add_env(&u, "ENVINIT_SSH_WAIT", num);
     add_env(&u, "ENVINIT_STATUS_FILE", c->status_path);
+    if (c->fallback_args[0])
+        add_env(&u, "ENVINIT_FALLBACK_ARGS", c->fallback_args);
     add_env(&u, "ENVINIT_LOG_LEVEL", level_name(c->log_level));
     if (c->user[0])
         add_env(&u, "ENVINIT_USER", c->user);

@@ -101,6 +101,7 @@ struct config {
     int openssh_recommended;    /* 1 */
     int cvm;                    /* 0 */
     char status_path[CONFIG_PATH_LEN]; /* /run/envinit/status */
+    char fallback_args[256];    /* extra envinit-sshd switches, blank-separated */
     char config_path[CONFIG_PATH_LEN]; /* the file that was read, "" when none */
 };
 
@@ -393,13 +394,15 @@ int openssh_prepare(const struct sshd_cmd *cmd);
 
 /* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
  * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
-#define FALLBACK_ARGV_MAX 16
+#define FALLBACK_ARGV_MAX 24
 struct fallback_cmd {
     char *argv[FALLBACK_ARGV_MAX];
-    char exe[4096], loader[4096], libdir[4096], port[16], user[64];
+    char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];
 };
 /* false when envinit-sshd is not installed. USER may be "" (its default). */
 bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int port, const char *user);
+/* Appends the fallback_args setting's words to a built command line. */
+void fallback_add_args(struct fallback_cmd *cmd, const char *words);
 
 /* CVM mode. */
 #define CVM_UNIT_NAME "envinit-ssh.service"

@@ -62,3 +62,22 @@ bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int por
     cmd->argv[n] = NULL;
     return true;
 }
+
+/* Appends WORDS (fallback_args: envinit-sshd's own switches such as
+ * --no-port-forwarding, separated by blanks). Words beyond the argv's room
+ * are dropped with a warning rather than cut in the middle. */
+void fallback_add_args(struct fallback_cmd *cmd, const char *words)
+{
+    size_t n = 0;
+    while (cmd->argv[n])
+        n++;
+    snprintf(cmd->extra, sizeof cmd->extra, "%s", words ? words : "");
+    for (char *save = NULL, *w = strtok_r(cmd->extra, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        if (n == FALLBACK_ARGV_MAX - 1) {
+            log_warn("fallback_args: too many words for envinit-sshd's command line; '%s' and the rest are ignored", w);
+            break;
+        }
+        cmd->argv[n++] = w;
+    }
+    cmd->argv[n] = NULL;
+}

@@ -144,8 +144,10 @@ static void print_commands(const struct config *c, FILE *out, const struct facts
         print_argv(out, "OpenSSH would run as", cmd.argv);
     }
     struct fallback_cmd fb;
-    if (fallback_build_argv(&fb, self_dir(), port, c->user))
+    if (fallback_build_argv(&fb, self_dir(), port, c->user)) {
+        fallback_add_args(&fb, c->fallback_args);
         print_argv(out, "the fallback would run as", fb.argv);
+    }
 }
 
 void ssh_describe_plan(const struct config *c, FILE *out)
@@ -234,6 +236,7 @@ static int exec_fallback(const struct config *c, int port, const char *why)
         ssh_status_set("none", "down", port, true, 0, "envinit-sshd is not installed");
         return SSH_SUPERVISE_NO_SERVER;
     }
+    fallback_add_args(&fb, c->fallback_args);
     log_msg(port == c->ssh_port ? LOG_INFO : LOG_WARN, "ssh-supervise: starting envinit-sshd on port %d: %s",
             port, why);
     /* systemd supervises this process: the fallback simply takes it over. */

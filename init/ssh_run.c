@@ -27,6 +27,7 @@ static struct {
     const char *status_path;    /* the config's, which outlives us */
     const char *self_dir;
     char user[64];
+    const char *fallback_args;  /* the config's */
     struct service *svc;        /* the server we supervise, NULL when none */
     struct ssh_status st;       /* what the status file says apart from svc */
     char written[1024];         /* last rendered status, to skip identical writes */
@@ -57,6 +58,7 @@ void ssh_status_init(const struct config *c, const char *dir)
     orch.status_path = c->status_path;
     orch.self_dir = dir;
     snprintf(orch.user, sizeof orch.user, "%s", c->user);
+    orch.fallback_args = c->fallback_args;
 }
 
 /* ---- status ---- */
@@ -120,6 +122,7 @@ static struct service *start_fallback(int port)
         log_error("envinit-sshd is not installed in %s: no SSH server runs", orch.self_dir);
         return NULL;
     }
+    fallback_add_args(&fb, orch.fallback_args);
     struct service_spec spec = {
         .name = "envinit-sshd",
         .argv = fb.argv,

@@ -7,7 +7,7 @@ require setpriv
 ssh_t_setup
 WRAP=(setpriv --reuid=$T_UID --regid=$T_UID --clear-groups --)
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_STATUS_FILE="$T_HOME/status" \
-  HOME="$T_HOME" || exit 1
+  ENVINIT_FALLBACK_ARGS="--no-port-forwarding --no-print-motd" HOME="$T_HOME" || exit 1
 STATUS=$T_HOME/status
 expect skip-openssh-logged wait_until 5 grep -q 'OpenSSH needs root' "$LOG"
 if has_fallback; then
@@ -15,6 +15,19 @@ if has_fallback; then
   pid=$(status_field pid)
   expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
   expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
+  case "$(in_ns cat "/proc/$pid/cmdline" | tr '\0' ' ')" in
+    *"--port 2222"*"--no-port-forwarding --no-print-motd"*) pass fallback-args-passed ;;
+    *) fail fallback-args-passed "envinit-sshd's command line lacks fallback_args" ;;
+  esac
+  # ssh -W asks for the same direct-tcpip channel as -L; refused, the
+  # client says so (allowed, it would just connect and print nothing).
+  out=$(timeout 10 ssh -F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+        -W 127.0.0.1:2222 -p 2222 "$T_USER@127.0.0.1" </dev/null 2>&1)
+  case "$out" in
+    *"open failed"*|*prohibited*|*"stdio forwarding failed"*) pass fallback-args-honoured ;;
+    *) fail fallback-args-honoured "forwarding not refused despite --no-port-forwarding: '$out'" ;;
+  esac
   in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" "$ENVINIT" status >/dev/null 2>&1
   expect_eq status-up 0 "$?"
 else

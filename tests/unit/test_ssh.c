@@ -532,6 +532,13 @@ START_TEST(fallback_argv)
              tmproot, tmproot, bin);
     ck_assert_str_eq(line, want);
     rm_tree();
+    fallback_add_args(&fb, "--no-port-forwarding  --no-x11-forwarding");
+    size_t n = 0;
+    while (fb.argv[n])
+        n++;
+    ck_assert_uint_ge(n, 2);
+    ck_assert_str_eq(fb.argv[n - 2], "--no-port-forwarding");
+    ck_assert_str_eq(fb.argv[n - 1], "--no-x11-forwarding");
 }
 END_TEST
 
