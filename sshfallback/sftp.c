@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,22 @@ static void send_bad_handle(struct sftp *s, uint32_t id)
 
 /* ---- requests ---- */
 
+/* After a request's fields are read: BAD_MESSAGE when they did not parse,
+ * an invalid-handle status when it names no open handle (H NULL). True
+ * when the request has been answered that way. */
+static bool refused(struct sftp *s, uint32_t id, const struct rd *r, const struct handle *h)
+{
+    if (r->bad) {
+        send_bad(s, id);
+        return true;
+    }
+    if (!h) {
+        send_bad_handle(s, id);
+        return true;
+    }
+    return false;
+}
+
 static void do_init(struct sftp *s, struct rd *r)
 {
     (void)r; /* the client's version and extensions change nothing for us */
@@ -542,14 +559,8 @@ static void do_opendir(struct sftp *s, uint32_t id, struct rd *r)
 static void do_close(struct sftp *s, uint32_t id, struct rd *r)
 {
     struct handle *h = rd_handle(s, r, H_FREE);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     send_result(s, id, handle_close(h));
 }
 
@@ -652,14 +663,8 @@ static void do_read(struct sftp *s, uint32_t id, struct rd *r)
     struct handle *h = rd_handle(s, r, H_FILE);
     uint64_t off = rd_u64(r);
     uint32_t len = rd_u32(r);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     if (off > (uint64_t)INT64_MAX) {
         errno = EINVAL;
         send_result(s, id, -1);
@@ -715,14 +720,8 @@ static void do_write(struct sftp *s, uint32_t id, struct rd *r)
     uint64_t off = rd_u64(r);
     size_t n;
     const unsigned char *data = rd_str(r, &n);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     if (off > (uint64_t)INT64_MAX - n) {
         errno = EFBIG;
         send_result(s, id, -1);
@@ -751,14 +750,8 @@ static void do_fstat(struct sftp *s, uint32_t id, struct rd *r)
 {
     struct handle *h = rd_handle(s, r, H_FREE);
     struct stat st;
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     if (fstat(h->fd, &st) < 0) {
         send_result(s, id, -1);
         return;
@@ -820,14 +813,8 @@ static void do_fsetstat(struct sftp *s, uint32_t id, struct rd *r)
     struct handle *h = rd_handle(s, r, H_FREE);
     struct attrs a;
     rd_attrs(r, &a);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     send_result(s, id, apply_attrs(h->fd, NULL, &a, 0));
 }
 
@@ -906,14 +893,8 @@ static void long_name(struct sftp *s, const struct stat *st, const char *name, t
 static void do_readdir(struct sftp *s, uint32_t id, struct rd *r)
 {
     struct handle *h = rd_handle(s, r, H_DIR);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     size_t at = reply_begin(s, FXP_NAME);
     put_u32(s, id);
     size_t count_at = s->out_len;
@@ -1205,14 +1186,8 @@ static void do_fstatvfs(struct sftp *s, uint32_t id, struct rd *r)
 {
     struct handle *h = rd_handle(s, r, H_FREE);
     struct statvfs v;
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     if (fstatvfs(h->fd, &v) < 0) {
         send_result(s, id, -1);
         return;
@@ -1223,14 +1198,8 @@ static void do_fstatvfs(struct sftp *s, uint32_t id, struct rd *r)
 static void do_fsync(struct sftp *s, uint32_t id, struct rd *r)
 {
     struct handle *h = rd_handle(s, r, H_FILE);
-    if (r->bad) {
-        send_bad(s, id);
+    if (refused(s, id, r, h))
         return;
-    }
-    if (!h) {
-        send_bad_handle(s, id);
-        return;
-    }
     send_result(s, id, fsync(h->fd));
 }
 
