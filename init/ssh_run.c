@@ -292,15 +292,16 @@ int setup_exec(char **argv, char **command, const char *sub)
     return 1;
 }
 
-/* Runs `envinit-setup prepare` to completion and reads its plan. Signals
- * stay queued in envinit's signalfd meanwhile. */
-static int run_setup(char **argv, char **command, const char *extra, char *buf, size_t len)
+/* Starts `envinit-setup prepare` (NO_CVM: --cvm=false) with its stdout on
+ * a pipe whose read end goes to *FD (O_NONBLOCK when ASYNC). Returns the
+ * child's pid, or -1 (logged with WHAT_NEXT). */
+static pid_t spawn_setup(char **argv, char **command, bool no_cvm, bool async, int *fd, const char *what_next)
 {
-    char **sa = setup_argv(argv, command, "prepare", extra);
+    char **sa = setup_argv(argv, command, "prepare", no_cvm ? "--cvm=false" : NULL);
     int p[2];
-    if (!sa || pipe2(p, O_CLOEXEC) < 0) {
+    if (!sa || pipe2(p, O_CLOEXEC | (async ? O_NONBLOCK : 0)) < 0) {
         free(sa);
-        log_error("cannot start envinit-setup: %s; no SSH set-up", strerror(errno));
+        log_error("cannot start envinit-setup: %s; %s", strerror(errno), what_next);
         return -1;
     }
     pid_t pid = fork();
@@ -309,15 +310,33 @@ static int run_setup(char **argv, char **command, const char *extra, char *buf, 
         if (dup2(p[1], STDOUT_FILENO) < 0)
             _exit(126);
         execv(sa[0], sa);
-        log_error("cannot run %s: %s (envinit-setup belongs next to envinit); no SSH set-up", sa[0],
-                  strerror(errno));
+        log_error("cannot run %s: %s (envinit-setup belongs next to envinit); %s", sa[0], strerror(errno),
+                  what_next);
         _exit(127);
     }
+    int err = errno;
     free(sa);
     close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        log_error("cannot fork for envinit-setup: %s; %s", strerror(err), what_next);
+        return -1;
+    }
+    *fd = p[0];
+    return pid;
+}
+
+/* Runs `envinit-setup prepare` to completion and reads its plan. Signals
+ * stay queued in envinit's signalfd meanwhile. */
+static int run_setup(char **argv, char **command, bool no_cvm, char *buf, size_t len)
+{
+    int fd;
+    pid_t pid = spawn_setup(argv, command, no_cvm, false, &fd, "no SSH set-up");
+    if (pid < 0)
+        return -1;
     size_t got = 0;
     ssize_t n = 0;
-    while (pid > 0 && got < len - 1 && (n = read(p[0], buf + got, len - 1 - got)) != 0) {
+    while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -325,9 +344,9 @@ static int run_setup(char **argv, char **command, const char *extra, char *buf, 
         got += (size_t)n;
     }
     buf[got] = '\0';
-    close(p[0]);
+    close(fd);
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+    if (waitpid(pid, &status, 0) < 0) {
         log_error("envinit-setup could not be run: %s; no SSH set-up", strerror(errno));
         return -1;
     }
@@ -367,7 +386,7 @@ int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm
     }
     if (!plan_text)
         plan_text = malloc(PLAN_MAX);
-    if (!plan_text || run_setup(argv, command, no_cvm ? "--cvm=false" : NULL, plan_text, PLAN_MAX) < 0 ||
+    if (!plan_text || run_setup(argv, command, no_cvm, plan_text, PLAN_MAX) < 0 ||
         ssh_plan_parse(plan_text, &plan) < 0) {
         plan.action = SSH_ACT_ERROR;
         snprintf(plan.why, sizeof plan.why, "envinit-setup failed");
@@ -419,31 +438,12 @@ static void decide_again(const char *why)
     log_info("%s: deciding again which SSH server to run", why);
     if (!again.buf)
         again.buf = malloc(PLAN_MAX);
-    char **sa = again.buf ? setup_argv(saved_argv, saved_command, "prepare", NULL) : NULL;
-    int p[2];
-    if (!sa || pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-        free(sa);
-        log_error("cannot start envinit-setup: %s; no SSH server started", strerror(errno));
+    int fd;
+    if (!again.buf || spawn_setup(saved_argv, saved_command, false, true, &fd, "no SSH server started") < 0)
         return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        signals_restore_for_child();
-        if (dup2(p[1], STDOUT_FILENO) < 0)
-            _exit(126);
-        execv(sa[0], sa);
-        _exit(127);
-    }
-    free(sa);
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        log_error("cannot fork for envinit-setup: %s; no SSH server started", strerror(errno));
-        return;
-    }
-    again.fd = p[0];
+    again.fd = fd;
     again.len = 0;
-    loop_watch_fd(p[0], replan_read, NULL);
+    loop_watch_fd(fd, replan_read, NULL);
 }
 
 /* The main command's own server gets a moment to take the port before
