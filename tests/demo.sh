@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-if [ "${DEMO_NO_DOCKER:-}" != 1 ] && command -v docker >/dev/null && timeout 10 docker info >/dev/null 2>&1; then
+# Docker when it is installed: tests/docker/demo.sh starts an engine if none
+# answers, and exits 3 when Docker cannot be used here.
+if [ "${DEMO_NO_DOCKER:-}" != 1 ] && command -v docker >/dev/null && command -v dockerd >/dev/null; then
   rc=0; bash tests/docker/demo.sh || rc=$?
   [ $rc -ne 3 ] && exit $rc
   echo "demo: Docker is not usable; using namespaces instead"
@@ -24,7 +26,12 @@ fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 WORK=$(mktemp -d /tmp/envinit-demo.XXXXXX)
 chmod 755 "$WORK"
-cleanup() { [ -n "${NSPID:-}" ] && kill -KILL "$NSPID" 2>/dev/null; rm -rf "$WORK"; }
+MADE_ETC=
+cleanup() {
+  if [ -n "${NSPID:-}" ]; then kill -KILL "$NSPID" 2>/dev/null || true; fi
+  if [ -n "$MADE_ETC" ]; then umount /etc/envinit 2>/dev/null; rmdir /etc/envinit 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 ip link set lo up
 
@@ -35,7 +42,9 @@ step "a user 'coder' that exists only in this mount namespace, and a fresh key"
 mount --bind "$WORK/passwd" /etc/passwd; mount --bind "$WORK/group" /etc/group
 mount --bind "$WORK/shadow" /etc/shadow
 mount -t tmpfs -o mode=755 tmpfs /home; mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -p /etc/envinit && mount -t tmpfs tmpfs /etc/envinit
+# envinit-sshd keeps its host key in /etc/envinit: a scratch one here.
+[ -d /etc/envinit ] || { mkdir /etc/envinit && MADE_ETC=1; }
+mount -t tmpfs tmpfs /etc/envinit
 mkdir -m 755 /home/coder && chown 4711:4711 /home/coder
 ssh-keygen -q -t ed25519 -N '' -C envinit-demo -f "$WORK/id"
 cat "$WORK/id.pub"
