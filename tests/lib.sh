@@ -25,3 +25,18 @@ require() { # require CMD...: a missing tool fails loudly instead of skipping
   local c; for c; do command -v "$c" >/dev/null || { fail "requires-$c" "$c not installed (run .ci/deps test)"; exit 1; }; done
 }
 need_root() { [ "$(id -u)" -eq 0 ] || { fail root "integration tests need root (namespaces)"; exit 1; }; }
+# ns_user NAME UID HOME: inside a private mount namespace, adds the user
+# (and its group) to bind-mounted copies of /etc/passwd, /etc/group and
+# /etc/shadow; the host's files are never written.
+ns_user() {
+  local name=$1 uid=$2 home=$3
+  grep -v -E "^$name:|:x?:$uid:" /etc/passwd >"$WORK/passwd"
+  echo "$name:x:$uid:$uid:Test User:$home:/bin/sh" >>"$WORK/passwd"
+  grep -v -E "^$name:" /etc/group >"$WORK/group"
+  echo "$name:x:$uid:" >>"$WORK/group"
+  { grep -v -E "^$name:" /etc/shadow 2>/dev/null; echo "$name:*:19000:0:99999:7:::"; } >"$WORK/shadow"
+  chmod 640 "$WORK/shadow"
+  mount --bind "$WORK/passwd" /etc/passwd
+  mount --bind "$WORK/group" /etc/group
+  mount --bind "$WORK/shadow" /etc/shadow
+}

@@ -22,15 +22,7 @@ STATUS=/run/envinit/status
 # The test user exists only in this mount namespace: passwd, group and
 # shadow are bind-mounted copies, /home and /run are fresh tmpfs.
 ssh_t_setup() {
-  grep -v -E "^$T_USER:|:x?:$T_UID:" /etc/passwd >"$WORK/passwd"
-  echo "$T_USER:x:$T_UID:$T_UID:Test User:$T_HOME:/bin/sh" >>"$WORK/passwd"
-  grep -v -E "^$T_USER:" /etc/group >"$WORK/group"
-  echo "$T_USER:x:$T_UID:" >>"$WORK/group"
-  { grep -v -E "^$T_USER:" /etc/shadow 2>/dev/null; echo "$T_USER:*:19000:0:99999:7:::"; } >"$WORK/shadow"
-  chmod 640 "$WORK/shadow"
-  mount --bind "$WORK/passwd" /etc/passwd
-  mount --bind "$WORK/group" /etc/group
-  mount --bind "$WORK/shadow" /etc/shadow
+  ns_user "$T_USER" "$T_UID" "$T_HOME"
   mount -t tmpfs -o mode=755 tmpfs /home
   mount -t tmpfs -o mode=755 tmpfs /run
   mkdir -p "$T_HOME"

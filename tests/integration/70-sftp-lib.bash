@@ -17,15 +17,7 @@ SFTP_PIDS=()
 # authorized for the user, and a host key.
 sftp_t_setup() {
   ip link set lo up
-  grep -v -E "^$SFTP_USER:|:x?:$SFTP_UID:" /etc/passwd >"$WORK/passwd"
-  echo "$SFTP_USER:x:$SFTP_UID:$SFTP_UID:SFTP Test:$SFTP_HOME:/bin/sh" >>"$WORK/passwd"
-  grep -v -E "^$SFTP_USER:" /etc/group >"$WORK/group"
-  echo "$SFTP_USER:x:$SFTP_UID:" >>"$WORK/group"
-  { grep -v -E "^$SFTP_USER:" /etc/shadow 2>/dev/null; echo "$SFTP_USER:*:19000:0:99999:7:::"; } >"$WORK/shadow"
-  chmod 640 "$WORK/shadow"
-  mount --bind "$WORK/passwd" /etc/passwd
-  mount --bind "$WORK/group" /etc/group
-  mount --bind "$WORK/shadow" /etc/shadow
+  ns_user "$SFTP_USER" "$SFTP_UID" "$SFTP_HOME"
   mount -t tmpfs -o mode=755 tmpfs /home
   mount -t tmpfs -o mode=755 tmpfs /run
   mkdir -m 755 /run/sshd
