@@ -194,27 +194,20 @@ START_TEST(env_accepted)
 }
 END_TEST
 
-/* One TCase per test: unit.h names each result by its TCase. */
-#define ADD(s, t)                                  \
-    do {                                           \
-        TCase *tc_ = tcase_create(#t);             \
-        tcase_add_test(tc_, t);                    \
-        suite_add_tcase(s, tc_);                   \
-    } while (0)
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("sshfallback");
-    ADD(s, opts_flags);
-    ADD(s, opts_restrict_implies_all);
-    ADD(s, opts_command_and_from_unquoted);
-    ADD(s, opts_unknown_refused);
-    ADD(s, glob_matches);
-    ADD(s, from_patterns);
-    ADD(s, find_key_lines);
-    ADD(s, find_key_refusals);
-    ADD(s, startups_policy);
-    ADD(s, env_accepted);
+    UNIT_ADD(s, opts_flags);
+    UNIT_ADD(s, opts_restrict_implies_all);
+    UNIT_ADD(s, opts_command_and_from_unquoted);
+    UNIT_ADD(s, opts_unknown_refused);
+    UNIT_ADD(s, glob_matches);
+    UNIT_ADD(s, from_patterns);
+    UNIT_ADD(s, find_key_lines);
+    UNIT_ADD(s, find_key_refusals);
+    UNIT_ADD(s, startups_policy);
+    UNIT_ADD(s, env_accepted);
     return s;
 }
 

@@ -105,22 +105,16 @@ START_TEST(x11_swap_refusals)
 }
 END_TEST
 
-#define ADD(s, t)                                  \
-    do {                                           \
-        TCase *tc_ = tcase_create(#t);             \
-        tcase_add_test(tc_, t);                    \
-        suite_add_tcase(s, tc_);                   \
-    } while (0)
 
 static Suite *suite(void)
 {
     Suite *s = suite_create("sshfallback-fwd");
-    ADD(s, bind_loopback_by_default);
-    ADD(s, bind_gateway_ports);
-    ADD(s, unhex_cookie);
-    ADD(s, x11_swap_both_orders);
-    ADD(s, x11_swap_incomplete);
-    ADD(s, x11_swap_refusals);
+    UNIT_ADD(s, bind_loopback_by_default);
+    UNIT_ADD(s, bind_gateway_ports);
+    UNIT_ADD(s, unhex_cookie);
+    UNIT_ADD(s, x11_swap_both_orders);
+    UNIT_ADD(s, x11_swap_incomplete);
+    UNIT_ADD(s, x11_swap_refusals);
     return s;
 }
 

@@ -7,6 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Adds test T to suite S in a TCase of its own, so each result carries the
+ * test's name. */
+#define UNIT_ADD(s, t)                             \
+    do {                                           \
+        TCase *tc_ = tcase_create(#t);             \
+        tcase_add_test(tc_, t);                    \
+        suite_add_tcase(s, tc_);                   \
+    } while (0)
+
 static inline int unit_run(const char *component, Suite *const *suites)
 {
     SRunner *sr = srunner_create(suites[0]);
