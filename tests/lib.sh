@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for integration tests: sourced by tests/integration/*.sh.
 # Each case prints PASS: or FAIL: for tests/run.sh to count.
 set -uo pipefail

@@ -3,14 +3,15 @@
 # closes with "N passed, N failed". Usage: tests/run.sh UNIT_BINARY...
 # TESTS_ONLY=glob limits the integration scripts run (e.g. TESTS_ONLY='*pid1*').
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 export TEST_SRC=$PWD
 mkdir -p tests/.work
 passed=0 failed=0
 
 run_one() { # NAME CMD...
   local name=$1; shift
-  local log=tests/.work/$(basename "$name").log
+  local log
+  log=tests/.work/$(basename "$name").log
   local t0=$SECONDS
   timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1 </dev/null
   local rc=$? p f
@@ -32,6 +33,7 @@ for bin in "$@"; do
 done
 for script in tests/integration/*.sh; do
   [ -e "$script" ] || continue
+  # shellcheck disable=SC2254 # TESTS_ONLY is a glob on purpose
   case "$script" in ${TESTS_ONLY:-*}) ;; *) continue ;; esac
   run_one "$script" bash "$script"
 done
