@@ -6,7 +6,7 @@ source "$(dirname "$0")/40-ssh-lib.bash"
 require setpriv
 ssh_t_setup
 # shellcheck disable=SC2034 # read by start_envinit (40-ssh-lib.bash)
-WRAP=(setpriv --reuid=$T_UID --regid=$T_UID --clear-groups --)
+WRAP=(setpriv "--reuid=$T_UID" "--regid=$T_UID" --clear-groups --)
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_STATUS_FILE="$T_HOME/status" \
   ENVINIT_FALLBACK_ARGS="--no-port-forwarding --no-print-motd" HOME="$T_HOME" || exit 1
 STATUS=$T_HOME/status
