@@ -1,13 +1,22 @@
 /* envinit — PID 1 of a developer-environment container.
  *
- * This is the init component's one header. Its parts, each in its own .c:
- *   log.c        one line per event on stderr
- *   config.c     defaults < INI file < ENVINIT_* variables < flags
- *   cli.c        the tini/dumb-init compatible command line
- *   signals.c    which signals are forwarded, rewriting, exit statuses
- *   supervise.c  services (the SSH server) with restart and backoff
- *   loop.c       the single event loop: signalfd, timerfd, poll
- *   ssh*.c, cvm.c, status.c: SSH orchestration, CVM mode, status file
+ * This is the init component's one header, for its two programs (see "the
+ * two programs" below). Its parts, each in its own .c:
+ *   main.c        envinit: PID 1, the main command, reaping, shutdown
+ *   setup_main.c  envinit-setup: prepare, check, env, status, ssh-supervise
+ *   log.c         one line per event on stderr
+ *   config.c      defaults < INI file < ENVINIT_* variables < flags
+ *   cli.c         the tini/dumb-init compatible command line
+ *   signals.c     which signals are forwarded, rewriting, exit statuses
+ *   supervise.c   services (the SSH server) with restart and backoff
+ *   loop.c        the single event loop: signalfd, timerfd, poll
+ *   ssh_run.c     PID 1's side of SSH: runs envinit-setup, starts the plan
+ *   ssh_plan.c    envinit-setup's side: facts, decision, OpenSSH preparation
+ *   ssh_*.c       /proc/net parsing, greeting probe, decision table,
+ *                 sshd_config and command lines
+ *   setup.c       the SSH files through envfile, `check` and `env`
+ *   cvm.c         CVM mode: the systemd unit and the exec of systemd
+ *   status.c, status_cmd.c  the status file and `envinit status`
  */
 #ifndef ENVINIT_H
 #define ENVINIT_H
