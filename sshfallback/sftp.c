@@ -441,15 +441,21 @@ static void send_bad_handle(struct sftp *s, uint32_t id)
 
 /* ---- requests ---- */
 
-/* After a request's fields are read: BAD_MESSAGE when they did not parse,
- * an invalid-handle status when it names no open handle (H NULL). True
- * when the request has been answered that way. */
+/* After a request's fields are read: true, with BAD_MESSAGE sent, when
+ * they did not parse. */
+static bool malformed(struct sftp *s, uint32_t id, const struct rd *r)
+{
+    if (r->bad)
+        send_bad(s, id);
+    return r->bad;
+}
+
+/* The same, and an invalid-handle status when the request names no open
+ * handle (H NULL). True when the request has been answered that way. */
 static bool refused(struct sftp *s, uint32_t id, const struct rd *r, const struct handle *h)
 {
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return true;
-    }
     if (!h) {
         send_bad_handle(s, id);
         return true;
@@ -502,10 +508,8 @@ static void do_open(struct sftp *s, uint32_t id, struct rd *r)
     int prc = rd_path(r, path);
     uint32_t pflags = rd_u32(r);
     rd_attrs(r, &a);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0) {
         send_result(s, id, -1);
         return;
@@ -529,10 +533,8 @@ static void do_opendir(struct sftp *s, uint32_t id, struct rd *r)
 {
     char path[PATH_MAX];
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0) {
         send_result(s, id, -1);
         return;
@@ -735,10 +737,8 @@ static void do_stat(struct sftp *s, uint32_t id, struct rd *r, int follow)
     char path[PATH_MAX];
     struct stat st;
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0 || (follow ? stat(path, &st) : lstat(path, &st)) < 0) {
         send_result(s, id, -1);
         return;
@@ -801,10 +801,8 @@ static void do_setstat(struct sftp *s, uint32_t id, struct rd *r, int nofollow)
     struct attrs a;
     int prc = rd_path(r, path);
     rd_attrs(r, &a);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     send_result(s, id, prc < 0 ? -1 : apply_attrs(-1, path, &a, nofollow));
 }
 
@@ -977,10 +975,8 @@ static void do_realpath(struct sftp *s, uint32_t id, struct rd *r)
 {
     char path[PATH_MAX], out[PATH_MAX];
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0 || canonical(path, out) < 0) {
         send_result(s, id, -1);
         return;
@@ -994,10 +990,8 @@ static void do_expand_path(struct sftp *s, uint32_t id, struct rd *r)
 {
     char path[PATH_MAX], tmp[PATH_MAX], out[PATH_MAX];
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0) {
         send_result(s, id, -1);
         return;
@@ -1043,10 +1037,8 @@ static void do_readlink(struct sftp *s, uint32_t id, struct rd *r)
 {
     char path[PATH_MAX], target[PATH_MAX];
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     ssize_t n = prc < 0 ? -1 : readlink(path, target, sizeof target - 1);
     if (n < 0) {
         send_result(s, id, -1);
@@ -1064,10 +1056,8 @@ static void do_path_op(struct sftp *s, uint32_t id, struct rd *r, uint8_t type)
     int prc = rd_path(r, path);
     if (type == FXP_MKDIR)
         rd_attrs(r, &a);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0) {
         send_result(s, id, -1);
         return;
@@ -1117,10 +1107,8 @@ static void do_two_paths(struct sftp *s, uint32_t id, struct rd *r, enum two_pat
         size_t n;
         rd_str(r, &n);
     }
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0) {
         send_result(s, id, -1);
         return;
@@ -1171,10 +1159,8 @@ static void do_statvfs(struct sftp *s, uint32_t id, struct rd *r)
     char path[PATH_MAX];
     struct statvfs v;
     int prc = rd_path(r, path);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (prc < 0 || statvfs(path, &v) < 0) {
         send_result(s, id, -1);
         return;
@@ -1223,10 +1209,8 @@ static void do_extended(struct sftp *s, uint32_t id, struct rd *r)
 {
     size_t n;
     const unsigned char *name = rd_str(r, &n);
-    if (r->bad) {
-        send_bad(s, id);
+    if (malformed(s, id, r))
         return;
-    }
     if (ext_is(name, n, "posix-rename@openssh.com"))
         do_two_paths(s, id, r, OP_POSIX_RENAME);
     else if (ext_is(name, n, "hardlink@openssh.com"))
