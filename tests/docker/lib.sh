@@ -91,6 +91,20 @@ d_cleanup() {
     docker rm -f "$c" >/dev/null 2>&1 || true
   done
 }
+# d_boot_login CASE NAME PORT WANT CMD DOCKER-RUN-ARGS...: d_run NAME, wait
+# until PORT listens, then ssh as coder running CMD, whose output must hold
+# the line WANT (CASE passes or fails on that); OUT gets the whole output.
+# Returns 1 (CASE failed) when the container or its port never came up.
+d_boot_login() {
+  local case=$1 name=$2 port=$3 want=$4 cmd=$5; shift 5
+  if ! d_run "$name" "$@"; then fail "$case" "docker run failed"; return 1; fi
+  if ! d_wait_port "$C" "$port" 20; then
+    fail "$case" "nothing listens on $port"; d_logs "$C"; return 1
+  fi
+  OUT=$(d_ssh "$C" coder "$port" "$cmd" 2>&1)
+  if echo "$OUT" | grep -qx "$want"; then pass "$case"; return 0; fi
+  fail "$case" "ssh -p $port coder@127.0.0.1: $(echo "$OUT" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"
+}
 # d_logs C: the container's output, indented, for a failure's context.
 d_logs() { docker logs "$1" 2>&1 | tail -n "${2:-25}" | sed 's/^/    | /'; }
 

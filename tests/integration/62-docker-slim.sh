@@ -12,16 +12,10 @@ d_image slim
 d_envinit_bundle
 d_keypair
 
-if ! d_run slim "${VOL[@]}" --hostname slimbox --cpus 1.5 --memory 768m \
-      -e ENVINIT_AUTHORIZED_KEYS="$PUB" -e FROM_RUN=passed-at-run "$IMG"; then
-  fail fallback-login "docker run failed"; exit 0
-fi
-if ! d_wait_port "$C" 22 20; then
-  fail fallback-login "nothing listens on 22"; d_logs "$C"; exit 0
-fi
-out=$(d_ssh "$C" coder 22 'echo "whoami=$(id -un) sum=$((6*7))"; env' 2>&1)
-if echo "$out" | grep -qx 'whoami=coder sum=42'; then pass fallback-login; else
-  fail fallback-login "ssh coder@127.0.0.1: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"; fi
+d_boot_login fallback-login slim 22 'whoami=coder sum=42' 'echo "whoami=$(id -un) sum=$((6*7))"; env' \
+  "${VOL[@]}" --hostname slimbox --cpus 1.5 --memory 768m \
+  -e ENVINIT_AUTHORIZED_KEYS="$PUB" -e FROM_RUN=passed-at-run "$IMG" || exit 0
+out=$OUT
 d_env_has env "$out" IMAGE_GREETING=hello-from-slim FROM_RUN=passed-at-run \
   CODER_CPU_LIMIT=1.50 CODER_MEMORY_LIMIT=0.75 CODER_USERNAME=coder \
   CODER_ENVIRONMENT_NAME=slimbox CODER_ASSETS_ROOT=/opt/envinit HOME=/home/coder USER=coder

@@ -10,16 +10,9 @@ d_image openssh
 d_envinit_binary
 d_keypair
 
-if ! d_run openssh "${VOL[@]}" --hostname devbox -e ENVINIT_AUTHORIZED_KEYS="$PUB" \
-      -e FROM_RUN=passed-at-run "$IMG"; then
-  fail openssh-login "docker run failed"; exit 0
-fi
-if ! d_wait_port "$C" 22 20; then
-  fail openssh-login "nothing listens on 22"; d_logs "$C"; exit 0
-fi
-out=$(d_ssh "$C" coder 22 'echo "whoami=$(id -un)"; env' 2>&1)
-if echo "$out" | grep -qx 'whoami=coder'; then pass openssh-login; else
-  fail openssh-login "ssh coder@127.0.0.1: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"; fi
+d_boot_login openssh-login openssh 22 'whoami=coder' 'echo "whoami=$(id -un)"; env' \
+  "${VOL[@]}" --hostname devbox -e ENVINIT_AUTHORIZED_KEYS="$PUB" -e FROM_RUN=passed-at-run "$IMG" || exit 0
+out=$OUT
 d_env_has env-block "$out" IMAGE_GREETING=hello-from-debian FROM_RUN=passed-at-run \
   CODER_USERNAME=coder CODER_ENVIRONMENT_NAME=devbox HOME=/home/coder USER=coder
 if echo "$out" | grep -q '^CODER_CPU_LIMIT=[0-9]*\.[0-9][0-9]$'; then pass env-block-CODER_CPU_LIMIT-present; else

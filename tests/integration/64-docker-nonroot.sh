@@ -9,16 +9,9 @@ d_image slim
 d_envinit_bundle
 d_keypair
 
-if ! d_run nonroot "${VOL[@]}" --user 1000:1000 -e ENVINIT_AUTHORIZED_KEYS="$PUB" \
-      -e FROM_RUN=passed-at-run "$IMG"; then
-  fail nonroot-login "docker run failed"; exit 0
-fi
-if ! d_wait_port "$C" 2222 20; then
-  fail nonroot-login "nothing listens on 2222"; d_logs "$C"; exit 0
-fi
-out=$(d_ssh "$C" coder 2222 'echo "ids=$(id -u):$(id -g)"; env' 2>&1)
-if echo "$out" | grep -qx 'ids=1000:1000'; then pass nonroot-login; else
-  fail nonroot-login "ssh -p 2222 coder@127.0.0.1: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"; fi
+d_boot_login nonroot-login nonroot 2222 'ids=1000:1000' 'echo "ids=$(id -u):$(id -g)"; env' \
+  "${VOL[@]}" --user 1000:1000 -e ENVINIT_AUTHORIZED_KEYS="$PUB" -e FROM_RUN=passed-at-run "$IMG" || exit 0
+out=$OUT
 d_env_has env "$out" IMAGE_GREETING=hello-from-slim FROM_RUN=passed-at-run CODER_USERNAME=coder \
   HOME=/home/coder USER=coder
 
