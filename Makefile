@@ -80,11 +80,12 @@ install: bundle
 	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # Static analysis of every component (settings in .clang-tidy).
-lint:
+lint: $(LIBSSH_A)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
 	  init envfile sshfallback
-	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE
+	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE \
+	  -I$(LIBSSH_DIR)/include
 
 clean:
 	rm -rf $(BUILD) $(BINS) dist tests/.work

@@ -1,25 +1,39 @@
-# sshfallback: envinit-sshd (dynamic, libssh), its unit tests and `make bundle`.
+# sshfallback: envinit-sshd (dynamic, libssh linked in), its unit tests and
+# `make bundle`.
 SSHF_SRC     := $(sort $(wildcard sshfallback/*.c))
 SSHF_OBJ     := $(SSHF_SRC:%.c=$(BUILD)/%.o)
 SSHF_LIBOBJ  := $(filter-out $(BUILD)/sshfallback/main.o,$(SSHF_OBJ))
-SSHF_LIBS    := -lssh -lcap-ng
 SSHF_TEST    := $(BUILD)/tests/unit/test_sshfallback
 SSHF_FWDTEST := $(BUILD)/tests/unit/test_sshfallback_fwd
+
+# libssh: Debian's source package plus libssh.patch, built static by
+# libssh.sh (see there why); its headers come first for this component.
+LIBSSH_DIR   := $(BUILD)/libssh
+LIBSSH_A     := $(LIBSSH_DIR)/lib/libssh.a
+SSHF_LIBS    := $(LIBSSH_A) -lcap-ng -lcrypto -lz
+
+$(LIBSSH_A): sshfallback/libssh.sh sshfallback/libssh.patch
+	bash sshfallback/libssh.sh $(LIBSSH_DIR)
+
+$(SSHF_OBJ) $(BUILD)/tests/unit/test_sshfallback.o $(BUILD)/tests/unit/test_sshfallback_fwd.o: \
+  ALL_CFLAGS += -I$(LIBSSH_DIR)/include
+$(SSHF_OBJ) $(BUILD)/tests/unit/test_sshfallback.o $(BUILD)/tests/unit/test_sshfallback_fwd.o: \
+  | $(LIBSSH_A)
 
 BINS  += envinit-sshd
 TESTS += $(SSHF_TEST) $(SSHF_FWDTEST)
 TESTS_DEPS += bundle
 
-envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ)
-	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS)
+envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
+	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS)
 
-$(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ)
+$(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
-	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
 
-$(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ)
+$(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
-	$(CC) -pie $(LDHARDEN) -o $@ $^ $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
 
 # dist/envinit: the relocatable bundle. envinit starts the server with
 #   lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib <bundle>/bin/envinit-sshd ...
@@ -44,7 +58,8 @@ SSHF_LINT := sshfallback/authkeys.c sshfallback/conn.c sshfallback/fwd.c sshfall
              sshfallback/main.c sshfallback/policy.c sshfallback/session.c tests/unit/test_sshfallback.c \
              tests/unit/test_sshfallback_fwd.c
 .PHONY: sshfallback-lint
-sshfallback-lint:
+sshfallback-lint: $(LIBSSH_A)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem $(SSHF_LINT)
-	clang-tidy --quiet --warnings-as-errors='*' $(SSHF_LINT) -- -std=c11 -D_GNU_SOURCE -I.
+	clang-tidy --quiet --warnings-as-errors='*' $(SSHF_LINT) -- -std=c11 -D_GNU_SOURCE -I. \
+	  -I$(LIBSSH_DIR)/include

@@ -144,7 +144,7 @@ static enum sf_match lookup_key(struct sf_conn *c, ssh_key pubkey, struct sf_key
         return SF_MATCH_NONE;
     }
     /* The wire blob, decoded from libssh's base64 (the blob export is not
-     * public API in 0.10). */
+     * public API of libssh). */
     char *b64 = NULL;
     enum sf_match m = SF_MATCH_NONE;
     static unsigned char blob[16384];

@@ -1,5 +1,5 @@
-/* Forwarding: -L and -D (direct-tcpip), -R (tcpip-forward), -A (agent) and
- * -X (x11). Every forwarded connection is a "bridge" between a socket and a
+/* Forwarding: -L and -D (direct-tcpip), -R (tcpip-forward), unix sockets
+ * both ways (direct-streamlocal, streamlocal-forward), -A (agent) and -X (x11). Every forwarded connection is a "bridge" between a socket and a
  * channel, pumped by the connection's one poll loop with flow control both
  * ways: the socket is read only while the client's window has room, and
  * channel data the socket cannot take yet stays in libssh (which then stops
@@ -28,9 +28,9 @@
 #define MAX_FWDS 512            /* listeners and bridges per connection (fds < 1024) */
 #define X11_SETUP_MAX 4096
 
-enum fwd_kind { FWD_BRIDGE, FWD_TCP_LISTEN, FWD_AGENT_LISTEN, FWD_X11_LISTEN };
+enum fwd_kind { FWD_BRIDGE, FWD_TCP_LISTEN, FWD_UNIX_LISTEN, FWD_AGENT_LISTEN, FWD_X11_LISTEN };
 enum bridge_state { B_CONNECTING, B_OPENING, B_OPEN };
-enum open_kind { OPEN_NONE, OPEN_REVERSE, OPEN_AGENT, OPEN_X11 };
+enum open_kind { OPEN_NONE, OPEN_REVERSE, OPEN_STREAMLOCAL, OPEN_AGENT, OPEN_X11 };
 
 struct x11_cookies {
     char proto[64];
@@ -46,9 +46,11 @@ struct sf_fwd {
     const void *owner;           /* the session of an agent or X11 listener */
     char what[320];              /* for the log: "direct-tcpip to host:port" */
     /* listeners */
-    char addr[256];              /* tcpip-forward: the address as the client sent it */
+    char addr[256];              /* tcpip-forward: the address, streamlocal-forward:
+                                    the path, as the client sent it */
     int port;                    /* tcpip-forward: the bound port */
-    char path[256];              /* agent: the socket file */
+    char path[256];              /* agent, streamlocal-forward: the socket file */
+    ino_t ino;                   /* streamlocal-forward: the socket file's inode */
     int display;
     struct x11_cookies x11;
     /* bridges */
@@ -62,6 +64,7 @@ struct sf_fwd {
     char *inbuf;                 /* channel -> socket, not yet written */
     size_t in_len, in_off;
     uint32_t pending;            /* bytes libssh holds for us */
+    int reading;                 /* inside ssh_channel_read_nonblocking */
     char *unsent;                /* socket -> channel, not yet taken by libssh */
     size_t unsent_len, unsent_off;
     int client_eof, wr_shut, sock_eof, eof_sent, remote_closed;
@@ -125,7 +128,7 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
     (void)ch;
     if (is_stderr || f->dead || f->fd < 0 || f->wr_shut)
         return (int)len;
-    if (f->state != B_OPEN) {
+    if (f->reading || f->state != B_OPEN) {
         f->pending = len; /* kept by libssh until the socket is connected */
         return 0;
     }
@@ -198,9 +201,13 @@ static void pump_to_socket(struct sf_fwd *f)
             return;
         if (!f->inbuf && (f->inbuf = malloc(BRIDGE_BUF)) == NULL)
             return;
-        /* libssh holds f->pending bytes: this read only copies them out. */
+        /* libssh holds f->pending bytes. libssh 0.11 handles packets before
+         * it copies them out: on_data, run inside, then leaves new data
+         * behind the old in libssh's buffer (f->reading). */
         uint32_t want = f->pending < BRIDGE_BUF ? f->pending : BRIDGE_BUF;
+        f->reading = 1;
         int n = ssh_channel_read_nonblocking(f->ch, f->inbuf, want, 0);
+        f->reading = 0;
         if (n <= 0) {
             f->pending = 0;
             return;
@@ -477,6 +484,8 @@ static int open_channel(struct sf_fwd *f)
     if (f->open == OPEN_REVERSE)
         rc = ssh_channel_open_reverse_forward(f->ch, f->open_host, f->open_port, f->orig_host,
                                               f->orig_port);
+    else if (f->open == OPEN_STREAMLOCAL)
+        rc = ssh_channel_open_forwarded_streamlocal(f->ch, f->open_host);
     else if (f->open == OPEN_AGENT)
         rc = ssh_channel_open_auth_agent(f->ch);
     else if (f->open == OPEN_X11)
@@ -518,6 +527,11 @@ static void accept_into_channel(struct sf_fwd *l)
         snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
         f->open_port = l->port;
         snprintf(f->what, sizeof f->what, "forwarded-tcpip from port %d", l->port);
+    } else if (l->kind == FWD_UNIX_LISTEN) {
+        /* the client finds its forward by the path it asked for */
+        f->open = OPEN_STREAMLOCAL;
+        snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
+        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", l->path);
     } else if (l->kind == FWD_AGENT_LISTEN) {
         f->open = OPEN_AGENT;
         snprintf(f->what, sizeof f->what, "agent connection");
@@ -631,7 +645,140 @@ static int cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
     return 1;
 }
 
-/* x11-req: here rather than in a channel callback, because libssh 0.10
+/* ---- unix-socket forwarding (ssh -L/-R with a socket path) ---- */
+
+static int streamlocal_allowed(const struct sf_conn *c, const char *what, const char *path)
+{
+    const char *why = c->cfg->no_unix_forwarding    ? "--no-unix-forwarding"
+                      : c->opts.no_port_forwarding ? "the key's options"
+                                                   : NULL;
+    if (why)
+        sf_log(SF_INFO, "%s port %d: %s %s refused: %s", c->peer, c->peer_port, what,
+               path ? path : "?", why);
+    return why == NULL;
+}
+
+/* A relative path is taken from the user's home, as it is for the client's
+ * other paths; 0, or -1 (ENAMETOOLONG, EINVAL for an empty path). */
+static int unix_addr(const struct sf_conn *c, const char *path, struct sockaddr_un *sa)
+{
+    *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+    int n = !path || !*path ? -1
+            : path[0] == '/' ? snprintf(sa->sun_path, sizeof sa->sun_path, "%s", path)
+                             : snprintf(sa->sun_path, sizeof sa->sun_path, "%s/%s",
+                                        c->user.home, path);
+    if (n < 0 || (size_t)n >= sizeof sa->sun_path) {
+        errno = n < 0 ? EINVAL : ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
+{
+    const char *path = ssh_message_channel_request_open_destination(msg);
+    if (!streamlocal_allowed(c, "direct-streamlocal to", path))
+        return 1;
+    struct sockaddr_un sa;
+    int fd = -1;
+    if (unix_addr(c, path, &sa) == 0)
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* a unix connect finishes at once; EAGAIN: the listener's queue is full */
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        sf_log(SF_INFO, "%s port %d: direct-streamlocal to %s: %s; channel refused", c->peer,
+               c->peer_port, path ? path : "?", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
+    if (!f) {
+        sf_log(SF_WARN, "%s port %d: direct-streamlocal to %s refused: %u forwards open",
+               c->peer, c->peer_port, sa.sun_path, c->n_fwds);
+        close(fd);
+        return 1;
+    }
+    snprintf(f->what, sizeof f->what, "direct-streamlocal to %s", sa.sun_path);
+    f->state = B_OPEN;
+    ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
+    if (!ch) {
+        bridge_abort(f, "libssh could not accept the channel");
+        return 0;
+    }
+    attach_channel(f, ch);
+    sf_log(SF_DEBUG, "%s port %d: %s", c->peer, c->peer_port, f->what);
+    return 0;
+}
+
+/* Binds PATH as the user, mode 0600 (OpenSSH's StreamLocalBindMask). An
+ * existing file is never replaced (StreamLocalBindUnlink no). */
+static int listen_unix(const struct sockaddr_un *sa, ino_t *ino)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    mode_t old = umask(0177);
+    int bound = bind(fd, (const struct sockaddr *)sa, sizeof *sa) == 0;
+    umask(old);
+    struct stat st;
+    if (bound && listen(fd, 64) == 0 && lstat(sa->sun_path, &st) == 0) {
+        *ino = st.st_ino;
+        return fd;
+    }
+    int e = errno;
+    if (bound)
+        unlink(sa->sun_path);
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
+{
+    const char *path = ssh_message_global_request_address(msg);
+    if (!streamlocal_allowed(c, "remote forward of socket", path))
+        return 1;
+    struct sockaddr_un sa;
+    ino_t ino = 0;
+    int fd = -1;
+    if (c->n_fwds >= MAX_FWDS)
+        errno = EMFILE;
+    else if (unix_addr(c, path, &sa) == 0) /* shorter than sun_path, so than addr */
+        fd = listen_unix(&sa, &ino);
+    struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
+    if (!l) {
+        sf_log(SF_INFO, "%s port %d: remote forward of socket %s: %s; refused", c->peer,
+               c->peer_port, path ? path : "?", strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(sa.sun_path);
+        }
+        return 1;
+    }
+    snprintf(l->addr, sizeof l->addr, "%s", path);
+    snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
+    l->ino = ino;
+    snprintf(l->what, sizeof l->what, "remote forward of socket %s", l->path);
+    sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    ssh_message_global_request_reply_success(msg, 0);
+    return 0;
+}
+
+static int cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
+{
+    const char *path = ssh_message_global_request_address(msg);
+    for (struct sf_fwd *l = c->fwds; l; l = l->next)
+        if (l->kind == FWD_UNIX_LISTEN && !l->dead && strcmp(l->addr, path ? path : "") == 0) {
+            close_fd(&l->fd);
+            l->dead = 1; /* free_fwd removes the socket file */
+            sf_log(SF_INFO, "%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
+            ssh_message_global_request_reply_success(msg, 0);
+            return 0;
+        }
+    return 1;
+}
+
+/* x11-req: here rather than in a channel callback, because libssh
  * answers success to x11-req whatever that callback does; its fields have
  * no other accessors than these deprecated ones. */
 #pragma GCC diagnostic push
@@ -664,12 +811,16 @@ int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
         return cancel_tcpip_forward(c, msg);
     if (type == SSH_REQUEST_CHANNEL && sub == SSH_CHANNEL_REQUEST_X11)
         return x11_request(c, msg);
-    if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_UNKNOWN)
-        /* direct-streamlocal@openssh.com lands here: libssh 0.10 does not
-         * pass its socket path on, so unix-socket forwarding is refused. */
-        sf_log(SF_INFO, "%s port %d: channel open of a type libssh 0.10 cannot hand over "
-               "(e.g. unix-socket forwarding); refused", c->peer, c->peer_port);
-    else if (type == SSH_REQUEST_CHANNEL_OPEN)
+    if (type == SSH_REQUEST_CHANNEL &&
+        (sub == SSH_CHANNEL_REQUEST_PTY || sub == SSH_CHANNEL_REQUEST_BREAK))
+        return sf_session_message(c, msg);
+    if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_STREAMLOCAL)
+        return direct_streamlocal(c, msg);
+    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_STREAMLOCAL_FORWARD)
+        return streamlocal_forward(c, msg);
+    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_CANCEL_STREAMLOCAL_FORWARD)
+        return cancel_streamlocal_forward(c, msg);
+    if (type == SSH_REQUEST_CHANNEL_OPEN)
         sf_log(SF_INFO, "%s port %d: channel open of type %d from a client; refused", c->peer,
                c->peer_port, sub);
     return 1;
@@ -885,6 +1036,17 @@ void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p)
     }
 }
 
+/* The listener's socket file goes; a streamlocal path only while it is
+ * still the socket we bound (the user may have replaced it since). */
+static void remove_socket_file(struct sf_fwd *f)
+{
+    struct stat st;
+    if (f->path[0] && (f->kind != FWD_UNIX_LISTEN ||
+                       (lstat(f->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == f->ino)))
+        unlink(f->path);
+    f->path[0] = '\0';
+}
+
 static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
 {
     if (f->kind == FWD_BRIDGE)
@@ -906,8 +1068,7 @@ static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
         ssh_channel_free(f->ch);
     }
     close_fd(&f->fd);
-    if (f->path[0])
-        unlink(f->path);
+    remove_socket_file(f);
     if (f->ai)
         freeaddrinfo(f->ai);
     free(f->inbuf);
@@ -968,9 +1129,7 @@ void sf_fwd_close_all(struct sf_conn *c)
 {
     for (struct sf_fwd *f = c->fwds; f; f = f->next) {
         close_fd(&f->fd);
-        if (f->path[0])
-            unlink(f->path);
-        f->path[0] = '\0';
+        remove_socket_file(f);
     }
     while (dirs)
         remove_dir(dirs->owner);

@@ -34,8 +34,9 @@ static void usage(FILE *out)
             "       [-e] [-D] [-v] [-q] [-t] [--login-grace-time S] [--max-auth-tries N]\n"
             "       [--max-sessions N] [--max-startups S:R:F] [--accept-env PATTERN]\n"
             "       [--keepalive S] [--passwd PATH] [--group PATH] [--ready-fd N]\n"
-            "       [--no-sftp] [--no-port-forwarding] [--no-agent-forwarding]\n"
-            "       [--no-x11-forwarding] [--no-print-motd] [--gateway-ports]\n"
+            "       [--no-sftp] [--no-port-forwarding] [--no-unix-forwarding]\n"
+            "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
+            "       [--gateway-ports]\n"
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
@@ -52,7 +53,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 }
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
-       O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
+       O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
        O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
@@ -82,6 +83,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"no-port-forwarding", no_argument, 0, O_NO_PORTFWD},
         {"no-agent-forwarding", no_argument, 0, O_NO_AGENT},
         {"no-x11-forwarding", no_argument, 0, O_NO_X11},
+        {"no-unix-forwarding", no_argument, 0, O_NO_UNIXFWD},
         {"no-print-motd", no_argument, 0, O_NO_MOTD},
         {"gateway-ports", no_argument, 0, O_GATEWAY},
         {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
@@ -119,6 +121,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_NO_PORTFWD: c->no_port_forwarding = 1; break;
         case O_NO_AGENT: c->no_agent_forwarding = 1; break;
         case O_NO_X11: c->no_x11_forwarding = 1; break;
+        case O_NO_UNIXFWD: c->no_unix_forwarding = 1; break;
         case O_NO_MOTD: c->no_motd = 1; break;
         case O_GATEWAY: c->gateway_ports = 1; break;
         case O_X11_LOCAL: c->x11_use_localhost = 1; break;

@@ -35,6 +35,7 @@ struct sf_chan {
     char *inbuf;                /* input the program has not taken yet */
     size_t in_len, in_off;
     uint32_t pending;           /* bytes libssh still holds for us */
+    int reading;                /* inside ssh_channel_read_nonblocking */
     int client_eof, close_sent, remote_closed;
     int is_pty, is_sftp;
     char agent_sock[256];       /* SSH_AUTH_SOCK, when -A */
@@ -273,7 +274,11 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
+    /* Whatever we inherited (a shell's background job ignores SIGINT and
+     * SIGQUIT), the user's program starts with every default: ^C works. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
     setsid();
     if (c->master >= 0) {
         int slave = open(c->tty, O_RDWR | O_CLOEXEC);
@@ -378,12 +383,11 @@ static int start_program(struct sf_chan *c, const char *requested)
 
 /* ---- channel requests ---- */
 
-static int on_pty(ssh_session s, ssh_channel ch, const char *term, int w, int h, int pw,
-                  int ph, void *ud)
+/* pty-req: a message rather than a channel callback, because the callback
+ * does not carry the terminal modes. 0 when set up, -1 refused. */
+static int pty_request(struct sf_chan *c, const char *term, struct winsize ws,
+                       const unsigned char *modes, size_t modes_len)
 {
-    struct sf_chan *c = ud;
-    (void)s;
-    (void)ch;
     if (c->conn->opts.no_pty) {
         sf_log(SF_INFO, "%s port %d: pty refused by the key's options", c->conn->peer,
                c->conn->peer_port);
@@ -400,12 +404,87 @@ static int on_pty(ssh_session s, ssh_channel ch, const char *term, int w, int h,
         return -1;
     }
     c->master = m;
-    c->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
-                             .ws_xpixel = (unsigned short)pw, .ws_ypixel = (unsigned short)ph};
+    c->ws = ws;
     ioctl(m, TIOCSWINSZ, &c->ws);
-    snprintf(c->term, sizeof c->term, "%s", term);
+    snprintf(c->term, sizeof c->term, "%s", term ? term : "");
+    /* On Linux the master's termios calls reach the pty's (slave) side. */
+    struct termios t;
+    if (modes_len > 0 && tcgetattr(m, &t) == 0) {
+        int n = sf_tty_modes_apply(modes, modes_len, &t);
+        if (n < 0)
+            sf_log(SF_INFO, "%s port %d: terminal modes cut short; the rest of them ignored",
+                   c->conn->peer, c->conn->peer_port);
+        if (tcsetattr(m, TCSANOW, &t) < 0)
+            sf_log(SF_INFO, "%s port %d: terminal modes for %s: %s; kernel defaults kept",
+                   c->conn->peer, c->conn->peer_port, c->tty, strerror(errno));
+    }
     return 0;
 }
+
+/* "break" (RFC 4335) on a pty: what the kernel's line discipline does with
+ * a BREAK from a serial line, since a pty has none. BRKINT: SIGINT to the
+ * foreground process group; otherwise, unless IGNBRK, a NUL byte reads in
+ * (with PARMRK, \377 \0 \0). -1 without a pty (refused, as sshd does). */
+static int send_break(struct sf_chan *c, uint32_t ms)
+{
+    int fd = c->started ? c->out_fd : -1;
+    struct termios t;
+    if (!c->is_pty || fd < 0 || tcgetattr(fd, &t) < 0)
+        return -1;
+    const char *what = "ignored (IGNBRK)";
+    if (t.c_iflag & IGNBRK) {
+        /* nothing */
+    } else if (t.c_iflag & BRKINT) {
+        pid_t pg = tcgetpgrp(fd);
+        what = pg > 0 && kill(-pg, SIGINT) == 0 ? "SIGINT to the foreground process group"
+                                                : "no foreground process group";
+    } else {
+        static const char parmrk[] = {'\377', '\0', '\0'};
+        int mark = (t.c_iflag & PARMRK) != 0;
+        what = write(fd, mark ? parmrk : "", mark ? 3 : 1) > 0 ? "NUL byte as input"
+                                                              : "pty full; dropped";
+    }
+    sf_log(SF_DEBUG, "%s port %d: break (%u ms) on %s: %s", c->conn->peer, c->conn->peer_port,
+           ms, c->tty, what);
+    return 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+/* libssh keeps the pty-req fields behind accessors it marks deprecated
+ * (in favour of the callback, which lacks the modes). */
+static int pty_message(struct sf_chan *c, ssh_message msg)
+{
+    struct winsize ws = {
+        .ws_row = (unsigned short)ssh_message_channel_request_pty_height(msg),
+        .ws_col = (unsigned short)ssh_message_channel_request_pty_width(msg),
+        .ws_xpixel = (unsigned short)ssh_message_channel_request_pty_pxwidth(msg),
+        .ws_ypixel = (unsigned short)ssh_message_channel_request_pty_pxheight(msg),
+    };
+    size_t mlen = 0;
+    const unsigned char *modes = ssh_message_channel_request_pty_modes(msg, &mlen);
+    return pty_request(c, ssh_message_channel_request_pty_term(msg), ws, modes, mlen);
+}
+
+int sf_session_message(struct sf_conn *k, ssh_message msg)
+{
+    ssh_channel ch = ssh_message_channel_request_channel(msg);
+    struct sf_chan *c = k->chans;
+    while (c && c->ch != ch)
+        c = c->next;
+    if (!c)
+        return 1;
+    int rc = -1;
+    if (ssh_message_subtype(msg) == SSH_CHANNEL_REQUEST_PTY)
+        rc = pty_message(c, msg);
+    else if (ssh_message_subtype(msg) == SSH_CHANNEL_REQUEST_BREAK)
+        rc = send_break(c, ssh_message_channel_request_break_length(msg));
+    if (rc < 0)
+        return 1;
+    ssh_message_channel_request_reply_success(msg);
+    return 0;
+}
+#pragma GCC diagnostic pop
 
 static int on_window_change(ssh_session s, ssh_channel ch, int w, int h, int pw, int ph,
                             void *ud)
@@ -520,14 +599,24 @@ static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
 
 /* ---- input: client -> program ---- */
 
+/* Copies bytes libssh holds for us. libssh 0.11 handles packets first, so
+ * on_data may run inside: it then leaves the new data behind the old in
+ * libssh's buffer instead of writing it ahead of what is read here. */
+static int read_pending(struct sf_chan *c, char *dst, uint32_t want)
+{
+    c->reading = 1;
+    int n = ssh_channel_read_nonblocking(c->ch, dst, want, 0);
+    c->reading = 0;
+    return n;
+}
+
 static void stdin_gone(struct sf_chan *c)
 {
     close_fd(&c->in_fd);
     c->in_len = c->in_off = 0;
     /* Keep consuming so the client's window keeps moving, as sshd does. */
     while (c->pending > 0) {
-        int n = ssh_channel_read_nonblocking(c->ch, outbuf,
-                                             c->pending < sizeof outbuf ? c->pending : sizeof outbuf, 0);
+        int n = read_pending(c, outbuf, c->pending < sizeof outbuf ? c->pending : sizeof outbuf);
         if (n <= 0)
             break;
         c->pending -= (uint32_t)n;
@@ -543,6 +632,10 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
     (void)ch;
     if (is_stderr)
         return (int)len;
+    if (c->reading) {
+        c->pending = len;
+        return 0;
+    }
     if (!c->started)
         return 0; /* kept by libssh until the program runs */
     if (c->in_fd < 0)
@@ -592,10 +685,8 @@ static void pump_stdin(struct sf_chan *c)
         c->in_len = c->in_off = 0;
         if (c->pending == 0)
             return;
-        /* libssh holds c->pending bytes, so this read only copies them out
-         * (no packet processing, no callbacks). */
         uint32_t want = c->pending < INBUF_SIZE ? c->pending : INBUF_SIZE;
-        int n = ssh_channel_read_nonblocking(c->ch, c->inbuf, want, 0);
+        int n = read_pending(c, c->inbuf, want);
         if (n <= 0) {
             c->pending = 0;
             return;
@@ -875,7 +966,6 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
         .channel_eof_function = on_eof,
         .channel_close_function = on_close,
         .channel_signal_function = on_signal,
-        .channel_pty_request_function = on_pty,
         .channel_shell_request_function = on_shell,
         .channel_pty_window_change_function = on_window_change,
         .channel_exec_request_function = on_exec,

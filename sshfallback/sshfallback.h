@@ -1,4 +1,5 @@
-/* sshfallback — envinit-sshd, the bundled fallback SSH server (libssh 0.10).
+/* sshfallback — envinit-sshd, the bundled fallback SSH server, on libssh
+ * (Debian's source package plus libssh.patch, linked in; see libssh.sh).
  *
  * Contract
  * ========
@@ -41,7 +42,10 @@
  *       --ready-fd N           write "READY\n" to fd N once listening, then close it
  *   -t, --test                 check the flags, the user and the host key, then exit
  *       --no-sftp              refuse the sftp subsystem
- *       --no-port-forwarding   refuse -L, -D and -R (direct-tcpip, tcpip-forward)
+ *       --no-port-forwarding   refuse -L, -D and -R of TCP ports (direct-tcpip,
+ *                              tcpip-forward)
+ *       --no-unix-forwarding   refuse -L and -R of unix sockets (OpenSSH's
+ *                              AllowStreamLocalForwarding no)
  *       --no-agent-forwarding  refuse auth-agent-req@openssh.com (ssh -A)
  *       --no-x11-forwarding    refuse x11-req (ssh -X)
  *       --no-print-motd        interactive logins do not show /etc/motd
@@ -64,8 +68,11 @@
  *    command="..." and from="..." are honoured; any other option makes the
  *    line refused with a warning (fail closed).
  *  - sessions: shell (login shell, "-sh" argv[0], cwd home), exec (shell -c),
- *    pty-req, window-change, env, signal; exit-status or exit-signal always;
- *    the channel is closed only after all output went out.
+ *    pty-req with its terminal modes (ttymodes.c), window-change, env, signal,
+ *    break (on a pty, what a serial line's BREAK does: SIGINT to the
+ *    foreground group with BRKINT, else a NUL byte unless IGNBRK; refused
+ *    without a pty, as sshd does); exit-status or exit-signal always; the
+ *    channel is closed only after all output went out.
  *  - the event loop of each process is one poll(2) over a signalfd, a timerfd
  *    and the descriptors; nothing sleeps or wakes up periodically (except
  *    --keepalive, when asked for).
@@ -73,8 +80,6 @@
  *    group), are reaped (the connection process is their subreaper) for up
  *    to a second, then the process exits; nothing is left but programs that
  *    ignore SIGHUP, which the init process reaps later.
- *  - not available with libssh 0.10's server API: the "break" request and the
- *    terminal modes of pty-req (the pty starts with the kernel's defaults).
  *
  * Issue 7 (fwd.c, session.c):
  *  - the "sftp" subsystem: a child of the connection process (already the
@@ -83,7 +88,7 @@
  *  - -L/-D (direct-tcpip): connected by the connection process, which is the
  *    user by then, with a non-blocking connect. A failure known at once (a
  *    refused loopback port) refuses the open; one known later closes the
- *    confirmed channel (libssh 0.10 needs the answer inside its callback).
+ *    confirmed channel (libssh needs the answer inside its callback).
  *    Host names are resolved synchronously (getaddrinfo, as sshd does).
  *    Flow control both ways; EOF and close propagated; at most 512 forwards
  *    (listeners and connections) per connection.
@@ -99,12 +104,15 @@
  *    x11 channel. The real cookie never reaches the server side: sessions
  *    get a random one, replaced in each X connection's setup packet.
  *  - interactive logins (pty, no command) show /etc/motd unless ~/.hushlogin.
+ *  - unix sockets (ssh -L/-R with paths: direct-streamlocal@openssh.com,
+ *    (cancel-)streamlocal-forward@openssh.com): connected or bound by the
+ *    connection process (the user); a relative path is taken from home; a
+ *    bound socket is 0600, never replaces an existing file, and is removed
+ *    when the forward is cancelled or the connection ends (only while it is
+ *    still the socket we bound). Refused by no-port-forwarding and restrict,
+ *    as in OpenSSH, and by --no-unix-forwarding.
  *  - each honours its authorized_keys restriction (no-port-forwarding,
  *    no-agent-forwarding, no-X11-forwarding, restrict) and its switch above.
- *  - not available with libssh 0.10's public API: unix-socket forwarding
- *    (direct-streamlocal@openssh.com and streamlocal-forward@openssh.com):
- *    libssh answers the global request itself with a failure and does not
- *    hand the socket path of such a channel open to the server.
  */
 #ifndef ENVINIT_SSHFALLBACK_H
 #define ENVINIT_SSHFALLBACK_H
@@ -151,7 +159,8 @@ struct sf_config {
     int ready_fd;
     int test_only;
     int libssh_log;             /* -v given twice: libssh's own log */
-    int no_sftp, no_port_forwarding, no_agent_forwarding, no_x11_forwarding, no_motd;
+    int no_sftp, no_port_forwarding, no_unix_forwarding, no_agent_forwarding;
+    int no_x11_forwarding, no_motd;
     int gateway_ports, x11_use_localhost;
     unsigned x11_display_offset;
 };
@@ -221,6 +230,15 @@ int sf_unhex(const char *hex, unsigned char *out, size_t max);
 long sf_x11_swap(unsigned char *pkt, size_t len, const char *proto, const unsigned char *fake,
                  const unsigned char *real, size_t clen);
 
+/* ---- terminal modes (ttymodes.c, pure) ---- */
+struct termios;
+/* Applies the encoded terminal modes M[0..LEN) of a pty-req (RFC 4254, 8)
+ * to T: control characters, the i/l/o/c flags Linux has, and speeds.
+ * Opcodes Linux lacks are skipped; parsing stops at TTY_OP_END or at an
+ * opcode from 160 up. The number of modes read, or -1 when M is cut short
+ * (what came before it is applied). */
+int sf_tty_modes_apply(const unsigned char *m, size_t len, struct termios *t);
+
 /* ---- host key (hostkey.c) ---- */
 /* Loads the ed25519 key at PATH, or generates and stores it (0600, atomic)
  * when absent; PATH NULL uses the default rule. Logs the SHA256 fingerprint.
@@ -272,6 +290,9 @@ void sf_session_reaped(struct sf_conn *c, pid_t pid, int status);
 void sf_session_housekeeping(struct sf_conn *c);
 /* The connection is gone: hang up every program still running. */
 void sf_session_hangup_all(struct sf_conn *c);
+/* pty-req and break, which reach sf_fwd_message as messages: 0 when
+ * answered, 1 for libssh's default refusal (also for an unknown channel). */
+int sf_session_message(struct sf_conn *c, ssh_message msg);
 /* x11-req on session channel CH: 0 when a display was set up, -1 refused. */
 int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const char *cookie,
                    int screen);

@@ -108,6 +108,47 @@ expect_eq pty-TERM xterm-test "$(echo "$out" | sed -n 's/^TERM=//p')"
 expect_eq pty-size "33 111" "$(echo "$out" | sed -n 's/^SIZE=//p')"
 expect_eq pty-resize "44 122" "$(echo "$out" | sed -n 's/^NEWSIZE=//p')"
 case "$(echo "$out" | sed -n 's/^TTY=//p')" in /dev/pts/*) pass pty-SSH_TTY ;; *) fail pty-SSH_TTY "$out" ;; esac
+# terminal modes: the client's erase, intr, iutf8 and -ixon reach the pty.
+# ~B (break) reads in as a NUL byte, or interrupts the foreground program
+# once it set brkint, as on a serial line (RFC 4254's modes have no brkint).
+cat >"$WORK/ptymodes.py" <<'EOF'
+import os, pty, sys, time, termios, select, signal
+pid, fd = pty.fork()
+if pid == 0:
+    t = termios.tcgetattr(0)
+    t[0] = (t[0] | 0o40000) & ~termios.IXON   # iutf8 -ixon
+    t[6][termios.VERASE] = b"\x18"
+    t[6][termios.VINTR] = b"\x02"
+    termios.tcsetattr(0, termios.TCSANOW, t)
+    os.execvp(sys.argv[1], sys.argv[1:])
+# ssh's escape ~B asks for a break; it must follow a newline or the start
+steps = [(b"READY1", b"~B"), (b"READY2", b"\r~B")]
+buf, end = b"", time.time() + 20
+while time.time() < end:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            d = os.read(fd, 4096)
+        except OSError:
+            break
+        if not d:
+            break
+        buf += d
+    if steps and steps[0][0] in buf:
+        os.write(fd, steps.pop(0)[1])
+sys.stdout.write(buf.decode(errors="replace").replace("\r", ""))
+os.kill(pid, signal.SIGKILL)   # ssh stays when a break did nothing
+os.waitpid(pid, 0)
+EOF
+remote='stty -a; stty -icanon -echo; echo READY1; echo "IN=$(dd bs=1 count=1 2>/dev/null | od -An -tx1)"
+stty brkint icanon; trap "echo GOT-INT; exit 0" INT; echo READY2; while :; do sleep 0.05; done'
+out=$(/usr/bin/python3 "$WORK/ptymodes.py" ssh -F /dev/null -o StrictHostKeyChecking=no \
+  -o UserKnownHostsFile=/dev/null -o LogLevel=error -o IdentitiesOnly=yes \
+  -i "$WORK/keys/good" -p "$SF_PORT" -tt "$SF_USER@127.0.0.1" "$remote")
+case "$out" in *"intr = ^B;"*"erase = ^X;"*) pass pty-modes-control-chars ;; *) fail pty-modes-control-chars "$out" ;; esac
+case "$out" in *" -ixon "*" iutf8"*) pass pty-modes-flags ;; *) fail pty-modes-flags "$out" ;; esac
+case "$out" in *"IN= 00"*) pass pty-break-reads-nul ;; *) fail pty-break-reads-nul "$out" ;; esac
+case "$out" in *GOT-INT*) pass pty-break-brkint-interrupts ;; *) fail pty-break-brkint-interrupts "$out" ;; esac
 out=$(sf_ssh -tt -- 'tty; test -t 0 && echo stdin-tty' </dev/null | tr -d '\r')
 case "$out" in /dev/pts/*stdin-tty) pass ssh-tt-tty ;; *) fail ssh-tt-tty "$out" ;; esac
 expect_eq pty-exit-status 5 "$(sf_ssh -tt -- 'exit 5' </dev/null >/dev/null 2>&1; echo $?)"

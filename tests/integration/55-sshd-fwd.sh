@@ -1,13 +1,13 @@
 #!/bin/bash
 # envinit-sshd, issue 7: the sftp subsystem hook (quick; 70-sftp.sh does the
-# heavy testing), -L/-D/-R forwarding, -A, -X, motd, and every restriction
-# refused when the key or a switch says so. Real OpenSSH clients only, all on
+# heavy testing), -L/-D/-R forwarding of ports and unix sockets, -A, -X, motd,
+# and every restriction refused when the key or a switch says so. Real OpenSSH clients only, all on
 # 127.0.0.1 of a private network namespace.
 if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
-require ssh ssh-keygen ssh-agent ssh-add sftp scp ip sha256sum socat curl /usr/bin/python3 \
+require ssh ssh-keygen ssh-agent ssh-add sftp scp ip sha256sum socat curl setpriv /usr/bin/python3 \
   Xvfb xdpyinfo xauth
 ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
@@ -261,19 +261,98 @@ expect switch-no-x11-forwarding-logged grep -q "X11 forwarding refused: --no-x11
 out=$(printf 'exit\n' | sf_ssh -tt -- 2>&1 | tr -d '\r')
 case "$out" in *"Welcome"*) fail switch-no-print-motd "$out" ;; *) pass switch-no-print-motd ;; esac
 
-# ---- unix-socket forwarding: not available with libssh 0.10 (see
-# sshfallback.h); refused cleanly, the connection and server carry on ----
+# ---- unix-socket forwarding: ssh -L and -R with socket paths ----
 sf_stop
 sf_start
-socat UNIX-LISTEN:"$WORK/target.sock",fork EXEC:cat &
+AS_USER=(setpriv "--reuid=$SF_UID" "--regid=$SF_UID" --clear-groups --)
+US=$SF_HOME/usock
+mkdir -p "$US" && chown $SF_UID:$SF_UID "$US"
+head -c $((1 << 20)) /dev/urandom >"$WORK/mib"
+mib=$(sha256sum <"$WORK/mib" | cut -d' ' -f1)
+# through_sock NAME SOCKET [AS_USER]: 1 MiB to an echo behind SOCKET and back
+through_sock() {
+  local n=$1 sock=$2; shift 2
+  got=$("$@" timeout 20 socat -t 10 - UNIX-CONNECT:"$sock" <"$WORK/mib" 2>/dev/null | sha256sum | cut -d' ' -f1)
+  expect_eq "$n" "$mib" "$got"
+}
+# the server side's target: an echo socket of the user's
+"${AS_USER[@]}" socat UNIX-LISTEN:"$US/target.sock",fork EXEC:cat &
 at_exit "kill $! 2>/dev/null"
-bg_ssh "$WORK/ul.err" -L "$WORK/local.sock:$WORK/target.sock"
+wait_until 5 test -S "$US/target.sock"
+bg_ssh "$WORK/ul.err" -L "$WORK/local.sock:$US/target.sock"
 wait_until 10 test -S "$WORK/local.sock"
-got=$(echo ping | timeout 10 socat - UNIX-CONNECT:"$WORK/local.sock" 2>/dev/null)
-[ "$got" != ping ] && grep -q "cannot hand over (e.g. unix-socket forwarding); refused" "$SF_LOG" &&
-  pass streamlocal-L-refused-cleanly || fail streamlocal-L-refused-cleanly "got '$got'"
+through_sock streamlocal-L-1MiB-checksum "$WORK/local.sock"
 stop_bg $BG
-forward_refused streamlocal-R-refused-cleanly -R "$WORK/remote.sock:$WORK/target.sock"
+# a relative path is the user's home's
+bg_ssh "$WORK/ul2.err" -L "$WORK/local2.sock:usock/target.sock"
+wait_until 10 test -S "$WORK/local2.sock"
+through_sock streamlocal-L-relative-to-home "$WORK/local2.sock"
+stop_bg $BG
+bg_ssh "$WORK/ul3.err" -L "$WORK/local3.sock:$US/missing.sock"
+wait_until 10 test -S "$WORK/local3.sock"
+got=$(echo ping | timeout 10 socat - UNIX-CONNECT:"$WORK/local3.sock" 2>/dev/null)
+[ -z "$got" ] && grep -q "direct-streamlocal to $US/missing.sock: No such file or directory; channel refused" "$SF_LOG" &&
+  pass streamlocal-L-missing-refused || fail streamlocal-L-missing-refused "got '$got'"
+stop_bg $BG
+
+# -R: the server binds the socket as the user, 0600, and removes it at the end
+socat UNIX-LISTEN:"$WORK/ctarget.sock",fork EXEC:cat &
+at_exit "kill $! 2>/dev/null"
+wait_until 5 test -S "$WORK/ctarget.sock"
+bg_ssh "$WORK/ur.err" -R "$US/remote.sock:$WORK/ctarget.sock"
+wait_until 10 test -S "$US/remote.sock"
+expect_eq streamlocal-R-socket-0600-user "600 $SF_UID" "$(stat -c '%a %u' "$US/remote.sock" 2>/dev/null)"
+through_sock streamlocal-R-1MiB-checksum "$US/remote.sock" "${AS_USER[@]}"
+stop_bg $BG
+wait_until 5 bash -c "! test -e '$US/remote.sock'" && pass streamlocal-R-removed-at-end ||
+  fail streamlocal-R-removed-at-end "$(ls -l "$US")"
+# an existing file is never replaced
+echo keep >"$US/exists" && chown $SF_UID:$SF_UID "$US/exists"
+forward_refused streamlocal-R-existing-file-refused -R "$US/exists:$WORK/ctarget.sock"
+expect_eq streamlocal-R-existing-file-kept keep "$(cat "$US/exists")"
+# cancel through a control master removes the socket, the connection lives on
+uctl=$WORK/uctl
+ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+  -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" \
+  -o ControlMaster=yes -o ControlPath="$uctl" -o ControlPersist=30 -N -f "$SF_USER@127.0.0.1" </dev/null
+ssh -o ControlPath="$uctl" -O forward -R "$US/c.sock:$WORK/ctarget.sock" x 2>/dev/null
+wait_until 5 test -S "$US/c.sock" && pass streamlocal-R-via-master || fail streamlocal-R-via-master "no socket"
+ssh -o ControlPath="$uctl" -O cancel -R "$US/c.sock:$WORK/ctarget.sock" x 2>/dev/null
+wait_until 5 bash -c "! test -e '$US/c.sock'" && pass streamlocal-R-cancel-removes ||
+  fail streamlocal-R-cancel-removes "still there"
+expect streamlocal-R-cancel-logged grep -q "remote forward of socket $US/c.sock cancelled" "$SF_LOG"
+ssh -o ControlPath="$uctl" -O exit x 2>/dev/null
+
+# refused by the key's no-port-forwarding and restrict (as OpenSSH), by
+# --no-unix-forwarding, and not by --no-port-forwarding (TCP only)
+ul_refused() { # NAME
+  bg_ssh "$WORK/ulr.err" -L "$WORK/lr.sock:$US/target.sock"
+  wait_until 10 test -S "$WORK/lr.sock"
+  got=$(echo ping | timeout 10 socat - UNIX-CONNECT:"$WORK/lr.sock" 2>/dev/null)
+  stop_bg $BG
+  rm -f "$WORK/lr.sock"
+  [ -z "$got" ] && pass "$1" || fail "$1" "data went through"
+}
+for opt in no-port-forwarding restrict; do
+  sf_keys "$opt $(sf_pub good)"
+  ul_refused "key-$opt-streamlocal-L-refused"
+  forward_refused "key-$opt-streamlocal-R-refused" -R "$US/k.sock:$WORK/ctarget.sock"
+done
+expect key-streamlocal-refusal-logged grep -q "direct-streamlocal to $US/target.sock refused: the key's options" "$SF_LOG"
+sf_keys "$(sf_pub good)"
+sf_stop
+sf_start --no-unix-forwarding
+ul_refused switch-no-unix-forwarding-L
+forward_refused switch-no-unix-forwarding-R -R "$US/s.sock:$WORK/ctarget.sock"
+expect switch-no-unix-forwarding-logged grep -q "refused: --no-unix-forwarding" "$SF_LOG"
+sf_stop
+sf_start --no-port-forwarding
+bg_ssh "$WORK/ul4.err" -L "$WORK/local4.sock:$US/target.sock"
+wait_until 10 test -S "$WORK/local4.sock"
+through_sock switch-no-port-forwarding-keeps-unix "$WORK/local4.sock"
+stop_bg $BG
+sf_stop
+sf_start
 expect_eq server-alive-after-refusals ok "$(sf_run 'echo ok')"
 
 # ---- cancel-tcpip-forward through a control master (ssh -O cancel) ----

@@ -1,10 +1,13 @@
 /* Unit tests of sshfallback's pure decisions: authorized_keys options,
- * from= matching, key lookup, MaxStartups, accepted client variables. */
+ * from= matching, key lookup, MaxStartups, accepted client variables,
+ * terminal modes. */
 #include "../../sshfallback/sshfallback.h"
 #include "../../envfile/envfile.h"
 #include "unit.h"
 
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 /* An ed25519 public key and its wire blob (from base64 of the line below). */
 #define K1 "AAAAC3NzaC1lZDI1NTE5AAAAIPxZLTg8GLuKwHF4g5AIL81Zy9gltFWmG44EXBexYAio"
@@ -194,6 +197,64 @@ START_TEST(env_accepted)
 }
 END_TEST
 
+/* One encoded mode: opcode, then the value as a big-endian uint32. */
+static size_t mode(unsigned char *p, unsigned char op, unsigned value)
+{
+    p[0] = op;
+    p[1] = (unsigned char)(value >> 24);
+    p[2] = (unsigned char)(value >> 16);
+    p[3] = (unsigned char)(value >> 8);
+    p[4] = (unsigned char)value;
+    return 5;
+}
+
+START_TEST(tty_modes_applied)
+{
+    unsigned char m[64];
+    size_t n = 0;
+    n += mode(m + n, 3, 0x18);   /* VERASE ^X */
+    n += mode(m + n, 1, 0x02);   /* VINTR ^B */
+    n += mode(m + n, 53, 0);     /* -echo */
+    n += mode(m + n, 36, 1);     /* icrnl */
+    n += mode(m + n, 42, 1);     /* iutf8 */
+    n += mode(m + n, 72, 0);     /* -onlcr */
+    n += mode(m + n, 90, 1);     /* cs7 */
+    n += mode(m + n, 4, 255);    /* VKILL disabled */
+    n += mode(m + n, 129, 115200);
+    n += mode(m + n, 200, 1);    /* unknown opcode from 160: parsing stops */
+    n += mode(m + n, 14, 0x01);  /* never reached */
+    struct termios t = {.c_lflag = ECHO, .c_oflag = ONLCR, .c_cflag = CS8};
+    t.c_cc[VLNEXT] = 0x16;
+    ck_assert_int_eq(sf_tty_modes_apply(m, n, &t), 9);
+    ck_assert_int_eq(t.c_cc[VERASE], 0x18);
+    ck_assert_int_eq(t.c_cc[VINTR], 0x02);
+    ck_assert_int_eq(t.c_cc[VKILL], _POSIX_VDISABLE);
+    ck_assert_int_eq(t.c_cc[VLNEXT], 0x16);
+    ck_assert(!(t.c_lflag & ECHO));
+    ck_assert(t.c_iflag & ICRNL);
+    ck_assert(t.c_iflag & IUTF8);
+    ck_assert(!(t.c_oflag & ONLCR));
+    ck_assert_int_eq(t.c_cflag & CSIZE, CS7);
+    ck_assert_int_eq(cfgetospeed(&t), B115200);
+}
+END_TEST
+
+START_TEST(tty_modes_edges)
+{
+    unsigned char m[16] = {0};
+    struct termios t = {0};
+    ck_assert_int_eq(sf_tty_modes_apply(m, 0, &t), 0);
+    m[0] = 0; /* TTY_OP_END first */
+    ck_assert_int_eq(sf_tty_modes_apply(m, 1, &t), 0);
+    size_t n = mode(m, 53, 1);
+    ck_assert_int_eq(sf_tty_modes_apply(m, n - 2, &t), -1); /* value cut short */
+    ck_assert(!(t.c_lflag & ECHO));
+    n = mode(m, 11, 7);          /* VDSUSP: Linux has none, skipped */
+    n += mode(m + n, 53, 1);
+    ck_assert_int_eq(sf_tty_modes_apply(m, n, &t), 2);
+    ck_assert(t.c_lflag & ECHO);
+}
+END_TEST
 
 static Suite *suite(void)
 {
@@ -208,6 +269,8 @@ static Suite *suite(void)
     UNIT_ADD(s, find_key_refusals);
     UNIT_ADD(s, startups_policy);
     UNIT_ADD(s, env_accepted);
+    UNIT_ADD(s, tty_modes_applied);
+    UNIT_ADD(s, tty_modes_edges);
     return s;
 }
 
