@@ -4,7 +4,9 @@
 # default OpenSSH client settings and ed25519 keys:
 #   connect   median wall time of `ssh host true` over RUNS runs (default 20)
 #   down/up   1 GiB server->client and client->server, chacha20-poly1305 and
-#             aes128-gcm (MiB/s)
+#             aes128-gcm (MiB/s): median of REPS (default 3) interleaved rounds;
+#             and the server's CPU time per GiB (all its processes, from a
+#             cpuacct cgroup per server when /sys/fs/cgroup/cpuacct is writable)
 #   -L        1 GiB through `ssh -L` to a loopback TCP server (socat), server
 #             -> client (down) and client -> server (up), default cipher (MiB/s)
 #   100x      100 concurrent `ssh host 'sleep 1'`: successes and wall time
@@ -12,14 +14,21 @@
 #             (sum of VmRSS, and PSS) while a session runs `sleep`
 # Prints a table and the ratios envinit-sshd/OpenSSH.
 # Usage: bench/ssh.sh   (root; make envinit-sshd; bash .ci/deps test bench)
-#   SECTIONS="connect tput fwd conc mem" (default all), RUNS, SIZE (bytes)
+#   SECTIONS="connect tput fwd conc mem" (default all), RUNS, REPS, SIZE (bytes)
 set -uo pipefail
 if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d /tmp/envinit-bench-ssh.XXXXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+CGS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for cg in "${CGS[@]}"; do for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 RUNS=${RUNS:-20}
+REPS=${REPS:-3}
 SECTIONS=${SECTIONS:-connect tput fwd conc mem}
 on() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 SIZE=${SIZE:-$((1 << 30))}
@@ -68,10 +77,63 @@ for n in "${NAMES[@]}"; do
   for i in $(seq 50); do "${SSH[@]}" -p ${PORT[$n]} $U@127.0.0.1 true 2>/dev/null && break; sleep 0.1; done
 done
 
+# Server CPU: each listener in a cpuacct cgroup of its own (cgroup v1, as on
+# this machine) when one is writable, so every process of its connections
+# counts (the remote `head`/`wc` too, the same for every server).
+CG_ROOT=/sys/fs/cgroup/cpuacct
+declare -A CG
+if [ -w "$CG_ROOT/cgroup.procs" ]; then
+  for n in "${NAMES[@]}"; do
+    CG[$n]=$CG_ROOT/envinit-bench-ssh-$$-$n
+    mkdir "${CG[$n]}" && CGS+=("${CG[$n]}") && echo "${LPID[$n]}" >"${CG[$n]}/cgroup.procs"
+  done
+fi
+cpu_ms() { if [ -n "${CG[$1]:-}" ]; then echo $(($(cat "${CG[$1]}/cpuacct.usage") / 1000000)); else echo 0; fi; }
+# cpu_per_gib C0 C1: server CPU ms per GiB moved
+cpu_per_gib() { echo $((($2 - $1) * 1073741824 / SIZE)); }
+
 now() { date +%s%N; }
 ms() { echo $((($2 - $1) / 1000000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 declare -A R
+
+# throughput: REPS rounds, each moving SIZE bytes per server, cipher and
+# direction, the servers interleaved so that a change of machine load hits
+# all of them alike; the median round counts. A transfer counts only when
+# every byte arrived (else "fail").
+mibs() { awk -v b="$SIZE" -v m="$(ms "$1" "$2")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}'; }
+if on tput; then
+  for _ in $(seq "$REPS"); do
+    for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
+      k=${c%%@*}
+      for n in "${NAMES[@]}"; do
+        p=${PORT[$n]}
+        c0=$(cpu_ms $n); t0=$(now)
+        got=$("${SSH[@]}" -c $c -p $p $U@127.0.0.1 "head -c $SIZE /dev/zero" | wc -c)
+        t1=$(now); c1=$(cpu_ms $n)
+        v=fail; [ "$got" = "$SIZE" ] && v=$(mibs "$t0" "$t1")
+        echo "$v" >>"$WORK/t.$n.down_$k"
+        [ -n "${CG[$n]:-}" ] && [ "$v" != fail ] && cpu_per_gib "$c0" "$c1" >>"$WORK/t.$n.cpu_down_$k"
+        c0=$(cpu_ms $n); t0=$(now)
+        got=$(head -c $SIZE /dev/zero | "${SSH[@]}" -c $c -p $p $U@127.0.0.1 'wc -c')
+        t1=$(now); c1=$(cpu_ms $n)
+        v=fail; [ "${got// /}" = "$SIZE" ] && v=$(mibs "$t0" "$t1")
+        echo "$v" >>"$WORK/t.$n.up_$k"
+        [ -n "${CG[$n]:-}" ] && [ "$v" != fail ] && cpu_per_gib "$c0" "$c1" >>"$WORK/t.$n.cpu_up_$k"
+      done
+    done
+  done
+  for f in "$WORK"/t.*; do
+    b=${f##*/t.}
+    # any failed transfer fails the cell; each round is printed as well
+    if grep -q fail "$f"; then R[${b%%.*},${b#*.}]=fail; else R[${b%%.*},${b#*.}]=$(median <"$f"); fi
+  done
+  for f in "$WORK"/t.*; do
+    b=${f##*/t.}
+    case $b in *.cpu_*) unit=ms/GiB ;; *) unit=MiB/s ;; esac
+    echo "# rounds ${b%%.*} ${b#*.}: $(tr '\n' ' ' <"$f")$unit"
+  done
+fi
 
 for n in "${NAMES[@]}"; do
   p=${PORT[$n]}
@@ -80,17 +142,6 @@ for n in "${NAMES[@]}"; do
     t0=$(now); "${SSH[@]}" -p $p $U@127.0.0.1 true; t1=$(now); echo $(((t1 - t0) / 1000))
   done | median >"$WORK/lat"
   on connect && R[$n,connect_ms]=$(awk '{printf "%.1f", $1/1000}' "$WORK/lat")
-  # throughput
-  on tput && for c in chacha20-poly1305@openssh.com aes128-gcm@openssh.com; do
-    k=${c%%@*}
-    # a transfer counts only when every byte arrived (else "fail")
-    t0=$(now); got=$("${SSH[@]}" -c $c -p $p $U@127.0.0.1 "head -c $SIZE /dev/zero" | wc -c); t1=$(now)
-    R[$n,down_$k]=fail
-    [ "$got" = "$SIZE" ] && R[$n,down_$k]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
-    t0=$(now); got=$(head -c $SIZE /dev/zero | "${SSH[@]}" -c $c -p $p $U@127.0.0.1 'wc -c'); t1=$(now)
-    R[$n,up_$k]=fail
-    [ "${got// /}" = "$SIZE" ] && R[$n,up_$k]=$(awk -v b=$SIZE -v m="$(ms "$t0" "$t1")" 'BEGIN {printf "%.0f", b/1048576/(m/1000)}')
-  done
   # -L: 1 GiB each way through a forwarded port to a loopback socat
   lp=$((p + 100))
   if on fwd; then
@@ -140,9 +191,9 @@ for n in "${NAMES[@]}"; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.2fx", a / b; else printf "n/a"}'; }
-printf '%-28s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
+printf '%-36s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
 row() { # LABEL KEY
-  printf '%-28s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]:--}" "${R[openssh,$2]:--}" \
+  printf '%-36s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]:--}" "${R[openssh,$2]:--}" \
     "${R[dropbear,$2]:--}" "$(ratio "${R[envinit-sshd,$2]:-}" "${R[openssh,$2]:-}")"
 }
 row 'connect median (ms)' connect_ms
@@ -150,6 +201,10 @@ row 'down chacha20 (MiB/s)' down_chacha20-poly1305
 row 'up chacha20 (MiB/s)' up_chacha20-poly1305
 row 'down aes128-gcm (MiB/s)' down_aes128-gcm
 row 'up aes128-gcm (MiB/s)' up_aes128-gcm
+row 'server CPU down chacha20 (ms/GiB)' cpu_down_chacha20-poly1305
+row 'server CPU up chacha20 (ms/GiB)' cpu_up_chacha20-poly1305
+row 'server CPU down aes128-gcm (ms/GiB)' cpu_down_aes128-gcm
+row 'server CPU up aes128-gcm (ms/GiB)' cpu_up_aes128-gcm
 row '-L down (MiB/s)' fwd_down
 row '-L up (MiB/s)' fwd_up
 row '100x sleep 1: successes' conc_ok
@@ -157,4 +212,4 @@ row '100x sleep 1: wall (ms)' conc_ms
 row 'listener RSS (KiB)' listener_kb
 row 'connection RSS (KiB)' conn_kb
 row 'connection PSS (KiB)' conn_pss_kb
-echo "# runs=$RUNS size=$SIZE bytes; $(nproc) CPUs; $(ssh -V 2>&1); $(uname -r)"
+echo "# runs=$RUNS reps=$REPS size=$SIZE bytes; $(nproc) CPUs; $(ssh -V 2>&1); $(uname -r)"

@@ -640,31 +640,22 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
         return 0; /* kept by libssh until the program runs */
     if (c->in_fd < 0)
         return (int)len;
-    uint32_t used = 0;
-    if (c->in_len == c->in_off) {
+    /* Buffered, not written at once: the loop writes what a whole socket
+     * read brought (several packets) in one write(2), one wake-up of the
+     * program instead of one per 32 KiB packet. */
+    if (c->in_off == c->in_len)
         c->in_len = c->in_off = 0;
-        ssize_t w = write(c->in_fd, data, len);
-        if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            c->pending = 0;
-            close_fd(&c->in_fd);
-            return (int)len;
-        }
-        used = w > 0 ? (uint32_t)w : 0;
+    else if (c->in_off > 0 && INBUF_SIZE - c->in_len < len) {
+        memmove(c->inbuf, c->inbuf + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
     }
-    if (used < len) {
-        if (c->in_off > 0) {
-            memmove(c->inbuf, c->inbuf + c->in_off, c->in_len - c->in_off);
-            c->in_len -= c->in_off;
-            c->in_off = 0;
-        }
-        size_t room = INBUF_SIZE - c->in_len;
-        size_t take = len - used < room ? len - used : room;
-        memcpy(c->inbuf + c->in_len, (char *)data + used, take);
-        c->in_len += take;
-        used += (uint32_t)take;
-    }
-    c->pending = len - used;
-    return (int)used;
+    size_t room = INBUF_SIZE - c->in_len;
+    uint32_t take = len < room ? len : (uint32_t)room;
+    memcpy(c->inbuf + c->in_len, data, take);
+    c->in_len += take;
+    c->pending = len - take;
+    return (int)take;
 }
 
 static void pump_stdin(struct sf_chan *c)
