@@ -376,6 +376,19 @@ static struct sf_fwd *bridge_new(struct sf_conn *c, int fd, ssh_channel ch)
     return f;
 }
 
+/* Confirms the client's channel open for bridge F; 0 (the open is answered). */
+static int accept_open(struct sf_fwd *f, ssh_message msg)
+{
+    ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
+    if (!ch) {
+        bridge_abort(f, "libssh could not accept the channel");
+        return 0;
+    }
+    attach_channel(f, ch);
+    sf_log(SF_DEBUG, "%s port %d: %s", f->conn->peer, f->conn->peer_port, f->what);
+    return 0;
+}
+
 /* Starts a non-blocking connect to the next address; -1 when none is left. */
 static int connect_next(struct sf_fwd *f)
 {
@@ -466,14 +479,7 @@ static int direct_tcpip(struct sf_conn *c, ssh_message msg)
         f->dead = 1; /* freed by sf_fwd_housekeeping */
         return 1;
     }
-    ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
-    if (!ch) {
-        bridge_abort(f, "libssh could not accept the channel");
-        return 0;
-    }
-    attach_channel(f, ch);
-    sf_log(SF_DEBUG, "%s port %d: %s", c->peer, c->peer_port, f->what);
-    return 0;
+    return accept_open(f, msg);
 }
 
 /* 1 open, 0 still waiting, -1 refused. Called from the loop, never from a
@@ -700,14 +706,7 @@ static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
     }
     snprintf(f->what, sizeof f->what, "direct-streamlocal to %s", sa.sun_path);
     f->state = B_OPEN;
-    ssh_channel ch = ssh_message_channel_request_open_reply_accept(msg);
-    if (!ch) {
-        bridge_abort(f, "libssh could not accept the channel");
-        return 0;
-    }
-    attach_channel(f, ch);
-    sf_log(SF_DEBUG, "%s port %d: %s", c->peer, c->peer_port, f->what);
-    return 0;
+    return accept_open(f, msg);
 }
 
 /* Binds PATH as the user, mode 0600 (OpenSSH's StreamLocalBindMask). An
@@ -796,6 +795,23 @@ static int x11_request(struct sf_conn *c, ssh_message msg)
 }
 #pragma GCC diagnostic pop
 
+/* The requests libssh hands to the message callback, and who answers them. */
+static const struct {
+    int type, sub;
+    int (*handle)(struct sf_conn *c, ssh_message msg);
+} handlers[] = {
+    {SSH_REQUEST_CHANNEL_OPEN, SSH_CHANNEL_DIRECT_TCPIP, direct_tcpip},
+    {SSH_REQUEST_CHANNEL_OPEN, SSH_CHANNEL_DIRECT_STREAMLOCAL, direct_streamlocal},
+    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_TCPIP_FORWARD, tcpip_forward},
+    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD, cancel_tcpip_forward},
+    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_STREAMLOCAL_FORWARD, streamlocal_forward},
+    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_CANCEL_STREAMLOCAL_FORWARD,
+     cancel_streamlocal_forward},
+    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_X11, x11_request},
+    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_PTY, sf_session_message},
+    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_BREAK, sf_session_message},
+};
+
 int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
 {
     struct sf_conn *c = userdata;
@@ -803,23 +819,9 @@ int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
     if (!c->authenticated)
         return 1;
     int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
-    if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_TCPIP)
-        return direct_tcpip(c, msg);
-    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_TCPIP_FORWARD)
-        return tcpip_forward(c, msg);
-    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD)
-        return cancel_tcpip_forward(c, msg);
-    if (type == SSH_REQUEST_CHANNEL && sub == SSH_CHANNEL_REQUEST_X11)
-        return x11_request(c, msg);
-    if (type == SSH_REQUEST_CHANNEL &&
-        (sub == SSH_CHANNEL_REQUEST_PTY || sub == SSH_CHANNEL_REQUEST_BREAK))
-        return sf_session_message(c, msg);
-    if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_STREAMLOCAL)
-        return direct_streamlocal(c, msg);
-    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_STREAMLOCAL_FORWARD)
-        return streamlocal_forward(c, msg);
-    if (type == SSH_REQUEST_GLOBAL && sub == SSH_GLOBAL_REQUEST_CANCEL_STREAMLOCAL_FORWARD)
-        return cancel_streamlocal_forward(c, msg);
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
+        if (handlers[i].type == type && handlers[i].sub == sub)
+            return handlers[i].handle(c, msg);
     if (type == SSH_REQUEST_CHANNEL_OPEN)
         sf_log(SF_INFO, "%s port %d: channel open of type %d from a client; refused", c->peer,
                c->peer_port, sub);

@@ -74,36 +74,11 @@ rm "$SF_HOME/.ssh/environment"
 expect_eq env-default-PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$(sf_run 'echo $PATH')"
 
 # ---- pty: size, TERM, SSH_TTY, resize (ssh runs on a pty we control) ----
-cat >"$WORK/ptyrun.py" <<'EOF'
-import os, pty, sys, time, fcntl, termios, struct, select, signal
-def setsize(fd, rows, cols):
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-pid, fd = pty.fork()
-if pid == 0:
-    os.environ["TERM"] = "xterm-test"
-    os.execvp(sys.argv[1], sys.argv[1:])
-setsize(fd, 33, 111)
-buf, resized, end = b"", False, time.time() + 20
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            break
-        if not d:
-            break
-        buf += d
-    if not resized and b"READY" in buf:
-        setsize(fd, 44, 122)   # the kernel sends SIGWINCH to ssh
-        resized = True
-sys.stdout.write(buf.decode(errors="replace").replace("\r", ""))
-os.waitpid(pid, 0)
-EOF
 remote='echo TERM=$TERM; echo TTY=$SSH_TTY; echo SIZE=$(stty size); trap "echo NEWSIZE=\$(stty size); exit 0" WINCH; echo READY; while :; do sleep 0.05; done'
-out=$(/usr/bin/python3 "$WORK/ptyrun.py" ssh -F /dev/null -o StrictHostKeyChecking=no \
-  -o UserKnownHostsFile=/dev/null -o LogLevel=error -o IdentitiesOnly=yes \
-  -i "$WORK/keys/good" -p "$SF_PORT" -tt "$SF_USER@127.0.0.1" "$remote")
+PTYRUN=(/usr/bin/python3 "$SRC/tests/helpers/ptyrun.py")
+PTY_SSH=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error
+  -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" -tt "$SF_USER@127.0.0.1")
+out=$("${PTYRUN[@]}" --size 33 111 --on READY resize:44:122 -- "${PTY_SSH[@]}" "$remote")
 expect_eq pty-TERM xterm-test "$(echo "$out" | sed -n 's/^TERM=//p')"
 expect_eq pty-size "33 111" "$(echo "$out" | sed -n 's/^SIZE=//p')"
 expect_eq pty-resize "44 122" "$(echo "$out" | sed -n 's/^NEWSIZE=//p')"
@@ -111,40 +86,10 @@ case "$(echo "$out" | sed -n 's/^TTY=//p')" in /dev/pts/*) pass pty-SSH_TTY ;; *
 # terminal modes: the client's erase, intr, iutf8 and -ixon reach the pty.
 # ~B (break) reads in as a NUL byte, or interrupts the foreground program
 # once it set brkint, as on a serial line (RFC 4254's modes have no brkint).
-cat >"$WORK/ptymodes.py" <<'EOF'
-import os, pty, sys, time, termios, select, signal
-pid, fd = pty.fork()
-if pid == 0:
-    t = termios.tcgetattr(0)
-    t[0] = (t[0] | 0o40000) & ~termios.IXON   # iutf8 -ixon
-    t[6][termios.VERASE] = b"\x18"
-    t[6][termios.VINTR] = b"\x02"
-    termios.tcsetattr(0, termios.TCSANOW, t)
-    os.execvp(sys.argv[1], sys.argv[1:])
-# ssh's escape ~B asks for a break; it must follow a newline or the start
-steps = [(b"READY1", b"~B"), (b"READY2", b"\r~B")]
-buf, end = b"", time.time() + 20
-while time.time() < end:
-    r, _, _ = select.select([fd], [], [], 0.2)
-    if r:
-        try:
-            d = os.read(fd, 4096)
-        except OSError:
-            break
-        if not d:
-            break
-        buf += d
-    if steps and steps[0][0] in buf:
-        os.write(fd, steps.pop(0)[1])
-sys.stdout.write(buf.decode(errors="replace").replace("\r", ""))
-os.kill(pid, signal.SIGKILL)   # ssh stays when a break did nothing
-os.waitpid(pid, 0)
-EOF
 remote='stty -a; stty -icanon -echo; echo READY1; echo "IN=$(dd bs=1 count=1 2>/dev/null | od -An -tx1)"
 stty brkint icanon; trap "echo GOT-INT; exit 0" INT; echo READY2; while :; do sleep 0.05; done'
-out=$(/usr/bin/python3 "$WORK/ptymodes.py" ssh -F /dev/null -o StrictHostKeyChecking=no \
-  -o UserKnownHostsFile=/dev/null -o LogLevel=error -o IdentitiesOnly=yes \
-  -i "$WORK/keys/good" -p "$SF_PORT" -tt "$SF_USER@127.0.0.1" "$remote")
+# ssh's escape ~B asks for a break; it must follow a newline or the start
+out=$("${PTYRUN[@]}" --modes --on READY1 'send:~B' --on READY2 'send:\r~B' -- "${PTY_SSH[@]}" "$remote")
 case "$out" in *"intr = ^B;"*"erase = ^X;"*) pass pty-modes-control-chars ;; *) fail pty-modes-control-chars "$out" ;; esac
 case "$out" in *" -ixon "*" iutf8"*) pass pty-modes-flags ;; *) fail pty-modes-flags "$out" ;; esac
 case "$out" in *"IN= 00"*) pass pty-break-reads-nul ;; *) fail pty-break-reads-nul "$out" ;; esac
