@@ -127,9 +127,6 @@ if on tput; then
     b=${f##*/t.}
     # any failed transfer fails the cell; each round is printed as well
     if grep -q fail "$f"; then R[${b%%.*},${b#*.}]=fail; else R[${b%%.*},${b#*.}]=$(median <"$f"); fi
-  done
-  for f in "$WORK"/t.*; do
-    b=${f##*/t.}
     case $b in *.cpu_*) unit=ms/GiB ;; *) unit=MiB/s ;; esac
     echo "# rounds ${b%%.*} ${b#*.}: $(tr '\n' ' ' <"$f")$unit"
   done

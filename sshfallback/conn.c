@@ -392,12 +392,10 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
+    /* The signals the listener blocked (inherited across fork) are the
+     * ones this process reads from its signalfd. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, NULL, &set);
     c->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (c->sfd < 0 || c->tfd < 0)
