@@ -1,5 +1,6 @@
-# envinit — GNU make. `make` builds the static PID-1 binary, `make check`
-# runs every test, `make demo` boots a throwaway environment.
+# envinit — GNU make. `make` builds the three programs (envinit,
+# envinit-setup, envinit-sshd), `make check` runs every test, `make demo`
+# boots a throwaway environment.
 PREFIX  ?= /opt/envinit
 DESTDIR ?=
 BUILD   ?= build
@@ -33,7 +34,9 @@ BINS  = envinit envinit-setup
 TESTS =
 
 .PHONY: all check unit integration demo install clean fuzz bundle deps bench lint
-all: $(BINS)
+# The default goal; its programs are listed after the components' fragments
+# below have added theirs to BINS.
+all:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -46,6 +49,7 @@ envinit-setup: $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
 
 -include $(sort $(wildcard */*.mk))
+all: $(BINS)
 
 # Missing Debian packages are installed (as root) or named before building.
 deps:
