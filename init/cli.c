@@ -99,7 +99,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
             return -1;
     }
     bool dashdash = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
-    if (optind < argc && !dashdash && is_subcommand(argv[optind], &cli->cmd))
+    /* `envinit check -- CMD`: the "--" after a subcommand ends its words. */
+    if (optind < argc && !dashdash && is_subcommand(argv[optind], &cli->cmd) && ++optind < argc &&
+        strcmp(argv[optind], "--") == 0)
         optind++;
     cli->command = optind < argc ? &argv[optind] : NULL;
     return 0;

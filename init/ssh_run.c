@@ -253,18 +253,21 @@ static int carry_out(const struct config *c, const struct ssh_plan *p)
     return -1;
 }
 
-/* argv for envinit-setup: envinit's own options (not its COMMAND), then
- * the subcommand, so both processes resolve the same configuration. */
-static char **setup_argv(char **argv, char **command, const char *sub, const char *extra)
+/* argv for envinit-setup: envinit's own options (the words before END),
+ * then the subcommand, so both processes resolve the same configuration,
+ * then TAIL's words ("--" and the command `check` describes). */
+static char **setup_argv(char **argv, char **end, const char *sub, const char *extra, char **tail)
 {
-    size_t n = 0;
-    while (argv[n] && argv + n != command)
+    size_t n = 0, nt = 0;
+    while (argv[n] && argv + n != end)
         n++;
+    while (tail && tail[nt])
+        nt++;
     /* "envinit --" (the documented ENTRYPOINT with no CMD) ends in "--"
      * too: envinit-setup must see its subcommand, not a command. */
     if (n > 1 && strcmp(argv[n - 1], "--") == 0)
         n--;
-    char **out = calloc(n + 4, sizeof *out);
+    char **out = calloc(n + nt + 5, sizeof *out);
     if (!out)
         return NULL;
     static char path[1100];
@@ -276,13 +279,26 @@ static char **setup_argv(char **argv, char **command, const char *sub, const cha
     if (extra)
         out[k++] = (char *)extra;
     out[k++] = (char *)sub;
+    if (nt)
+        out[k++] = "--";
+    for (size_t i = 0; i < nt; i++)
+        out[k++] = tail[i];
     out[k] = NULL;
     return out;
 }
 
 int setup_exec(char **argv, char **command, const char *sub)
 {
-    char **sa = setup_argv(argv, command, sub, NULL);
+    /* ARGV holds the subcommand word itself (and maybe "--") just before
+     * COMMAND, or last: it is given once, after the options; `check`
+     * describes COMMAND. */
+    size_t n = 0;
+    while (argv[n] && argv + n != command)
+        n++;
+    if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
+        n--;
+    char **end = n > 1 && strcmp(argv[n - 1], sub) == 0 ? argv + n - 1 : argv + n;
+    char **sa = setup_argv(argv, end, sub, NULL, strcmp(sub, "check") == 0 ? command : NULL);
     if (!sa)
         return 1;
     execv(sa[0], sa);
@@ -297,7 +313,7 @@ int setup_exec(char **argv, char **command, const char *sub)
  * child's pid, or -1 (logged with WHAT_NEXT). */
 static pid_t spawn_setup(char **argv, char **command, bool no_cvm, bool async, int *fd, const char *what_next)
 {
-    char **sa = setup_argv(argv, command, "prepare", no_cvm ? "--cvm=false" : NULL);
+    char **sa = setup_argv(argv, command, "prepare", no_cvm ? "--cvm=false" : NULL, NULL);
     int p[2];
     if (!sa || pipe2(p, O_CLOEXEC | (async ? O_NONBLOCK : 0)) < 0) {
         free(sa);

@@ -84,6 +84,15 @@ START_TEST(cli_subcommands)
     char *a5[] = {"envinit", "env", NULL};
     ck_assert_int_eq(parse(&cli, a5), 0);
     ck_assert_int_eq(cli.cmd, CMD_ENV);
+    ck_assert_ptr_null(cli.command);
+    /* check's command, with or without "--" after the subcommand */
+    char *a6[] = {"envinit", "-v", "check", "--", "sleep", "5", NULL};
+    ck_assert_int_eq(parse(&cli, a6), 0);
+    ck_assert_int_eq(cli.cmd, CMD_CHECK);
+    ck_assert_str_eq(cli.command[0], "sleep");
+    char *a7[] = {"envinit", "check", "sleep", NULL};
+    ck_assert_int_eq(parse(&cli, a7), 0);
+    ck_assert_str_eq(cli.command[0], "sleep");
 }
 END_TEST
 
