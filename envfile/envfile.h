@@ -56,6 +56,98 @@ int envfile_user_by_uid(const char *path, uid_t uid, struct envfile_user *out);
 /* The default environment user: when SELF is not 0, the user SELF is;
  * as root: "coder" if present, else uid 1000, else root. */
 int envfile_user_default(const char *path, uid_t self, struct envfile_user *out);
+/* Who envinit serves, as the running process sees it. */
+struct envfile_self {
+    uid_t uid;                  /* geteuid() */
+    gid_t gid;                  /* getegid() */
+    const char *name;           /* the `user` setting; NULL or "": none */
+    const char *user_env;       /* $USER, $HOME as inherited (NULL: unset) */
+    const char *home_env;
+};
+void envfile_self_init(struct envfile_self *self, const char *name);
+#define ENVFILE_UNLISTED_NAME "coder"
+#define ENVFILE_UNLISTED_HOME_PARENT "/tmp/envinit-%u"
+/* The one account envinit writes files for and envinit-sshd logs in,
+ * read from the passwd file at PATH:
+ *  - root: NAME, else the default rule above;
+ *  - another UID with a passwd entry: that entry (a NAME naming another
+ *    user is refused, errno EPERM: only root can serve someone else);
+ *  - a UID without one (OpenShift's arbitrary UID): envfile_user_unlisted.
+ * 0, or -1 with errno (ENOENT: NAME not found). $HOME and $USER are read
+ * only for a UID that is not root: root never trusts the inherited ones. */
+int envfile_user_serve(const char *path, const struct envfile_self *self, struct envfile_user *out);
+/* A UID without a passwd entry: login name NAME, else $USER, else "coder";
+ * uid and gid the process's own; shell and home candidates from the passwd
+ * entry of that name when there is one (shell else /bin/sh); home $HOME
+ * when this UID can write it, else that entry's home when it can, else a
+ * private 0700 folder /tmp/envinit-UID/home (created). 0, or -1. */
+int envfile_user_unlisted(const char *path, const struct envfile_self *self, struct envfile_user *out);
+/* ======================================================================
+ * Host keys from outside, and the runtime folder (hostkeys.c)
+ * ====================================================================== */
+#define ENVFILE_GROUPS_MAX 64
+/* Whose changes a file must be safe from: the environment user, with the
+ * groups it has (gid 0 included on OpenShift). */
+struct envfile_owner {
+    uid_t uid;
+    gid_t groups[ENVFILE_GROUPS_MAX];
+    int ngroups;
+};
+/* U's uid and groups (primary first) from the group file at GROUP_PATH. */
+int envfile_owner_of(const struct envfile_user *u, const char *group_path, struct envfile_owner *out);
+struct stat;
+/* WHO may create, remove or rename entries in folder DIR. */
+int envfile_owner_can_write(const struct stat *dir, const struct envfile_owner *who);
+/* WHO could replace ENTRY of folder DIR: owns it, or writes DIR without
+ * the sticky bit protecting ENTRY. Pure. */
+int envfile_owner_can_replace(const struct stat *dir, const struct stat *entry, const struct envfile_owner *who);
+/* Why ST cannot be a host key for a server running as SELF: NULL when it
+ * can. Refused: not a regular file, writable by group or others, readable
+ * by others, and (OpenSSH's rule) group-readable when SELF owns it. Pure. */
+const char *envfile_hostkey_mode_problem(const struct stat *st, uid_t self);
+
+#define ENVFILE_HOSTKEYS_MAX 16
+struct envfile_hostkeys {
+    char path[ENVFILE_HOSTKEYS_MAX][4096]; /* resolved paths, in order */
+    size_t n;
+    unsigned refused;           /* files named but refused (logged) */
+};
+/* The host private keys PATH names: a key file, or a folder of them (its
+ * regular files, sorted, without dot names such as Kubernetes' ..data and
+ * without *.pub), symlinks resolved. Each is vetted as the running process
+ * reads it: envfile_hostkey_mode_problem, and when root reads it for WHO
+ * (not root), neither the file nor any folder on its path, as named and as
+ * resolved, may be replaceable by WHO. Refused keys are logged with the
+ * reason and counted. Appends to OUT; -1 when PATH itself is unusable. */
+int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, struct envfile_hostkeys *out);
+
+#define ENVFILE_RUNTIME_DIR "/run/envinit"
+/* DIR exists (made MODE when missing) as a real folder (not a symlink) of
+ * this process's uid that no one else can write into. 0, or -1 (errno;
+ * EPERM when DIR is someone else's or open to others). */
+int envfile_own_folder(const char *dir, mode_t mode);
+/* The folder for what must be written when the image is read-only: /run/
+ * envinit, else (not root) $XDG_RUNTIME_DIR/envinit, else /tmp/envinit-UID
+ * (0700), the first that envfile_own_folder accepts. It lives as long as
+ * the container. 0, or -1 with *TRIED naming the candidates. */
+int envfile_runtime_dir(char *out, size_t len, const char **tried);
+
+/* ======================================================================
+ * Capabilities (privilege.c)
+ * ====================================================================== */
+/* The capabilities root lacks to serve another user on PORT, named
+ * ("CAP_SETUID, CAP_SETGID") into OUT from the permitted set PERMITTED
+ * and the first unprivileged port UNPRIV_START; with FILES also those for
+ * writing the user's files (CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER).
+ * Returns how many. Pure. */
+int envfile_caps_describe(uint64_t permitted, int port, int unpriv_start, int files, char *out, size_t len);
+/* The same for this process (/proc/self/status, the namespace's
+ * net.ipv4.ip_unprivileged_port_start). */
+int envfile_caps_missing(int port, int files, char *out, size_t len);
+/* The one message for MISSING capabilities, with both fixes: add them, or
+ * run the container as the user (SSH then on FALLBACK_PORT). */
+void envfile_caps_advice(const char *missing, int fallback_port, char *out, size_t len);
+
 /* Supplementary groups of USER from the group file at PATH (NULL:
  * /etc/group), primary GID first. Returns the count (<= max), or -1. */
 int envfile_user_groups(const char *path, const char *user, gid_t gid, gid_t *out, int max);

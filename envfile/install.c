@@ -25,15 +25,16 @@ int envfile_resolve_user(const struct envfile_request *req, struct envfile_user 
         return 0;
     }
     const char *path = req->passwd_path ? req->passwd_path : ENVFILE_PASSWD;
-    int rc;
-    if (req->user_name && req->user_name[0])
-        rc = envfile_user_by_name(path, req->user_name, out);
-    else
-        rc = envfile_user_default(path, geteuid(), out);
+    struct envfile_self self;
+    envfile_self_init(&self, req->user_name);
+    int rc = envfile_user_serve(path, &self, out);
     if (rc < 0) {
         const char *who = req->user_name && req->user_name[0] ? req->user_name : "(default)";
         if (errno == ENOENT)
             envfile_logf(0, "environment user %s: not found in %s", who, path);
+        else if (errno == EPERM && self.uid)
+            envfile_logf(0, "environment user %s: envinit runs as uid %u, and only root can serve another "
+                         "user; run the container as %s or leave `user` unset", who, (unsigned)self.uid, who);
         else
             envfile_logf(0, "environment user %s: cannot read %s: %s", who, path, strerror(errno));
     }

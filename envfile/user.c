@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Splits LINE into exactly N colon-separated fields. */
 static int split_fields(const char *line, size_t len, const char **f, size_t *fl, int n)
@@ -140,6 +142,85 @@ int envfile_user_default(const char *path, uid_t self, struct envfile_user *out)
     if (errno != ENOENT)
         return -1;
     return envfile_user_by_uid(path, 0, out);
+}
+
+/* A login name taken from the environment: what useradd would accept. */
+static int plausible_name(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= sizeof ((struct envfile_user *)0)->name || s[0] == '-')
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static int usable_home(const char *dir)
+{
+    struct stat st;
+    return dir && dir[0] == '/' && strlen(dir) < sizeof ((struct envfile_user *)0)->home &&
+           stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+}
+
+/* The private folder a home-less UID gets: /tmp/envinit-UID/home, 0700. */
+static int private_home(uid_t uid, char *out, size_t len)
+{
+    char parent[64];
+    snprintf(parent, sizeof parent, ENVFILE_UNLISTED_HOME_PARENT, (unsigned)uid);
+    snprintf(out, len, "%s/home", parent);
+    const char *dirs[] = {parent, out};
+    for (size_t i = 0; i < 2; i++)
+        if (envfile_own_folder(dirs[i], 0700) < 0) {
+            envfile_logf(0, "%s: %s; uid %u has no home: set HOME to a folder it can write", dirs[i],
+                         errno == EPERM ? "not a private folder of this uid's (someone else made it)"
+                                        : strerror(errno), (unsigned)uid);
+            return errno = EACCES, -1;
+        }
+    return 0;
+}
+
+int envfile_user_unlisted(const char *path, const struct envfile_self *self, struct envfile_user *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *name = self->name && self->name[0] ? self->name
+                       : plausible_name(self->user_env) ? self->user_env : ENVFILE_UNLISTED_NAME;
+    struct envfile_user *named = malloc(sizeof *named);
+    int known = named && envfile_user_by_name(path, name, named) == 0;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->uid = self->uid;
+    out->gid = self->gid;
+    snprintf(out->shell, sizeof out->shell, "%s", known ? named->shell : "/bin/sh");
+    int rc = 0;
+    if (usable_home(self->home_env))
+        snprintf(out->home, sizeof out->home, "%s", self->home_env);
+    else if (known && usable_home(named->home))
+        snprintf(out->home, sizeof out->home, "%s", named->home);
+    else
+        rc = private_home(self->uid, out->home, sizeof out->home);
+    free(named);
+    return rc;
+}
+
+int envfile_user_serve(const char *path, const struct envfile_self *self, struct envfile_user *out)
+{
+    if (self->uid == 0)
+        return self->name && self->name[0] ? envfile_user_by_name(path, self->name, out)
+                                           : envfile_user_default(path, 0, out);
+    if (envfile_user_by_uid(path, self->uid, out) == 0) {
+        if (self->name && self->name[0] && strcmp(self->name, out->name) != 0)
+            return errno = EPERM, -1;
+        return 0;
+    }
+    if (errno != ENOENT)
+        return -1;
+    return envfile_user_unlisted(path, self, out);
+}
+
+void envfile_self_init(struct envfile_self *self, const char *name)
+{
+    self->uid = geteuid();
+    self->gid = getegid();
+    self->name = name;
+    self->user_env = getenv("USER");
+    self->home_env = getenv("HOME");
 }
 
 /* 1 when USER appears in the comma-separated member list. */

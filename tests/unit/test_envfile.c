@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sched.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---------------- helpers ---------------- */
@@ -1092,6 +1094,84 @@ START_TEST(user_lookup)
 }
 END_TEST
 
+START_TEST(user_serve_root_and_listed)
+{
+    put("passwd", PASSWD);
+    char p[512];
+    snprintf(p, sizeof p, "%s/passwd", tmpdir);
+    struct envfile_user u;
+    struct envfile_self self = {.uid = 0, .user_env = "attacker", .home_env = "/tmp"};
+    ck_assert_int_eq(envfile_user_serve(p, &self, &u), 0);
+    ck_assert_str_eq(u.name, "alice"); /* root ignores the inherited $USER and $HOME */
+    ck_assert_str_eq(u.home, "/home/alice");
+    self.name = "daemon";
+    ck_assert_int_eq(envfile_user_serve(p, &self, &u), 0);
+    ck_assert_str_eq(u.name, "daemon");
+    /* a listed uid is that user; naming another is refused */
+    self = (struct envfile_self){.uid = 1000, .gid = 1000, .user_env = "x", .home_env = "/tmp"};
+    ck_assert_int_eq(envfile_user_serve(p, &self, &u), 0);
+    ck_assert_str_eq(u.name, "alice");
+    ck_assert_str_eq(u.home, "/home/alice");
+    self.name = "alice";
+    ck_assert_int_eq(envfile_user_serve(p, &self, &u), 0);
+    self.name = "daemon";
+    errno = 0;
+    ck_assert_int_eq(envfile_user_serve(p, &self, &u), -1);
+    ck_assert_int_eq(errno, EPERM);
+}
+END_TEST
+
+/* In a child that is really UID 12345 with group 0 (OpenShift's arbitrary
+ * UID), so that "can this uid write its home" is the kernel's answer.
+ * Returns 0, or the number of the first failed check. */
+static int unlisted_checks(const char *passwd, const char *writable)
+{
+    struct envfile_user u;
+    struct envfile_self self = {.uid = 12345, .gid = 0, .user_env = "dev", .home_env = writable};
+    if (envfile_user_serve(passwd, &self, &u) != 0 || strcmp(u.name, "dev") || strcmp(u.home, writable) ||
+        strcmp(u.shell, "/bin/sh") || u.uid != 12345 || u.gid != 0)
+        return 1;
+    /* a named user's passwd entry gives the shell; its home is not ours */
+    self.name = "alice";
+    self.home_env = "/";
+    if (envfile_user_serve(passwd, &self, &u) != 0 || strcmp(u.name, "alice") || strcmp(u.shell, "/bin/zsh") ||
+        strcmp(u.home, "/tmp/envinit-12345/home") || u.uid != 12345)
+        return 2;
+    struct stat st;
+    if (stat(u.home, &st) != 0 || st.st_uid != 12345 || (st.st_mode & 0777) != 0700)
+        return 3;
+    /* nothing given: the documented default name */
+    self = (struct envfile_self){.uid = 12345, .gid = 0, .user_env = "bad name!", .home_env = writable};
+    if (envfile_user_serve(passwd, &self, &u) != 0 || strcmp(u.name, ENVFILE_UNLISTED_NAME))
+        return 4;
+    return 0;
+}
+
+START_TEST(user_serve_unlisted_uid)
+{
+    ck_assert_msg(geteuid() == 0, "this case switches to uid 12345: run the unit tests as root");
+    put("passwd", PASSWD);
+    char p[512], home[512];
+    snprintf(p, sizeof p, "%s/passwd", tmpdir);
+    snprintf(home, sizeof home, "%s/home-12345", tmpdir);
+    ck_assert_int_eq(mkdir(home, 0700), 0);
+    ck_assert_int_eq(chown(home, 12345, 0), 0);
+    ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+    ck_assert_int_eq(system("rm -rf /tmp/envinit-12345"), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        gid_t none[] = {0};
+        if (setgroups(1, none) < 0 || setresgid(0, 0, 0) < 0 || setresuid(12345, 12345, 12345) < 0)
+            _exit(100);
+        _exit(unlisted_checks(p, home));
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_int_eq(system("rm -rf /tmp/envinit-12345"), 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "check %d failed", WEXITSTATUS(st));
+}
+END_TEST
+
 START_TEST(user_passwd_line)
 {
     struct envfile_user u;
@@ -1297,6 +1377,142 @@ START_TEST(log_default_format)
 }
 END_TEST
 
+/* ---------------- host keys and privilege ---------------- */
+
+START_TEST(hostkey_modes)
+{
+    struct stat st = {.st_mode = S_IFREG | 0400, .st_uid = 0};
+    ck_assert_ptr_null(envfile_hostkey_mode_problem(&st, 0));
+    st.st_mode = S_IFREG | 0600;
+    ck_assert_ptr_null(envfile_hostkey_mode_problem(&st, 0));
+    st.st_mode = S_IFREG | 0440; /* root's own key readable by its group: OpenSSH refuses it */
+    ck_assert_ptr_nonnull(envfile_hostkey_mode_problem(&st, 0));
+    ck_assert_ptr_null(envfile_hostkey_mode_problem(&st, 1000)); /* a Secret with fsGroup, non-root server */
+    st.st_mode = S_IFREG | 0644;                                    /* Kubernetes' defaultMode */
+    ck_assert_ptr_nonnull(strstr(envfile_hostkey_mode_problem(&st, 1000), "everyone"));
+    st.st_mode = S_IFREG | 0620;
+    ck_assert_ptr_nonnull(strstr(envfile_hostkey_mode_problem(&st, 1000), "writable"));
+    st.st_mode = S_IFDIR | 0400;
+    ck_assert_ptr_nonnull(envfile_hostkey_mode_problem(&st, 0));
+}
+END_TEST
+
+START_TEST(owner_can_replace)
+{
+    struct envfile_owner who = {.uid = 1000, .groups = {1000, 0}, .ngroups = 2};
+    struct stat root_file = {.st_uid = 0, .st_gid = 0}, user_file = {.st_uid = 1000};
+    struct stat d = {.st_uid = 0, .st_gid = 0, .st_mode = S_IFDIR | 0755};
+    ck_assert(!envfile_owner_can_replace(&d, &root_file, &who));
+    ck_assert(envfile_owner_can_replace(&d, &user_file, &who));       /* it is the user's own */
+    d.st_mode = S_IFDIR | 0775;                                         /* group 0: OpenShift's */
+    ck_assert(envfile_owner_can_replace(&d, &root_file, &who));
+    who.ngroups = 1;
+    ck_assert(!envfile_owner_can_replace(&d, &root_file, &who));
+    d.st_mode = S_IFDIR | 01777;                                        /* sticky, as /tmp */
+    ck_assert(!envfile_owner_can_replace(&d, &root_file, &who));
+    d.st_mode = S_IFDIR | 0777;
+    ck_assert(envfile_owner_can_replace(&d, &root_file, &who));
+    d = (struct stat){.st_uid = 1000, .st_mode = S_IFDIR | 01700};       /* the user's own folder */
+    ck_assert(envfile_owner_can_replace(&d, &root_file, &who));
+}
+END_TEST
+
+/* A key file with a ed25519 private key's first line is enough here:
+ * listing and vetting never parse it. */
+static void put_key(const char *rel, mode_t mode)
+{
+    char p[512];
+    put(rel, "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    ck_assert_int_eq(chmod(p, mode), 0);
+}
+
+static size_t list_keys(const char *rel, uid_t uid, struct envfile_hostkeys *out)
+{
+    char p[512];
+    struct envfile_owner who = {.uid = uid, .groups = {uid}, .ngroups = 1};
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    memset(out, 0, sizeof *out);
+    ck_assert_int_eq(envfile_hostkeys_list(p, &who, out), 0);
+    return out->n;
+}
+
+START_TEST(hostkeys_folder_layouts)
+{
+    ck_assert_msg(geteuid() == 0, "root reads the keys here: run the unit tests as root");
+    static struct envfile_hostkeys k;
+    char p[512];
+    ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+    /* Kubernetes' Secret volume: timestamped folder, ..data, links to it */
+    sub("secret");
+    sub("secret/..2026_11_30_12_00_00.123");
+    put_key("secret/..2026_11_30_12_00_00.123/ssh_host_ed25519_key", 0400);
+    put_key("secret/..2026_11_30_12_00_00.123/ssh_host_rsa_key", 0400);
+    put("secret/..2026_11_30_12_00_00.123/ssh_host_rsa_key.pub", "ssh-rsa AAAA\n");
+    snprintf(p, sizeof p, "%s/secret/..data", tmpdir);
+    ck_assert_int_eq(symlink("..2026_11_30_12_00_00.123", p), 0);
+    const char *names[] = {"ssh_host_rsa_key", "ssh_host_ed25519_key", "ssh_host_rsa_key.pub"};
+    for (size_t i = 0; i < 3; i++) {
+        char target[128];
+        snprintf(p, sizeof p, "%s/secret/%s", tmpdir, names[i]);
+        snprintf(target, sizeof target, "..data/%s", names[i]);
+        ck_assert_int_eq(symlink(target, p), 0);
+    }
+    snprintf(p, sizeof p, "%s/secret", tmpdir);
+    ck_assert_int_eq(chmod(p, 01777), 0); /* the volume's root is a sticky tmpfs */
+    ck_assert_uint_eq(list_keys("secret", 1000, &k), 2);
+    ck_assert_ptr_nonnull(strstr(k.path[0], "/..2026_11_30_12_00_00.123/ssh_host_ed25519_key"));
+    ck_assert_ptr_nonnull(strstr(k.path[1], "/ssh_host_rsa_key"));
+    ck_assert_uint_eq(k.refused, 0);
+    /* one file named directly */
+    ck_assert_uint_eq(list_keys("secret/ssh_host_rsa_key", 1000, &k), 1);
+    /* a key the user planted in the sticky folder is the user's: refused */
+    put_key("secret/planted_key", 0600);
+    snprintf(p, sizeof p, "%s/secret/planted_key", tmpdir);
+    ck_assert_int_eq(chown(p, 1000, 1000), 0);
+    ck_assert_uint_eq(list_keys("secret", 1000, &k), 2);
+    ck_assert_uint_eq(k.refused, 1);
+    /* a folder the user owns, or may write: every key in it refused */
+    sub("mine");
+    put_key("mine/ssh_host_ed25519_key", 0600);
+    snprintf(p, sizeof p, "%s/mine", tmpdir);
+    ck_assert_int_eq(chown(p, 1000, 1000), 0);
+    ck_assert_uint_eq(list_keys("mine", 1000, &k), 0);
+    ck_assert_uint_eq(k.refused, 1);
+    ck_assert_uint_eq(list_keys("mine", 0, &k), 1); /* serving root itself: nothing to protect */
+    /* readable by everyone: refused whoever serves */
+    sub("open");
+    put_key("open/ssh_host_ed25519_key", 0644);
+    ck_assert_uint_eq(list_keys("open", 1000, &k), 0);
+    ck_assert_uint_eq(k.refused, 1);
+}
+END_TEST
+
+START_TEST(caps_described)
+{
+    char out[256];
+    uint64_t all = ~UINT64_C(0), none = 0;
+    ck_assert_int_eq(envfile_caps_describe(all, 22, 1024, 1, out, sizeof out), 0);
+    ck_assert_str_eq(out, "");
+    ck_assert_int_eq(envfile_caps_describe(none, 22, 1024, 0, out, sizeof out), 3);
+    ck_assert_str_eq(out, "CAP_SETUID, CAP_SETGID, CAP_NET_BIND_SERVICE");
+    /* Docker lets any process bind low ports (ip_unprivileged_port_start 0) */
+    ck_assert_int_eq(envfile_caps_describe(none, 22, 0, 0, out, sizeof out), 2);
+    ck_assert_str_eq(out, "CAP_SETUID, CAP_SETGID");
+    ck_assert_int_eq(envfile_caps_describe(none, 2222, 1024, 1, out, sizeof out), 5);
+    ck_assert_str_eq(out, "CAP_SETUID, CAP_SETGID, CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER");
+    /* Docker's defaults: all of them */
+    uint64_t docker = (1u << 0) | (1u << 1) | (1u << 3) | (1u << 6) | (1u << 7) | (1u << 10);
+    ck_assert_int_eq(envfile_caps_describe(docker, 22, 1024, 1, out, sizeof out), 0);
+    char advice[512];
+    envfile_caps_advice("CAP_SETUID", 2222, advice, sizeof advice);
+    ck_assert_ptr_nonnull(strstr(advice, "root without CAP_SETUID"));
+    ck_assert_ptr_nonnull(strstr(advice, "--cap-add"));
+    ck_assert_ptr_nonnull(strstr(advice, "--user"));
+    ck_assert_ptr_nonnull(strstr(advice, "port 2222"));
+}
+END_TEST
+
 /* ---------------- suites ---------------- */
 
 /* One TCase per test so that each case prints its own PASS:/FAIL: line. */
@@ -1391,7 +1607,13 @@ static Suite *suite_files(void)
     ADD_TMP(s, cgroup_read_v1_and_missing);
     ADD_TMP(s, cgroup_limits_in_block);
     ADD_TMP(s, user_lookup);
+    ADD_TMP(s, user_serve_root_and_listed);
+    ADD_TMP(s, user_serve_unlisted_uid);
     ADD_TMP(s, user_passwd_line);
+    ADD(s, hostkey_modes);
+    ADD(s, owner_can_replace);
+    ADD_TMP(s, hostkeys_folder_layouts);
+    ADD(s, caps_described);
     ADD_TMP(s, user_groups);
     ADD_HOME(s, install_creates_and_keeps);
     ADD_HOME(s, install_refuses_symlinks);
