@@ -435,9 +435,12 @@ void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     c.report_fd = report_fd;
     /* The listener's signal mask and handlers are ours now; SIGPIPE stays
      * ignored (a dead client must not kill us mid-write). */
-    int rc = cfg->user ? envfile_user_by_name(cfg->passwd_path, cfg->user, &c.user) : -1;
-    if (rc < 0) {
-        sf_log(SF_ERROR, "user %s vanished from %s; connection closed", cfg->user,
+    /* Read again for each connection (a changed shell or home applies to
+     * the next login), by the same rule the listener used. */
+    struct envfile_self self;
+    envfile_self_init(&self, cfg->user);
+    if (envfile_user_serve(cfg->passwd_path, &self, &c.user) < 0 || c.user.uid != cfg->account->uid) {
+        sf_log(SF_ERROR, "user %s vanished from %s or changed its uid; connection closed", cfg->user,
                cfg->passwd_path);
         _exit(1);
     }

@@ -1,5 +1,7 @@
-/* The host key: ed25519, created once (0600, atomically), reused after. */
+/* The host key: given (a mounted Secret), or ed25519 created once (0600,
+ * atomically) and reused after. */
 #include "sshfallback.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,40 +92,18 @@ static void log_fingerprint(ssh_key key, const char *path)
     ssh_clean_pubkey_hash(&hash);
 }
 
-static ssh_key load_existing(const char *path, const struct stat *st)
+static ssh_key load_existing(const char *path)
 {
-    if (!S_ISREG(st->st_mode)) {
-        sf_log(SF_ERROR, "host key %s: not a regular file; not starting", path);
-        return NULL;
-    }
-    if (st->st_mode & 077) {
-        sf_log(SF_ERROR, "host key %s: readable by others (mode %04o); fix with chmod 600; "
-               "not starting", path, (unsigned)(st->st_mode & 07777));
-        return NULL;
-    }
     ssh_key key = NULL;
     if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) != SSH_OK) {
-        sf_log(SF_ERROR, "host key %s: cannot be read as a private key; not starting", path);
-        return NULL;
-    }
-    if (ssh_key_type(key) != SSH_KEYTYPE_ED25519) {
-        sf_log(SF_ERROR, "host key %s: is %s, only ed25519 is used; not starting", path,
-               ssh_key_type_to_char(ssh_key_type(key)));
-        ssh_key_free(key);
+        sf_log(SF_ERROR, "host key %s: cannot be read as a private key", path);
         return NULL;
     }
     return key;
 }
 
-static ssh_key load_or_create(const char *path, int quiet_eacces)
+static ssh_key create(const char *path, int quiet_eacces)
 {
-    struct stat st;
-    if (lstat(path, &st) == 0)
-        return load_existing(path, &st);
-    if (errno != ENOENT) {
-        sf_log(SF_ERROR, "host key %s: %s", path, strerror(errno));
-        return NULL;
-    }
     ssh_key key = NULL;
     if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
         sf_log(SF_ERROR, "host key %s: ed25519 generation failed", path);
@@ -141,28 +121,122 @@ static ssh_key load_or_create(const char *path, int quiet_eacces)
     return key;
 }
 
-void *sf_hostkey_load(const char *path)
+/* The first ed25519 key of the vetted list; the others are named. */
+static ssh_key pick_ed25519(const struct envfile_hostkeys *keys, const char **chosen)
 {
-    ssh_key key;
-    char state[4096];
-    if (path) {
-        key = load_or_create(path, 0);
-    } else {
-        path = SF_DEFAULT_HOSTKEY;
-        key = load_or_create(path, 1);
-        if (!key && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-            const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-            if (xdg && *xdg == '/')
-                snprintf(state, sizeof state, "%s/envinit/ssh_host_ed25519_key", xdg);
-            else
-                snprintf(state, sizeof state, "%s/.local/state/envinit/ssh_host_ed25519_key",
-                         home && *home == '/' ? home : "/tmp");
-            sf_log(SF_INFO, "%s is not writable; using %s", SF_DEFAULT_HOSTKEY, state);
-            path = state;
-            key = load_or_create(path, 0);
+    ssh_key found = NULL;
+    for (size_t i = 0; i < keys->n; i++) {
+        ssh_key k = load_existing(keys->path[i]);
+        if (!k)
+            continue;
+        if (!found && ssh_key_type(k) == SSH_KEYTYPE_ED25519) {
+            found = k;
+            *chosen = keys->path[i];
+            continue;
         }
+        sf_log(SF_INFO, "host key %s: %s; not used (envinit-sshd serves one ed25519 host key)", keys->path[i],
+               ssh_key_type_to_char(ssh_key_type(k)));
+        ssh_key_free(k);
+    }
+    return found;
+}
+
+/* Keys named on the command line: each a key file or a folder of them. A
+ * single file that does not exist yet is generated there. */
+static ssh_key load_given(const char *const *paths, size_t n, const struct envfile_owner *who, char *shown,
+                          size_t len)
+{
+    struct stat st;
+    if (n == 1 && lstat(paths[0], &st) < 0 && errno == ENOENT) {
+        snprintf(shown, len, "%s", paths[0]);
+        return create(paths[0], 0);
+    }
+    static struct envfile_hostkeys keys;
+    memset(&keys, 0, sizeof keys);
+    for (size_t i = 0; i < n; i++)
+        envfile_hostkeys_list(paths[i], who, &keys);
+    const char *chosen = NULL;
+    ssh_key key = pick_ed25519(&keys, &chosen);
+    if (!key) {
+        sf_log(SF_ERROR, "no usable ed25519 host key among the %zu given (%u refused, reasons above)", keys.n,
+               keys.refused);
+        return NULL;
+    }
+    snprintf(shown, len, "%s", chosen);
+    return key;
+}
+
+static ssh_key load_or_create(const char *path, int quiet_eacces)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0 && errno == ENOENT)
+        return create(path, quiet_eacces);
+    if (lstat(path, &st) < 0) {
+        sf_log(SF_ERROR, "host key %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    const char *problem = envfile_hostkey_mode_problem(&st, geteuid());
+    if (problem) {
+        sf_log(SF_ERROR, "host key %s: %s", path, problem);
+        return NULL;
+    }
+    return load_existing(path);
+}
+
+static int unwritable(void)
+{
+    return errno == EACCES || errno == EROFS || errno == EPERM;
+}
+
+/* Not root: the state folder in the user's own home, which outlives the
+ * container when the home does. */
+static ssh_key load_state(const char *home, char *shown, size_t len)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    int n = xdg && *xdg == '/' ? snprintf(shown, len, "%s/envinit/ssh_host_ed25519_key", xdg)
+                               : snprintf(shown, len, "%s/.local/state/envinit/ssh_host_ed25519_key", home);
+    if (n < 0 || (size_t)n >= len)
+        return errno = ENAMETOOLONG, NULL;
+    return load_or_create(shown, 1);
+}
+
+/* Read-only image: a key in the runtime folder, new at every start. */
+static ssh_key load_runtime(char *shown, size_t len)
+{
+    char dir[4096];
+    const char *tried = NULL;
+    if (envfile_runtime_dir(dir, sizeof dir, &tried) < 0) {
+        sf_log(SF_ERROR, "no writable folder for a host key (tried %s, %s and %s): mount one (a tmpfs or "
+               "emptyDir at /run or /tmp) or give keys with host_keys (ENVINIT_HOST_KEYS)",
+               SF_DEFAULT_HOSTKEY, "the state folder", tried);
+        return NULL;
+    }
+    if (snprintf(shown, len, "%s/ssh_host_ed25519_key", dir) >= (int)len)
+        return NULL;
+    ssh_key key = load_or_create(shown, 0);
+    if (key)
+        sf_log(SF_WARN, "host key %s: in the runtime folder because %s is read-only, so its fingerprint "
+               "changes at every container start and clients will warn; mount a key and name it with "
+               "host_keys (ENVINIT_HOST_KEYS) to keep one", shown, SF_DEFAULT_HOSTKEY);
+    return key;
+}
+
+void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_user *user,
+                      const struct envfile_owner *who)
+{
+    static char shown[4096];
+    ssh_key key;
+    if (n) {
+        key = load_given(paths, n, who, shown, sizeof shown);
+    } else {
+        snprintf(shown, sizeof shown, "%s", SF_DEFAULT_HOSTKEY);
+        key = load_or_create(shown, 1);
+        if (!key && unwritable() && geteuid() != 0)
+            key = load_state(user->home, shown, sizeof shown);
+        if (!key && unwritable())
+            key = load_runtime(shown, sizeof shown);
     }
     if (key)
-        log_fingerprint(key, path);
+        log_fingerprint(key, shown);
     return key;
 }

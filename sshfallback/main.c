@@ -97,7 +97,10 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         switch (o) {
         case 'p': if (parse_uint(optarg, 1, 65535, &u) < 0) bad = "--port"; else c->port = (int)u; break;
         case 'l': c->listen_addr = optarg; break;
-        case 'k': c->host_key = optarg; break;
+        case 'k':
+            if (c->n_host_keys == SF_MAX_HOST_KEYS) bad = "--host-key (too many; the limit is 16)";
+            else c->host_keys[c->n_host_keys++] = optarg;
+            break;
         case 'u': c->user = optarg; break;
         case 'a': c->authorized_keys = optarg; break;
         case 'e': case 'D': break;
@@ -175,9 +178,13 @@ static int drop_listener_caps(void)
 {
     if (geteuid() != 0)
         return 0;
+    /* Checked before, with the fix named (check_privileges). */
+    /* Without CAP_NET_BIND_SERVICE the port was bound all the same
+     * (net.ipv4.ip_unprivileged_port_start, checked before). */
+    capng_get_caps_process();
+    int bind_cap = capng_have_capability(CAPNG_PERMITTED, CAP_NET_BIND_SERVICE) ? CAP_NET_BIND_SERVICE : CAP_SETUID;
     capng_clear(CAPNG_SELECT_CAPS);
-    if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_BIND_SERVICE,
-                      CAP_SETUID, CAP_SETGID, -1) < 0 ||
+    if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, bind_cap, CAP_SETUID, CAP_SETGID, -1) < 0 ||
         capng_apply(CAPNG_SELECT_CAPS) < 0) {
         sf_log(SF_ERROR, "cannot drop capabilities (libcap-ng); not starting");
         return -1;
@@ -359,6 +366,17 @@ static void resolve_defaults(struct sf_config *c)
         c->group_path = ENVFILE_GROUP;
 }
 
+/* Root that cannot become the user is a configuration no restart fixes. */
+static int check_privileges(const struct sf_config *c)
+{
+    char missing[128], advice[768];
+    if (geteuid() != 0 || c->account->uid == 0 || envfile_caps_missing(c->port, 0, missing, sizeof missing) == 0)
+        return 0;
+    envfile_caps_advice(missing, 0, advice, sizeof advice);
+    sf_log(SF_ERROR, "%s; not starting", advice);
+    return -1;
+}
+
 /* libssh's own log (-vv) in our one-line format. */
 static void libssh_to_sf_log(int priority, const char *function, const char *buffer, void *ud)
 {
@@ -382,26 +400,34 @@ int main(int argc, char **argv)
     resolve_defaults(&cfg);
     envfile_log = envfile_to_sf_log;
 
-    struct envfile_user u;
-    int rc = cfg.user ? envfile_user_by_name(cfg.passwd_path, cfg.user, &u)
-                      : envfile_user_default(cfg.passwd_path, geteuid(), &u);
-    if (rc < 0) {
-        sf_log(SF_ERROR, "user %s not found in %s; not starting", cfg.user ? cfg.user : "(default)",
-               cfg.passwd_path);
+    static struct envfile_user u;
+    struct envfile_self self;
+    envfile_self_init(&self, cfg.user);
+    if (envfile_user_serve(cfg.passwd_path, &self, &u) < 0) {
+        if (errno == EPERM)
+            sf_log(SF_ERROR, "user %s: running as uid %u, and only root can serve another user; not starting",
+                   cfg.user, (unsigned)self.uid);
+        else
+            sf_log(SF_ERROR, "user %s: %s in %s; not starting", cfg.user ? cfg.user : "(default)",
+                   errno == ENOENT ? "not found" : strerror(errno), cfg.passwd_path);
+        return SF_EXIT_CONFIG;
+    }
+    cfg.user = u.name;
+    cfg.account = &u;
+    if (check_privileges(&cfg) < 0)
+        return SF_EXIT_CONFIG;
+    static struct envfile_owner who;
+    if (envfile_owner_of(&u, cfg.group_path, &who) < 0) {
+        sf_log(SF_ERROR, "groups of %s: cannot read %s: %s; not starting", u.name, cfg.group_path, strerror(errno));
         return 1;
     }
-    if (geteuid() != 0 && u.uid != geteuid()) {
-        sf_log(SF_ERROR, "user %s: only root can serve another user; not starting", u.name);
-        return 1;
-    }
-    cfg.user = strdup(u.name);
 
     ssh_init();
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_sf_log);
-    ssh_key key = sf_hostkey_load(cfg.host_key);
+    ssh_key key = sf_hostkey_load(cfg.host_keys, cfg.n_host_keys, &u, &who);
     if (!key)
-        return 1;
+        return SF_EXIT_CONFIG;
     ssh_bind bind = make_bind(&cfg, key);
     if (!bind)
         return 1;

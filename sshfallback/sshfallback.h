@@ -13,10 +13,13 @@
  *   -p, --port N               TCP port (default 22)
  *   -l, --listen ADDR          address to bind (default "0.0.0.0"; "::" binds
  *                              IPv6 and IPv4 together)
- *   -k, --host-key PATH        ed25519 host key; generated (0600) when absent,
- *                              reused after. Default /etc/envinit/ssh_host_ed25519_key,
- *                              or $XDG_STATE_HOME (else ~/.local/state)/envinit/
- *                              ssh_host_ed25519_key when /etc/envinit is not writable.
+ *   -k, --host-key PATH        host private key file, or a folder of them (a mounted
+ *                              Secret); repeatable; the first ed25519 key is served
+ *                              (see sf_hostkey_load). A single file that does not
+ *                              exist is generated there. Default
+ *                              /etc/envinit/ssh_host_ed25519_key, generated when
+ *                              absent; read-only: the state folder (not root), then
+ *                              the runtime folder /run/envinit or /tmp/envinit-UID.
  *   -u, --user NAME            the environment user, the only user who may log
  *                              in (default: envfile_user_default: yourself when
  *                              not root; as root "coder", else uid 1000, else root)
@@ -54,7 +57,9 @@
  *       --x11-use-localhost    X11 displays listen on loopback only; default:
  *                              every address (OpenSSH's X11UseLocalhost no)
  *       --x11-display-offset N first X11 display tried (default 10)
- * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags.
+ * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
+ * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
+ * no usable host key, root without the capabilities to become the user.
  *
  * Behaviour (issue 5):
  *  - one process per connection. The listener (root) keeps only
@@ -122,6 +127,10 @@
 
 #define SF_NAME "envinit-sshd"
 #define SF_DEFAULT_HOSTKEY "/etc/envinit/ssh_host_ed25519_key"
+/* Exit status for a configuration no restart can fix (no such user,
+ * unusable host key, missing capabilities): envinit then stops restarting
+ * the server and reports it (sysexits' EX_CONFIG). */
+#define SF_EXIT_CONFIG 78
 #define SF_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #define SF_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
@@ -142,13 +151,17 @@ void sf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ---- configuration (main.c fills it from the command line) ---- */
 #define SF_MAX_ACCEPT_ENV 32
+#define SF_MAX_HOST_KEYS 16
 struct sf_startups {
     unsigned start, rate, full; /* MaxStartups start:rate:full */
 };
+struct envfile_user;
 struct sf_config {
+    const struct envfile_user *account; /* the user, resolved once at start */
     const char *listen_addr;
     int port;
-    const char *host_key;       /* NULL: the default rule */
+    const char *host_keys[SF_MAX_HOST_KEYS]; /* --host-key, in order; none: the default rule */
+    size_t n_host_keys;
     const char *user;           /* NULL: envfile_user_default */
     const char *authorized_keys;/* NULL: ~/.ssh/authorized_keys */
     const char *passwd_path, *group_path;
@@ -240,10 +253,18 @@ struct termios;
 int sf_tty_modes_apply(const unsigned char *m, size_t len, struct termios *t);
 
 /* ---- host key (hostkey.c) ---- */
-/* Loads the ed25519 key at PATH, or generates and stores it (0600, atomic)
- * when absent; PATH NULL uses the default rule. Logs the SHA256 fingerprint.
- * Returns an ssh_key (void * to keep libssh out of this header) or NULL. */
-void *sf_hostkey_load(const char *path);
+struct envfile_owner;
+/* The server's ed25519 host key. With PATHS[0..N) (--host-key: key files
+ * or folders of them, e.g. a mounted Secret): the first ed25519 key that
+ * envfile_hostkeys_list accepts for WHO (a single file that does not exist
+ * is generated there). Without: SF_DEFAULT_HOSTKEY, generated (0600,
+ * atomically) when absent; when that cannot be written, for a non-root
+ * USER its state folder ($XDG_STATE_HOME, else ~/.local/state)/envinit,
+ * then the runtime folder (envfile_runtime_dir; said with a warning: the
+ * key then changes at every start). Logs the SHA256 fingerprint. Returns
+ * an ssh_key (void * keeps libssh out of this header) or NULL (logged). */
+void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_user *user,
+                      const struct envfile_owner *who);
 
 /* ---- the connection process (conn.c) ---- */
 /* Runs one accepted connection to its end; never returns. REPORT_FD gets

@@ -116,7 +116,7 @@ expect restart-login sf_run true
 sf_stop
 chmod 644 "$WORK/hostkey"
 "$SF_BIN" -t -k "$WORK/hostkey" -u "$SF_USER" --passwd "$WORK/passwd" 2>"$WORK/t.log"; rc=$?
-expect_eq hostkey-mode-checked "1 yes" "$rc $(grep -q 'readable by others' "$WORK/t.log" && echo yes)"
+expect_eq hostkey-mode-checked "78 yes" "$rc $(grep -q 'readable by everyone' "$WORK/t.log" && echo yes)"
 
 # ---- as the user itself: no privilege needed, the user is the default ----
 require setpriv
