@@ -42,6 +42,7 @@ static const struct key keys[] = {
     {"etc_environment", K_ENUM, OFF(etc_environment), 0, etc_policies, "keep, warn or remove /etc/environment overrides"},
     {"authorized_keys", K_KEYS, 0, 0, NULL, "public key lines for ~/.ssh/authorized_keys"},
     {"authorized_keys_file", K_STR, STR(authorized_keys_file), NULL, "file holding more public keys"},
+    {"host_keys", K_STR, STR(host_keys), NULL, "SSH host private key file, or a folder of them (a mounted Secret)"},
     {"ssh", K_ENUM, OFF(ssh), 0, ssh_modes, "auto, openssh, fallback, external or off"},
     {"ssh_port", K_PORT, OFF(ssh_port), 0, NULL, "port of the SSH server"},
     {"fallback_port", K_PORT, OFF(fallback_port), 0, NULL, "port of the fallback server when 22 is taken or not root"},
@@ -510,6 +511,11 @@ bool config_key_is_bool(size_t i)
     return i < config_key_count() && keys[i].type == K_BOOL;
 }
 
+void config_status_fallback(char *out, size_t len)
+{
+    snprintf(out, len, "/tmp/envinit-%u/status", (unsigned)geteuid());
+}
+
 /* /run is root's: a non-root envinit (docker run --user) keeps its status
  * in XDG_RUNTIME_DIR, else in /tmp/envinit-UID, unless status_file says
  * otherwise. `envinit status` run as the same user finds the same file. */
@@ -521,8 +527,7 @@ void config_default_status_path(struct config *c, char *const *envp)
     for (char *const *e = envp; *e; e++)
         if (strncmp(*e, "XDG_RUNTIME_DIR=", 16) == 0 && (*e)[16] == '/')
             xdg = *e + 16;
-    int n = xdg ? snprintf(c->status_path, sizeof c->status_path, "%s/envinit/status", xdg)
-                : snprintf(c->status_path, sizeof c->status_path, "/tmp/envinit-%u/status", (unsigned)geteuid());
+    int n = xdg ? snprintf(c->status_path, sizeof c->status_path, "%s/envinit/status", xdg) : -1;
     if (n < 0 || (size_t)n >= sizeof c->status_path)
-        snprintf(c->status_path, sizeof c->status_path, "/tmp/envinit-%u/status", (unsigned)geteuid());
+        config_status_fallback(c->status_path, sizeof c->status_path);
 }

@@ -115,6 +115,8 @@ int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size
     add_env(&u, "ENVINIT_STATUS_FILE", c->status_path);
     if (c->fallback_args[0])
         add_env(&u, "ENVINIT_FALLBACK_ARGS", c->fallback_args);
+    if (c->host_keys[0])
+        add_env(&u, "ENVINIT_HOST_KEYS", c->host_keys);
     add_env(&u, "ENVINIT_LOG_LEVEL", level_name(c->log_level));
     if (c->user[0])
         add_env(&u, "ENVINIT_USER", c->user);

@@ -103,6 +103,7 @@ struct config {
                                                ENVINIT_AUTHORIZED_KEYS (malloc'd) */
     size_t n_authorized_keys;
     /* SSH */
+    char host_keys[CONFIG_PATH_LEN]; /* host key file or folder, "" for generated keys */
     enum ssh_mode ssh;
     int ssh_port;               /* 22 */
     int fallback_port;          /* 2222 */
@@ -145,6 +146,9 @@ bool config_key_is_bool(size_t i);
 void config_print_help(FILE *out);
 /* Not root and status_file left at its default: a path this user can write. */
 void config_default_status_path(struct config *c, char *const *envp);
+/* Where the status goes when the default path's folder cannot be made
+ * (a read-only /run): /tmp/envinit-UID/status. */
+void config_status_fallback(char *out, size_t len);
 void env_key_upper(const char *name, char *out, size_t outlen);
 
 /* ---- command line ---- */
@@ -286,6 +290,10 @@ int check_command(const struct config *c, char **command); /* `envinit check` */
  * prints the plan (see ssh_plan_parse) on stdout. */
 int prepare_command(const struct config *c);
 int status_command(const struct config *c);
+struct envfile_owner;
+/* The environment user's uid and groups, whose writes a file root reads
+ * for it must be safe from. 0, or -1 (logged). */
+int environment_owner(const struct config *c, struct envfile_owner *who);
 int ssh_supervise_command(const struct config *c);
 void ssh_describe_plan(const struct config *c, FILE *out);
 
@@ -353,6 +361,8 @@ struct ssh_facts {
     bool root;              /* envinit runs as uid 0 */
     bool cvm;
     int ssh_port, fallback_port;
+    const char *no_privilege;   /* root lacks the capabilities to serve the user:
+                                   why, with the fixes (NULL: it has them) */
 };
 struct ssh_decision {
     enum ssh_action action;
@@ -385,10 +395,13 @@ void sshd_config_scan(const char *text, unsigned *sets,
  * patterns are under ETC_DIR, as sshd does). Unreadable: 0. */
 unsigned sshd_config_sets(const char *path, const char *etc_dir);
 
-#define SSHD_ARGV_MAX 16
+#define SSHD_HOST_KEYS_MAX 16
+#define SSHD_ARGV_MAX (16 + 2 * SSHD_HOST_KEYS_MAX)
 struct sshd_cmd {
     char *argv[SSHD_ARGV_MAX];
     char path[4096], port[16];
+    char host_keys[SSHD_HOST_KEYS_MAX][1024];
+    size_t n_host_keys;
 };
 /* sshd -D -e -p PORT, then -o for each recommendation not in SETS when
  * RECOMMENDED. */
@@ -396,10 +409,15 @@ void sshd_build_argv(struct sshd_cmd *cmd, const char *sshd, int port, bool reco
 /* Finds OpenSSH's sshd: ROOT/usr/sbin/sshd, ROOT/usr/bin/sshd, then each
  * directory of PATH_ENV (may be NULL) under ROOT. ROOT is "" in production. */
 bool sshd_find(const char *root, const char *path_env, char *out, size_t len);
-/* Before the first start, synchronously: host keys (ssh-keygen -A when
- * one of the default keys is missing), /run/sshd, and CMD's command line
- * with -t instead of -D (sshd's message is logged). -1 when that failed. */
-int openssh_prepare(const struct sshd_cmd *cmd);
+/* Appends "-h PATH" to CMD's command line. false when it is full or PATH
+ * too long (logged). */
+bool sshd_add_host_key(struct sshd_cmd *cmd, const char *path);
+/* Before the first start, synchronously: unless CMD already has host keys
+ * (-h, from the host_keys setting), the default ones (ssh-keygen -A when
+ * one is missing; when /etc/ssh is read-only and none exists, an ed25519
+ * key in the runtime folder, added with -h); /run/sshd; and CMD's command
+ * line with -t instead of -D (sshd's message is logged). -1 when that failed. */
+int openssh_prepare(struct sshd_cmd *cmd);
 
 /* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
  * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
@@ -407,11 +425,16 @@ int openssh_prepare(const struct sshd_cmd *cmd);
 struct fallback_cmd {
     char *argv[FALLBACK_ARGV_MAX];
     char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];
+    char host_keys[CONFIG_PATH_LEN];
 };
 /* false when envinit-sshd is not installed. USER may be "" (its default). */
 bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int port, const char *user);
-/* Appends the fallback_args setting's words to a built command line. */
-void fallback_add_args(struct fallback_cmd *cmd, const char *words);
+/* envinit-sshd's exit status for a configuration no restart can fix
+ * (sshfallback.h: SF_EXIT_CONFIG): it is not restarted. */
+#define FALLBACK_EXIT_CONFIG 78
+/* Appends the host_keys setting (--host-key, when not "") and the
+ * fallback_args setting's words to a built command line. */
+void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const char *words);
 
 /* CVM mode. */
 #define CVM_UNIT_NAME "envinit-ssh.service"
@@ -437,13 +460,13 @@ int cvm_exec_systemd_at(const char *root, const struct config *c, char *const ar
 /* The plan envinit-setup hands PID 1: "key=value" lines (action, port,
  * why, arg per argv word, abort) closed by "end". Parsed in place (argv
  * points into TEXT). -1 when malformed or cut short. */
-#define SSH_PLAN_ARGS 24
+#define SSH_PLAN_ARGS SSHD_ARGV_MAX
 struct ssh_plan {
     enum ssh_action action;
     int port;
     bool abort;                 /* on_write_error = fail and a write failed */
     bool quiet;                 /* ssh = off in envinit itself: write no status */
-    char why[256];
+    char why[512];
     char *argv[SSH_PLAN_ARGS];
     int argc;
 };
@@ -463,7 +486,7 @@ struct ssh_status {
     unsigned restarts;
     int last_status;        /* raw wait status, -1: never exited */
     long since;             /* CLOCK_REALTIME s when the state began */
-    char note[256];         /* why, in one line */
+    char note[512];         /* why, in one line */
 };
 int status_render(const struct ssh_status *s, char *buf, size_t len);  /* length or -1 */
 int status_parse(const char *text, struct ssh_status *out);             /* 0 or -1 */

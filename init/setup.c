@@ -117,6 +117,20 @@ int environment_setup(const struct config *c)
     return 0;
 }
 
+int environment_owner(const struct config *c, struct envfile_owner *who)
+{
+    struct envfile_request req;
+    struct envfile_user u;
+    make_request(c, &req, NULL);
+    if (envfile_resolve_user(&req, &u) < 0)
+        return -1;
+    if (envfile_owner_of(&u, ENVFILE_GROUP, who) < 0) {
+        log_error("groups of %s: cannot read %s: %s", u.name, ENVFILE_GROUP, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int env_command(const struct config *c)
 {
     envfile_log = envfile_to_log;

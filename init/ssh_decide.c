@@ -100,15 +100,24 @@ struct ssh_decision ssh_decide(const struct ssh_facts *f)
                    "CVM mode: systemd runs OpenSSH; envinit-ssh.service starts the fallback if nothing listens");
     bool busy = f->listener;
     bool broken = busy && f->probe != SSH_PROBE_SSH;
+    struct ssh_decision d;
     switch (f->mode) {
     case SSH_OPENSSH:
-        return decide_openssh(f, busy, broken);
+        d = decide_openssh(f, busy, broken);
+        break;
     case SSH_FALLBACK:
-        return decide_fallback(f, busy, broken);
+        d = decide_fallback(f, busy, broken);
+        break;
     case SSH_AUTO:
     default:
-        return decide_auto(f, busy, broken);
+        d = decide_auto(f, busy, broken);
+        break;
     }
+    /* Either server must become the user: without the capabilities for
+     * that, starting one would only fail again at every restart. */
+    if ((d.action == SSH_ACT_OPENSSH || d.action == SSH_ACT_FALLBACK) && f->root && f->no_privilege)
+        return act(SSH_ACT_ERROR, 0, d.port_broken, f->no_privilege);
+    return d;
 }
 
 bool ssh_fast_exit(unsigned *count, long uptime_ms)

@@ -2,6 +2,7 @@
  * image's sshd_config already decides, the command line, and the one-off
  * preparation before its first start (host keys, /run/sshd, sshd -t). */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -251,6 +252,25 @@ void sshd_build_argv(struct sshd_cmd *cmd, const char *sshd, int port, bool reco
     cmd->argv[n] = NULL;
 }
 
+bool sshd_add_host_key(struct sshd_cmd *cmd, const char *path)
+{
+    size_t n = 0;
+    while (cmd->argv[n])
+        n++;
+    if (cmd->n_host_keys == SSHD_HOST_KEYS_MAX || n + 2 >= SSHD_ARGV_MAX ||
+        strlen(path) >= sizeof cmd->host_keys[0]) {
+        log_error("host key %s: more than %d keys, or a path too long for sshd's command line; not used", path,
+                  SSHD_HOST_KEYS_MAX);
+        return false;
+    }
+    char *slot = cmd->host_keys[cmd->n_host_keys++];
+    snprintf(slot, sizeof cmd->host_keys[0], "%s", path);
+    cmd->argv[n++] = "-h";
+    cmd->argv[n++] = slot;
+    cmd->argv[n] = NULL;
+    return true;
+}
+
 static bool is_executable(const char *path)
 {
     struct stat sb;
@@ -382,30 +402,76 @@ static void log_lines(enum log_level level, const char *prefix, const char *text
     }
 }
 
-static void ensure_host_keys(const char *sshd)
+static const char *const default_keys[] = {"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
+                                           "/etc/ssh/ssh_host_ed25519_key"};
+#define N_DEFAULT_KEYS (sizeof default_keys / sizeof default_keys[0])
+
+static size_t default_keys_present(void)
 {
-    static const char *const keys[] = {"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_ecdsa_key",
-                                       "/etc/ssh/ssh_host_ed25519_key"};
-    bool missing = false;
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        missing |= access(keys[i], F_OK) != 0;
-    if (!missing)
+    size_t n = 0;
+    for (size_t i = 0; i < N_DEFAULT_KEYS; i++)
+        n += access(default_keys[i], F_OK) == 0;
+    return n;
+}
+
+/* /etc/ssh is read-only and holds no key: one ed25519 key in the runtime
+ * folder, shared with envinit-sshd (the same path and format), for sshd's -h. */
+static void runtime_host_key(struct sshd_cmd *cmd, char *keygen)
+{
+    char dir[4096], key[4200];
+    const char *tried = NULL;
+    if (envfile_runtime_dir(dir, sizeof dir, &tried) < 0) {
+        log_error("/etc/ssh is read-only and no runtime folder is writable (tried %s): sshd has no host key; "
+                  "mount a tmpfs or emptyDir at /run or /tmp, or give keys with host_keys", tried);
+        return;
+    }
+    snprintf(key, sizeof key, "%s/ssh_host_ed25519_key", dir);
+    if (access(key, F_OK) != 0) {
+        char out[4096];
+        char *argv[] = {keygen, "-q", "-t", "ed25519", "-N", "", "-C", "envinit", "-f", key, NULL};
+        if (run_capture(argv, out, sizeof out) != 0) {
+            log_lines(LOG_ERROR, "ssh-keygen", out);
+            log_error("cannot create a host key in %s; sshd has no host key", dir);
+            return;
+        }
+    }
+    log_warn("host key %s: in the runtime folder because /etc/ssh is read-only, so its fingerprint changes at "
+             "every container start and clients will warn; mount keys and name them with host_keys "
+             "(ENVINIT_HOST_KEYS) to keep them", key);
+    sshd_add_host_key(cmd, key);
+}
+
+static void ensure_host_keys(struct sshd_cmd *cmd)
+{
+    if (default_keys_present() == N_DEFAULT_KEYS)
         return;
     char keygen[4096], out[4096];
     static const char *const dirs[] = {"/usr/bin", "/usr/sbin", "/bin", NULL};
     if (!find_program("", dirs, getenv("PATH"), "ssh-keygen", keygen, sizeof keygen)) {
         log_warn("OpenSSH host keys are missing in /etc/ssh and ssh-keygen is not installed; "
-                 "%s may refuse to start", sshd);
+                 "%s may refuse to start", cmd->path);
         return;
     }
     char *argv[] = {keygen, "-A", NULL};
+    /* ssh-keygen -A exits 0 even when it could not save a key: count them. */
     int st = run_capture(argv, out, sizeof out);
-    if (st == 0) {
+    size_t present = default_keys_present();
+    if (st == 0 && present == N_DEFAULT_KEYS) {
         log_info("created the missing OpenSSH host keys with %s -A", keygen);
         return;
     }
+    if (present > 0) {
+        log_info("%s -A could not create every default host key in /etc/ssh; sshd uses the %zu there", keygen,
+                 present);
+        return;
+    }
+    if (access("/etc/ssh", W_OK) != 0 && (errno == EROFS || errno == EACCES)) {
+        runtime_host_key(cmd, keygen);
+        return;
+    }
     log_lines(LOG_ERROR, "ssh-keygen", out);
-    log_error("%s -A failed to create the missing host keys in /etc/ssh; %s may refuse to start", keygen, sshd);
+    log_error("%s -A failed to create the missing host keys in /etc/ssh; %s may refuse to start", keygen,
+              cmd->path);
 }
 
 static int ensure_privsep_dir(void)
@@ -424,9 +490,10 @@ static int ensure_privsep_dir(void)
     return 0;
 }
 
-int openssh_prepare(const struct sshd_cmd *cmd)
+int openssh_prepare(struct sshd_cmd *cmd)
 {
-    ensure_host_keys(cmd->path);
+    if (cmd->n_host_keys == 0)
+        ensure_host_keys(cmd);
     ensure_privsep_dir();
     if (!cmd->argv[0])
         return -1;

@@ -4,6 +4,7 @@
  * Also `envinit check`'s account of that choice and `ssh-supervise`, the
  * CVM-mode unit's side of the same decision. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -25,7 +26,22 @@ struct facts_ctx {
     struct ssh_facts f;
     struct sockaddr_storage addr;
     char sshd[4096];
+    char no_privilege[768];     /* why root cannot serve the user, or "" */
 };
+
+/* Root in a container that dropped CAP_SETUID/CAP_SETGID (or the one for
+ * binding the port): no server of either kind could serve the user. */
+static void check_privilege(const struct config *c, struct facts_ctx *fc)
+{
+    char missing[128];
+    struct envfile_owner who;
+    fc->no_privilege[0] = '\0';
+    if (!fc->f.root || (environment_owner(c, &who) == 0 && who.uid == 0) ||
+        envfile_caps_missing(c->ssh_port, 1, missing, sizeof missing) == 0)
+        return;
+    envfile_caps_advice(missing, c->fallback_port, fc->no_privilege, sizeof fc->no_privilege);
+    fc->f.no_privilege = fc->no_privilege;
+}
 
 static void gather(const struct config *c, const char *dir, bool probe, struct facts_ctx *fc)
 {
@@ -44,6 +60,7 @@ static void gather(const struct config *c, const char *dir, bool probe, struct f
     f->have_sshd = sshd_find("", getenv("PATH"), fc->sshd, sizeof fc->sshd);
     struct fallback_cmd fb;
     f->have_fallback = fallback_build_argv(&fb, dir, 0, "");
+    check_privilege(c, fc);
 }
 
 static void log_broken_port(int port, enum ssh_probe p)
@@ -63,11 +80,28 @@ static void print_plan(FILE *out, enum ssh_action a, int port, const char *why, 
     fprintf(out, "end\n");
 }
 
+/* The host_keys setting's keys, vetted for the environment user, as -h. */
+static void add_given_host_keys(const struct config *c, struct sshd_cmd *cmd)
+{
+    static struct envfile_hostkeys keys;
+    struct envfile_owner who;
+    memset(&keys, 0, sizeof keys);
+    if (environment_owner(c, &who) < 0 || envfile_hostkeys_list(c->host_keys, &who, &keys) < 0 || keys.n == 0) {
+        log_error("host_keys = %s: no usable host key (reasons above); OpenSSH uses its own keys, so clients "
+                  "will see another fingerprint", c->host_keys);
+        return;
+    }
+    for (size_t i = 0; i < keys.n; i++)
+        sshd_add_host_key(cmd, keys.path[i]);
+}
+
 /* The OpenSSH command line, after its one-time preparation. */
 static void prepare_openssh(const struct config *c, const char *sshd, int port, struct sshd_cmd *cmd)
 {
     unsigned sets = sshd_config_sets(SSHD_CONFIG, SSHD_ETC);
     sshd_build_argv(cmd, sshd, port, c->openssh_recommended, sets);
+    if (c->host_keys[0])
+        add_given_host_keys(c, cmd);
     if (c->openssh_recommended && sets)
         log_info("%s (or a file it includes) sets%s%s%s itself; envinit keeps its value there", SSHD_CONFIG,
                  sets & SSHD_SETS_PERMIT_USER_ENV ? " PermitUserEnvironment" : "",
@@ -78,12 +112,14 @@ static void prepare_openssh(const struct config *c, const char *sshd, int port, 
 
 int prepare_command(const struct config *c)
 {
-    if (environment_setup(c) < 0) {
+    struct facts_ctx fc;
+    gather(c, self_dir(), !c->cvm, &fc);
+    /* Without the capabilities the writes would only fail one by one; the
+     * decision below says why, once. */
+    if (!fc.f.no_privilege && environment_setup(c) < 0) {
         printf("action=error\nport=0\nwhy=the SSH files could not be written (on_write_error = fail)\nabort=1\nend\n");
         return 0;
     }
-    struct facts_ctx fc;
-    gather(c, self_dir(), !c->cvm, &fc);
     fc.f.cvm = c->cvm;
     struct ssh_decision d = ssh_decide(&fc.f);
     log_debug("SSH: listener on %d: %s (%s), sshd: %s, envinit-sshd: %s, root: %s -> %s", c->ssh_port,
@@ -141,11 +177,13 @@ static void print_commands(const struct config *c, FILE *out, const struct facts
     if (fc->f.have_sshd && fc->f.root) {
         struct sshd_cmd cmd = {.argv = {NULL}};
         sshd_build_argv(&cmd, fc->sshd, port, c->openssh_recommended, sshd_config_sets(SSHD_CONFIG, SSHD_ETC));
+        if (c->host_keys[0])
+            add_given_host_keys(c, &cmd);
         print_argv(out, "OpenSSH would run as", cmd.argv);
     }
     struct fallback_cmd fb;
     if (fallback_build_argv(&fb, self_dir(), port, c->user)) {
-        fallback_add_args(&fb, c->fallback_args);
+        fallback_add_args(&fb, c->host_keys, c->fallback_args);
         print_argv(out, "the fallback would run as", fb.argv);
     }
 }
@@ -236,7 +274,7 @@ static int exec_fallback(const struct config *c, int port, const char *why)
         ssh_status_set("none", "down", port, true, 0, "envinit-sshd is not installed");
         return SSH_SUPERVISE_NO_SERVER;
     }
-    fallback_add_args(&fb, c->fallback_args);
+    fallback_add_args(&fb, c->host_keys, c->fallback_args);
     log_msg(port == c->ssh_port ? LOG_INFO : LOG_WARN, "ssh-supervise: starting envinit-sshd on port %d: %s",
             port, why);
     /* systemd supervises this process: the fallback simply takes it over. */
@@ -265,6 +303,7 @@ int ssh_supervise_command(const struct config *c)
         fc.f.probe = ssh_probe(&fc.addr, SSH_PROBE_TIMEOUT_MS);
     struct fallback_cmd fb;
     fc.f.have_fallback = fallback_build_argv(&fb, self_dir(), 0, "");
+    check_privilege(c, &fc);
     /* systemd runs OpenSSH here; ssh = openssh only forbids the fallback. */
     if (c->ssh == SSH_OPENSSH && !(fc.f.listener && fc.f.probe == SSH_PROBE_SSH)) {
         log_error("ssh-supervise: no SSH server answers on port %d after %ld ms and ssh = openssh forbids the "

@@ -28,6 +28,7 @@ static struct {
     const char *self_dir;
     char user[64];
     const char *fallback_args;  /* the config's */
+    const char *host_keys;      /* the config's */
     struct service *svc;        /* the server we supervise, NULL when none */
     struct ssh_status st;       /* what the status file says apart from svc */
     char written[1024];         /* last rendered status, to skip identical writes */
@@ -59,9 +60,26 @@ void ssh_status_init(const struct config *c, const char *dir)
     orch.self_dir = dir;
     snprintf(orch.user, sizeof orch.user, "%s", c->user);
     orch.fallback_args = c->fallback_args;
+    orch.host_keys = c->host_keys;
 }
 
 /* ---- status ---- */
+
+/* The default status folder cannot be made (a read-only root without a
+ * /run tmpfs): once, the file moves to where `envinit status` looks next. */
+static bool status_moved(void)
+{
+    static char alt[CONFIG_PATH_LEN];
+    if (alt[0] || strcmp(orch.status_path, CONFIG_STATUS_PATH) != 0 ||
+        (errno != EROFS && errno != EACCES && errno != EPERM && errno != ENOENT))
+        return false;
+    int err = errno;
+    config_status_fallback(alt, sizeof alt);
+    log_warn("cannot write the SSH status file %s: %s; writing it to %s instead (envinit status reads it there)",
+             orch.status_path, strerror(err), alt);
+    orch.status_path = alt;
+    return true;
+}
 
 static void status_refresh(void)
 {
@@ -81,7 +99,10 @@ static void status_refresh(void)
     char text[sizeof orch.written];
     if (status_render(&s, text, sizeof text) < 0 || strcmp(text, orch.written) == 0)
         return;
-    if (status_write(orch.status_path, &s) == 0) {
+    int rc = status_write(orch.status_path, &s);
+    if (rc < 0 && status_moved()) /* a read-only /run */
+        rc = status_write(orch.status_path, &s);
+    if (rc == 0) {
         snprintf(orch.written, sizeof orch.written, "%s", text);
         orch.status_failed = false;
     } else if (!orch.status_failed) {
@@ -115,6 +136,21 @@ void ssh_status_set(const char *kind, const char *state, int port, bool expected
 
 /* ---- starting servers ---- */
 
+/* envinit-sshd says, by its exit status, that no restart can help (its
+ * reason is the line above in the log): say so once and stop. */
+static bool fallback_exited(struct service *s, int status, long uptime_ms, void *ctx)
+{
+    (void)s, (void)uptime_ms, (void)ctx;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != FALLBACK_EXIT_CONFIG)
+        return true;
+    log_error("envinit-sshd cannot run with this configuration (its reason is above); not restarting it: "
+              "this environment has no SSH access until the container is fixed and restarted");
+    orch.svc = NULL;
+    ssh_status_set("none", "down", orch.st.port, true, 0,
+                   "envinit-sshd stopped on a configuration error (see the log); not restarted");
+    return false;
+}
+
 static struct service *start_fallback(int port)
 {
     struct fallback_cmd fb;
@@ -122,12 +158,13 @@ static struct service *start_fallback(int port)
         log_error("envinit-sshd is not installed in %s: no SSH server runs", orch.self_dir);
         return NULL;
     }
-    fallback_add_args(&fb, orch.fallback_args);
+    fallback_add_args(&fb, orch.host_keys, orch.fallback_args);
     struct service_spec spec = {
         .name = "envinit-sshd",
         .argv = fb.argv,
         .restart = RESTART_ALWAYS,
         .capture_stderr = true,
+        .on_exit = fallback_exited,
     };
     orch.fast_exits = 0;
     orch.st.port = port;

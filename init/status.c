@@ -83,7 +83,7 @@ int status_parse(const char *text, struct ssh_status *out)
     for (const char *line = text; line && *line;) {
         const char *nl = strchr(line, '\n');
         size_t ll = nl ? (size_t)(nl - line) : strlen(line);
-        char buf[512];
+        char buf[640];
         if (ll < sizeof buf && line[0] != '#') {
             memcpy(buf, line, ll);
             buf[ll] = '\0';

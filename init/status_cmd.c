@@ -112,7 +112,17 @@ static bool status_is_up(const struct ssh_status *s)
 
 int status_command(const struct config *c)
 {
-    char *text = read_status_file(c->status_path);
+    char alt[CONFIG_PATH_LEN];
+    const char *path = c->status_path;
+    char *text = read_status_file(path);
+    /* A read-only /run: PID 1 moved the file to the runtime folder. */
+    if (!text && errno == ENOENT && strcmp(path, CONFIG_STATUS_PATH) == 0) {
+        config_status_fallback(alt, sizeof alt);
+        if ((text = read_status_file(alt)))
+            path = alt;
+        else
+            errno = ENOENT;
+    }
     if (!text) {
         int e = errno;
         if (c->ssh == SSH_OFF) {
@@ -127,7 +137,7 @@ int status_command(const struct config *c)
     int r = status_parse(text, &s);
     free(text);
     if (r < 0) {
-        fprintf(stderr, "envinit: error: %s is not an envinit status file\n", c->status_path);
+        fprintf(stderr, "envinit: error: %s is not an envinit status file\n", path);
         return 1;
     }
     bool up = status_is_up(&s);

@@ -375,6 +375,34 @@ START_TEST(decide_unprivileged_high_port)
 }
 END_TEST
 
+START_TEST(decide_without_privilege)
+{
+    /* Root that cannot become the user: an error with the reason, never a
+     * server that would fail at every restart. */
+    const char *why = "root without CAP_SETUID";
+    for (int mode = SSH_AUTO; mode <= SSH_FALLBACK; mode++)
+        for (int bits = 0; bits < 4; bits++) {
+            struct ssh_facts f = {.mode = (enum ssh_mode)mode, .have_sshd = bits & 1, .have_fallback = bits & 2,
+                                  .root = true, .ssh_port = 22, .fallback_port = 2222, .no_privilege = why};
+            struct ssh_decision d = ssh_decide(&f);
+            ck_assert_msg(d.action != SSH_ACT_OPENSSH && d.action != SSH_ACT_FALLBACK, "mode %d bits %d: %s",
+                          mode, bits, ssh_action_name(d.action));
+            if (d.action == SSH_ACT_ERROR && (bits & (mode == SSH_OPENSSH ? 1 : 2)))
+                ck_assert_str_eq(d.why, why);
+        }
+    /* An SSH server already there, off, external: nothing to start anyway. */
+    struct ssh_facts f = {.mode = SSH_AUTO, .listener = true, .probe = SSH_PROBE_SSH, .root = true,
+                          .ssh_port = 22, .fallback_port = 2222, .no_privilege = why};
+    EXPECT(ssh_decide(&f), SSH_ACT_SERVED, 22, false);
+    f.mode = SSH_EXTERNAL;
+    EXPECT(ssh_decide(&f), SSH_ACT_EXTERNAL, 22, false);
+    /* Not root: the capabilities are not needed. */
+    f = (struct ssh_facts){.mode = SSH_AUTO, .have_fallback = true, .ssh_port = 22, .fallback_port = 2222,
+                           .no_privilege = why};
+    EXPECT(ssh_decide(&f), SSH_ACT_FALLBACK, 2222, false);
+}
+END_TEST
+
 START_TEST(fast_exits)
 {
     unsigned n = 0;
@@ -491,6 +519,27 @@ START_TEST(sshd_argv)
 }
 END_TEST
 
+START_TEST(sshd_host_keys)
+{
+    struct sshd_cmd cmd = {.argv = {NULL}};
+    char line[8192], want[64];
+    sshd_build_argv(&cmd, "/usr/sbin/sshd", 22, false, 0);
+    ck_assert(sshd_add_host_key(&cmd, "/keys/ssh_host_ed25519_key"));
+    ck_assert(sshd_add_host_key(&cmd, "/keys/ssh_host_rsa_key"));
+    argv_join(cmd.argv, line, sizeof line);
+    ck_assert_str_eq(line, "/usr/sbin/sshd -D -e -p 22 -h /keys/ssh_host_ed25519_key -h /keys/ssh_host_rsa_key");
+    /* Full: refused (logged), never cut. */
+    for (int i = 2; i < SSHD_HOST_KEYS_MAX; i++) {
+        snprintf(want, sizeof want, "/k/%d", i);
+        ck_assert(sshd_add_host_key(&cmd, want));
+    }
+    ck_assert(!sshd_add_host_key(&cmd, "/k/one-too-many"));
+    argv_join(cmd.argv, line, sizeof line);
+    ck_assert_ptr_null(strstr(line, "one-too-many"));
+    ck_assert_ptr_nonnull(strstr(line, "-h /k/15"));
+}
+END_TEST
+
 START_TEST(sshd_finding)
 {
     make_tmproot();
@@ -531,8 +580,12 @@ START_TEST(fallback_argv)
              "%s/bundle/lib/ld-linux-x86-64.so.2 --library-path %s/bundle/lib %s/envinit-sshd --port 2222 --user coder",
              tmproot, tmproot, bin);
     ck_assert_str_eq(line, want);
+    fallback_add_args(&fb, "/etc/envinit/host-keys", "");
+    argv_join(fb.argv, line, sizeof line);
+    ck_assert_ptr_nonnull(strstr(line, " --user coder --host-key /etc/envinit/host-keys"));
+    ck_assert(fallback_build_argv(&fb, bin, 2222, "coder"));
     rm_tree();
-    fallback_add_args(&fb, "--no-port-forwarding  --no-x11-forwarding");
+    fallback_add_args(&fb, "", "--no-port-forwarding  --no-x11-forwarding");
     size_t n = 0;
     while (fb.argv[n])
         n++;
@@ -572,6 +625,10 @@ START_TEST(cvm_unit_rendering)
     ck_assert_ptr_nonnull(strstr(unit, "\nEnvironment=\"ENVINIT_STATUS_FILE=/run/envinit/status\"\n"));
     ck_assert_ptr_null(strstr(unit, "ENVINIT_USER"));
     ck_assert_ptr_null(strstr(unit, "ENVINIT_CONFIG"));
+    ck_assert_ptr_null(strstr(unit, "ENVINIT_HOST_KEYS"));
+    snprintf(c.host_keys, sizeof c.host_keys, "/etc/envinit/host-keys");
+    ck_assert_int_gt(cvm_render_unit(&c, "/opt/envinit/bin/envinit", unit, sizeof unit), 0);
+    ck_assert_ptr_nonnull(strstr(unit, "\nEnvironment=\"ENVINIT_HOST_KEYS=/etc/envinit/host-keys\"\n"));
     ck_assert_ptr_nonnull(strstr(unit, "\n[Install]\nWantedBy=multi-user.target\n"));
 }
 END_TEST
@@ -852,10 +909,11 @@ int main(void)
                                            procnet_v4_mapped, procnet_files, NULL};
     const TTest *const greeting[] = {greeting_ssh, greeting_not_ssh, greeting_undecided, NULL};
     const TTest *const decision[] = {decide_auto, decide_off_external_cvm, decide_forced_openssh,
-                                            decide_forced_fallback, decide_unprivileged_high_port, fast_exits,
+                                            decide_forced_fallback, decide_unprivileged_high_port,
+                                            decide_without_privilege, fast_exits,
                                             NULL};
     const TTest *const openssh[] = {sshd_config_keywords, sshd_config_includes, sshd_config_files,
-                                           sshd_argv, sshd_finding, fallback_argv, NULL};
+                                           sshd_argv, sshd_host_keys, sshd_finding, fallback_argv, NULL};
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
