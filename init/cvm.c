@@ -212,7 +212,9 @@ int cvm_write_units(const char *root, const struct config *c, const char *envini
     else if (link_atomic("../" CVM_UNIT_NAME, link) < 0)
         failed = link;
     if (failed) {
-        log_error("CVM mode: cannot write %s: %s; systemd will not start the fallback", failed, strerror(errno));
+        int err = errno;
+        log_error("CVM mode: cannot write %s: %s; systemd will not start the fallback%s", failed, strerror(err),
+                  err == EROFS ? " (a read-only root needs a tmpfs at /run, which systemd needs too)" : "");
         return -1;
     }
     log_info("CVM mode: wrote %s, enabled for multi-user.target", unit);
