@@ -7,10 +7,15 @@
 # machine's apt configuration is left alone.
 #
 # Usage: sshfallback/libssh.sh OUTDIR
-#   OUTDIR/lib/libssh.a, OUTDIR/include/libssh/*.h, OUTDIR/VERSION
+#   OUTDIR/lib/libssh.a, OUTDIR/include/libssh/*.h, OUTDIR/VERSION, and
+#   OUTDIR/source/: the source package as fetched (.dsc and the files it
+#   names), so a later build elsewhere needs no network (LIBSSH_SRC).
 # Environment: LIBSSH_SUITE (default trixie: the stable release, whose
 # libssh 0.11 carries every fix of the 0.10 in bookworm-security and more),
-# LIBSSH_MIRROR (default http://deb.debian.org/debian).
+# LIBSSH_MIRROR (default http://deb.debian.org/debian), LIBSSH_SRC (a folder
+# holding such a fetched source package: used instead of apt-get, its files
+# checked against the .dsc's checksums; the Docker build of the bundle uses
+# the OUTDIR/source of the host's build this way).
 set -euo pipefail
 
 out=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -22,21 +27,31 @@ work=$out/work
 
 die() { echo "libssh.sh: $*" >&2; exit 1; }
 [ -r "$keyring" ] || die "$keyring missing (package debian-archive-keyring); run: bash .ci/deps build"
-for tool in apt-get dpkg-source cmake patch; do
+for tool in apt-get dpkg-source dpkg-parsechangelog cmake patch; do
   command -v $tool >/dev/null || die "$tool missing; run: bash .ci/deps build"
 done
 
 rm -rf "$work" && mkdir -p "$work/apt/parts" "$work/apt/lists/partial" "$work/apt/cache" "$work/src"
-printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
-  "$mirror" "$suite" "$keyring" >"$work/apt/parts/libssh.sources"
-apt_opts=(-q -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/apt/parts"
-          -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
-          -o Debug::NoLocking=true -o APT::Sandbox::User="$(id -un)")
+if [ -n "${LIBSSH_SRC:-}" ]; then
+  given=$(cd "$LIBSSH_SRC" && pwd) || die "LIBSSH_SRC=$LIBSSH_SRC is not a folder"
+  dsc=$(find "$given" -maxdepth 1 -name 'libssh_*.dsc' | head -n1)
+  [ -n "$dsc" ] || die "no libssh_*.dsc in LIBSSH_SRC=$LIBSSH_SRC"
+  # dpkg-source checks every file's size and checksums against the .dsc
+  # (which apt-get verified against the signed index when it was fetched).
+  dpkg-source -x "$dsc" "$work/src/libssh-src" >"$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log" >&2; die "dpkg-source -x $dsc failed"; }
+else
+  printf 'Types: deb-src\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+    "$mirror" "$suite" "$keyring" >"$work/apt/parts/libssh.sources"
+  apt_opts=(-q -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/apt/parts"
+            -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
+            -o Debug::NoLocking=true -o APT::Sandbox::User="$(id -un)")
 
-apt-get "${apt_opts[@]}" update >"$work/apt.log" 2>&1 \
-  || { cat "$work/apt.log" >&2; die "apt-get update of $suite sources from $mirror failed"; }
-(cd "$work/src" && apt-get "${apt_opts[@]}" source --only-source libssh) >>"$work/apt.log" 2>&1 \
-  || { cat "$work/apt.log" >&2; die "apt-get source libssh ($suite) failed"; }
+  apt-get "${apt_opts[@]}" update >"$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log" >&2; die "apt-get update of $suite sources from $mirror failed"; }
+  (cd "$work/src" && apt-get "${apt_opts[@]}" source --only-source libssh) >>"$work/apt.log" 2>&1 \
+    || { cat "$work/apt.log" >&2; die "apt-get source libssh ($suite) failed"; }
+fi
 src=$(find "$work/src" -mindepth 1 -maxdepth 1 -type d -name 'libssh-*' | head -n1)
 [ -n "$src" ] || die "no libssh source folder after apt-get source"
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
@@ -62,6 +77,11 @@ install -d "$out/lib" "$out/include/libssh"
 install -m 0644 "$work/build/src/libssh.a" "$out/lib/libssh.a"
 install -m 0644 "$src"/include/libssh/*.h "$work/build/include/libssh/libssh_version.h" \
   "$out/include/libssh/"
-echo "$version ($suite, with sshfallback/libssh.patch)" >"$out/VERSION"
+echo "$version (${LIBSSH_SRC:+pre-fetched, }$suite, with sshfallback/libssh.patch)" >"$out/VERSION"
+# Keep what apt-get fetched (not the unpacked tree) for LIBSSH_SRC.
+if [ -z "${LIBSSH_SRC:-}" ]; then
+  rm -rf "${out:?}/source" && mkdir "$out/source"
+  find "$work/src" -mindepth 1 -maxdepth 1 -type f -exec cp -p {} "$out/source/" \;
+fi
 rm -rf "$work"
 echo "libssh.sh: libssh $version built into $out"
