@@ -33,7 +33,7 @@ CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o log.o loop.o signal
 BINS  = envinit envinit-setup
 TESTS =
 
-.PHONY: all check unit integration demo install clean fuzz bundle deps bench lint
+.PHONY: all check unit integration demo install clean fuzz bundle dist deps bench lint
 # The default goal; its programs are listed after the components' fragments
 # below have added theirs to BINS.
 all:
@@ -41,6 +41,26 @@ all:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The version `envinit --version` prints and `make dist` names its tarball
+# with: `git describe --tags --dirty` in a checkout with a tag; without one,
+# init/main.c's release number and the commit (0.1.0-g1a2b3c4[-dirty]);
+# outside git, the VERSION file, else that release number. `make
+# VERSION=...` sets it outright (the Docker build has no .git).
+ifeq ($(origin VERSION),undefined)
+VERSION_BASE := $(shell sed -n 's/^\#define ENVINIT_VERSION "\(.*\)"$$/\1/p' init/main.c)
+VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+             { h=$$(git describe --always --dirty 2>/dev/null) && echo "$(VERSION_BASE)-g$$h"; } || \
+             cat VERSION 2>/dev/null || echo "$(VERSION_BASE)")
+endif
+# main.o is rebuilt when the version changes (the stamp is rewritten only then).
+$(BUILD)/VERSION: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+$(BUILD)/init/main.o: ALL_CFLAGS += -DENVINIT_VERSION='"$(VERSION)"'
+$(BUILD)/init/main.o: $(BUILD)/VERSION
+.PHONY: FORCE
+FORCE:
 
 envinit: $(CORE_OBJ)
 	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
@@ -82,6 +102,23 @@ install: bundle
 	cp -a dist/envinit/bin/. $(DESTDIR)$(PREFIX)/bin/
 	cp -a dist/envinit/lib/. $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# dist/envinit-VERSION-ARCH.tar.gz: the bundle under opt/envinit/, so that
+# `tar -C / -xzf` (or a Dockerfile's `ADD envinit-....tar.gz /`) installs it
+# at /opt/envinit; and its .sha256 for `sha256sum -c`. Reproducible: sorted
+# names, owner 0:0, modes normalised, every mtime SOURCE_DATE_EPOCH (default:
+# the last commit's time), gzip without a name or time stamp.
+DIST_ARCH := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+DIST_TGZ   = dist/envinit-$(VERSION)-$(DIST_ARCH).tar.gz
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+dist: bundle
+	rm -rf dist/.stage && mkdir -p dist/.stage/opt
+	cp -a $(BUNDLE) dist/.stage/opt/envinit
+	tar -C dist/.stage --format=gnu --sort=name --owner=0 --group=0 --numeric-owner \
+	  --mode=u+rwX,go+rX,go-w --mtime=@$(SOURCE_DATE_EPOCH) -cf - opt | gzip -9 -n >$(DIST_TGZ)
+	rm -rf dist/.stage
+	cd dist && sha256sum $(notdir $(DIST_TGZ)) >$(notdir $(DIST_TGZ)).sha256
+	@echo "dist: $(DIST_TGZ) ($$(du -h $(DIST_TGZ) | cut -f1))"
 
 # Static analysis of every component (settings in .clang-tidy).
 lint: $(LIBSSH_A)
