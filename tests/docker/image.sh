@@ -2,7 +2,7 @@
 # Builds (once) the local Docker images the end-to-end tests run, and prints
 # the tag of the one asked for on stdout.
 #
-#   tests/docker/image.sh NAME      NAME: slim debian openssh systemd systemd-ssh
+#   tests/docker/image.sh NAME      NAME: slim debian openssh systemd systemd-ssh builder
 #   tests/docker/image.sh --list    names and what each image holds
 #
 # No registry can be reached, so every image is a root file system made here
@@ -13,6 +13,7 @@
 #   systemd      debian + systemd systemd-sysv dbus
 #   systemd-ssh  debian + systemd systemd-sysv dbus openssh-server, ssh enabled,
 #                the product page's sshd_config advice, /etc/environment removed
+#   builder      debian + the packages of `.ci/deps build` (the Dockerfile's BUILDER)
 # The Debian variants are derived from the debian image's file system with
 # apt-get in a chroot (seconds) rather than a fresh debootstrap each (~40 s).
 #
@@ -155,7 +156,23 @@ recipe_systemd-ssh() {
 changes_systemd-ssh() { changes_systemd; }
 inputs_systemd-ssh() { echo "from debian"; }
 
-base_of() { case $1 in openssh|systemd|systemd-ssh) echo debian ;; *) echo "" ;; esac; }
+# The packages `make bundle` needs, read from .ci/deps so the two never differ.
+SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
+build_packages() {
+  sed -n 's/^ *\[build\]="\(.*\)"$/\1/p' "$SRC_DIR/.ci/deps" | grep . \
+    || die "no [build] group in $SRC_DIR/.ci/deps"
+}
+recipe_builder() {
+  local r=$1 pkgs
+  pkgs=$(build_packages)
+  # shellcheck disable=SC2086 # a blank-separated package list
+  apt_install "$r" $pkgs
+  trim_rootfs "$r"
+}
+changes_builder() { printf '%s\n' "ENV PATH=$PATH_ENV"; }
+inputs_builder() { echo "from debian"; build_packages; }
+
+base_of() { case $1 in openssh|systemd|systemd-ssh|builder) echo debian ;; *) echo "" ;; esac; }
 
 # apt-get inside the chroot, no daemon started (policy-rc.d), /proc mounted
 # only for the install.
