@@ -13,7 +13,7 @@
 #   systemd      debian + systemd systemd-sysv dbus
 #   systemd-ssh  debian + systemd systemd-sysv dbus openssh-server, ssh enabled,
 #                the product page's sshd_config advice, /etc/environment removed
-#   builder      debian + the packages of `.ci/deps build` (the Dockerfile's BUILDER)
+#   builder      debian + the packages of `.ci/deps build image` (the Dockerfile's BUILDER)
 # The Debian variants are derived from the debian image's file system with
 # apt-get in a chroot (seconds) rather than a fresh debootstrap each (~40 s).
 #
@@ -156,11 +156,16 @@ recipe_systemd-ssh() {
 changes_systemd-ssh() { changes_systemd; }
 inputs_systemd-ssh() { echo "from debian"; }
 
-# The packages `make bundle` needs, read from .ci/deps so the two never differ.
+# The packages the Dockerfile's build stage needs, read from .ci/deps so the
+# two never differ.
 SRC_DIR=$(cd "$(dirname "$0")/../.." && pwd)
 build_packages() {
-  sed -n 's/^ *\[build\]="\(.*\)"$/\1/p' "$SRC_DIR/.ci/deps" | grep . \
-    || die "no [build] group in $SRC_DIR/.ci/deps"
+  local g out=""
+  for g in build image; do
+    out+=" $(sed -n "s/^ *\\[$g\\]=\"\\(.*\\)\"\$/\\1/p" "$SRC_DIR/.ci/deps")"
+  done
+  [ -n "${out// /}" ] || die "no [build] or [image] group in $SRC_DIR/.ci/deps"
+  echo "$out"
 }
 recipe_builder() {
   local r=$1 pkgs
