@@ -1,24 +1,26 @@
 #!/bin/bash
 # Issue 6: Dockerfile.example builds (FROM a local imported Debian image with
-# systemd and openssh-server, through its BASE build argument, offline) and
-# runs: envinit supervises the image's OpenSSH and the key logs in; in CVM
-# mode systemd is PID 1 and the login works as well.
+# systemd and openssh-server, through its BASE build argument, and with the
+# bundle COPY --from the bundle image the repository's Dockerfile builds,
+# through ENVINIT_IMAGE; offline) and runs: envinit supervises the image's
+# OpenSSH and the key logs in; in CVM mode systemd is PID 1 and the login
+# works as well.
 . "$(dirname "$0")/../lib.sh"
 . "$SRC/tests/docker/lib.sh"
+. "$SRC/tests/docker/bundle.sh"
 docker_ready
 d_image systemd-ssh BASE
-d_envinit_bundle
+d_bundle_image
 d_keypair
 TAG=envinit-test/example:latest
 
-# A build context with just what the Dockerfile copies.
-CTX=$WORK/ctx; mkdir -p "$CTX/dist"
+# Dockerfile.example copies nothing from its context.
+CTX=$WORK/ctx; mkdir -p "$CTX"
 cp "$SRC/Dockerfile.example" "$CTX/Dockerfile"
-cp -a "$BUNDLE" "$CTX/dist/envinit"
 t0=$SECONDS
 # The classic builder with --network none: no registry, no mirror needed.
 if DOCKER_BUILDKIT=0 docker build --network none -q -t "$TAG" --label envinit-test=example \
-     --build-arg BASE="$BASE" \
+     --build-arg BASE="$BASE" --build-arg ENVINIT_IMAGE="$BUNDLE_IMG" \
      --build-arg PACKAGES="systemd systemd-sysv dbus openssh-server" "$CTX" >"$WORK/build.log" 2>&1; then
   pass example-builds
   echo "# docker build took $((SECONDS - t0)) s"
