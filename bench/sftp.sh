@@ -87,12 +87,11 @@ for e in ${BENCH_SFTP_EXTRA:-}; do
   add_openssh "${e%%=*}" $port "${e#*=}"
   port=$((port + 1))
 done
-if sftp_fallback_serves; then
-  cg_new envinit-sshd
-  sftp_start_fallback 2304
-  cg_join "${CGROUPS[-1]}" "${SFTP_PIDS[-1]}"
-  NAMES+=(envinit-sshd) PORTS+=(2304)
-fi
+[ -x "$SFTP_FALLBACK" ] || { echo "bench/sftp.sh: $SFTP_FALLBACK not built (make envinit-sshd)" >&2; exit 1; }
+cg_new envinit-sshd
+sftp_start_fallback 2304
+cg_join "${CGROUPS[-1]}" "${SFTP_PIDS[-1]}"
+NAMES+=(envinit-sshd) PORTS+=(2304)
 cg_new client
 CLIENT_CG=${CGROUPS[-1]}
 unset 'CGROUPS[-1]'

@@ -72,10 +72,6 @@ sftp_start_fallback() {
   wait_until 5 sftp_listening "$port" || { echo "envinit-sshd on $port did not start:"; cat "$WORK/fallback.$port.log"; return 1; }
 }
 
-# Does envinit-sshd serve sftp itself (its session code calls the subsystem)?
-# SFTP_FALLBACK_SRC: the source tree SFTP_FALLBACK was built from (default: this one).
-sftp_fallback_serves() { grep -q sf_sftp_serve "${SFTP_FALLBACK_SRC:-$SRC}/sshfallback/session.c" && [ -x "$SFTP_FALLBACK" ]; }
-
 SFTP_CLIENT_OPTS=(-F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes -o BatchMode=yes
   -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error
   -o ConnectTimeout=10)

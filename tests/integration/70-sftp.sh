@@ -3,8 +3,7 @@
 # scp clients, on 127.0.0.1 of a private network namespace. Servers under
 # test:
 #   openssh+sftp.c  Debian's sshd with `Subsystem sftp build/tests/envinit-sftp-server`
-#   envinit-sshd    envinit-sshd alone, when sshfallback/session.c calls
-#                   sf_sftp_serve and ./envinit-sshd is built
+#   envinit-sshd    envinit-sshd alone (its --sftp-server program image)
 # SFTP_T_SERVERS="openssh envinit" (default: both when available) selects.
 if [ -z "${SFTP_T_IN_NS:-}" ]; then
   export SFTP_T_IN_NS=1
@@ -127,9 +126,12 @@ if [[ " $servers " == *" openssh "* ]]; then
   fi
   run_cases openssh+sftp.c 2201
 fi
-if [[ " $servers " == *" envinit "* ]] && sftp_fallback_serves; then
-  sftp_start_fallback 2202 || fail envinit-sshd-start "envinit-sshd did not start"
-  run_cases envinit-sshd 2202
-elif [[ " $servers " == *" envinit "* ]]; then
-  echo "note: envinit-sshd not tested (session.c does not call sf_sftp_serve yet, or ./envinit-sshd not built)"
+if [[ " $servers " == *" envinit "* ]]; then
+  if [ ! -x "$SFTP_FALLBACK" ]; then
+    fail envinit-sshd-built "$SFTP_FALLBACK not built (make envinit-sshd)"
+  elif sftp_start_fallback 2202; then
+    run_cases envinit-sshd 2202
+  else
+    fail envinit-sshd-start "envinit-sshd did not start"
+  fi
 fi
