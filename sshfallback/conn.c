@@ -159,9 +159,14 @@ static enum sf_match lookup_key(struct sf_conn *c, ssh_key pubkey, struct sf_key
 }
 
 /* Takes the user's groups, gid and uid; drops every capability (the
- * bounding set is left alone so setuid programs like sudo keep working). */
+ * bounding set is left alone so setuid programs like sudo keep working).
+ * Done before the client sends a byte: a flaw in what parses it then
+ * gains no more than a login does. */
 static int become_user(struct sf_conn *c)
 {
+    /* The process holds the host key: the user's other processes must not
+     * ptrace it or read its memory. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (geteuid() != 0)
         return 0;
     gid_t groups[256];
@@ -181,8 +186,7 @@ static int become_user(struct sf_conn *c)
                c->user.name, (unsigned)c->user.uid, rc);
         return -1;
     }
-    /* The process holds the host key: the user must not ptrace it. */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a change of uid may have reset it */
     return 0;
 }
 
@@ -222,12 +226,6 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     if (state == SSH_PUBLICKEY_STATE_NONE) { /* a probe: "would you take this key?" */
         sf_keyopts_free(&opts);
         return SSH_AUTH_SUCCESS;
-    }
-    if (become_user(c) < 0) {
-        sf_keyopts_free(&opts);
-        c->stop = 1;
-        c->stop_reason = "Internal error";
-        return SSH_AUTH_DENIED;
     }
     c->opts = opts;
     c->authenticated = 1;
@@ -444,7 +442,7 @@ void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
                cfg->passwd_path);
         _exit(1);
     }
-    if (setup(&c, bind, fd) < 0)
+    if (become_user(&c) < 0 || setup(&c, bind, fd) < 0)
         _exit(1);
     sf_log(SF_DEBUG, "connection from %s port %d", c.peer, c.peer_port);
     session_ready(&c); /* sends our banner */

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -54,7 +56,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
        O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
-       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET };
+       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
@@ -88,6 +90,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"gateway-ports", no_argument, 0, O_GATEWAY},
         {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
         {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
+        {"connection", no_argument, 0, O_CONNECTION},
         {0, 0, 0, 0},
     };
     unsigned u;
@@ -129,6 +132,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_GATEWAY: c->gateway_ports = 1; break;
         case O_X11_LOCAL: c->x11_use_localhost = 1; break;
         case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
+        case O_CONNECTION: c->connection = 1; break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -223,8 +227,8 @@ static ssh_bind make_bind(const struct sf_config *c, ssh_key key)
 /* ---- the listener's bookkeeping of unauthenticated connections ---- */
 struct listener {
     const struct sf_config *cfg;
-    ssh_bind bind;
-    int lfd, sfd, report_rd, report_wr;
+    char **conn_args;           /* our own switches and --connection */
+    int lfd, sfd, report_rd, report_wr, key_fd;
     struct { pid_t pid; long long since_ms; } unauth[MAX_CHILDREN];
     unsigned n_unauth, n_children;
 };
@@ -243,6 +247,21 @@ static long long now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* In the child: the connection gets a program image of its own, started
+ * with the listener's switches, the client's socket, the host key and the
+ * report pipe on the fixed descriptors conn.c expects. */
+static void __attribute__((noreturn)) start_connection(const struct listener *l, int fd)
+{
+    int from[3] = {fd, l->key_fd, l->report_wr}, high[3];
+    for (int i = 0; i < 3; i++)
+        if ((high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
+            _exit(126);
+    for (int i = 0; i < 3; i++)
+        if (dup2(high[i], SF_CONN_SOCKET_FD + i) < 0) /* dup2 leaves the copy open across exec */
+            _exit(126);
+    sf_reexec(l->conn_args);
 }
 
 static void accept_one(struct listener *l)
@@ -274,12 +293,8 @@ static void accept_one(struct listener *l)
         close(fd);
         return;
     }
-    if (pid == 0) {
-        close(l->lfd);
-        close(l->sfd);
-        close(l->report_rd);
-        sf_conn_run(l->cfg, l->bind, fd, l->report_wr);
-    }
+    if (pid == 0)
+        start_connection(l, fd);
     close(fd);
     l->unauth[l->n_unauth].pid = pid;
     l->unauth[l->n_unauth++].since_ms = now;
@@ -366,6 +381,71 @@ static void resolve_defaults(struct sf_config *c)
         c->group_path = ENVFILE_GROUP;
 }
 
+/* The host key for the connections' program images: a sealed memory file
+ * that only this process and its children hold, never a path. */
+static int key_memfd(ssh_key key)
+{
+    char *b64 = NULL;
+    if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &b64) != SSH_OK)
+        return -1;
+    size_t len = strlen(b64);
+    int fd = memfd_create("envinit-sshd host key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ssize_t w = fd < 0 ? -1 : write(fd, b64, len);
+    explicit_bzero(b64, len);
+    ssh_string_free_char(b64);
+    if (w != (ssize_t)len ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        sf_log(SF_ERROR, "cannot hand the host key to connections: %s; not starting", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static ssh_key key_from_fd(int fd)
+{
+    struct stat st;
+    ssh_key key = NULL;
+    char *buf = NULL;
+    if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1 << 20) &&
+        (buf = calloc(1, (size_t)st.st_size + 1)) != NULL &&
+        pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
+        ssh_pki_import_privkey_base64(buf, NULL, NULL, NULL, &key);
+    if (buf) {
+        explicit_bzero(buf, (size_t)st.st_size);
+        free(buf);
+    }
+    close(fd);
+    return key;
+}
+
+/* A connection's own program image (--connection, started by the
+ * listener): the host key from its descriptor, the same settings, then
+ * conn.c, which becomes the user before it reads a byte from the client. */
+static int serve_connection(struct sf_config *c)
+{
+    ssh_key key = key_from_fd(SF_CONN_KEY_FD);
+    ssh_bind bind = key ? make_bind(c, key) : NULL;
+    if (!bind) {
+        sf_log(SF_ERROR, "connection: no host key from the listener; connection closed");
+        return 1;
+    }
+    sf_conn_run(c, bind, SF_CONN_SOCKET_FD, SF_CONN_REPORT_FD);
+}
+
+/* argv[1..] and --connection, for each connection's program image. */
+static char **connection_args(int argc, char **argv)
+{
+    char **a = calloc((size_t)argc + 1, sizeof *a);
+    if (!a)
+        return NULL;
+    for (int i = 1; i < argc; i++)
+        a[i - 1] = argv[i];
+    a[argc - 1] = "--connection";
+    return a;
+}
+
 /* Root that cannot become the user is a configuration no restart fixes. */
 static int check_privileges(const struct sf_config *c)
 {
@@ -395,6 +475,10 @@ int main(int argc, char **argv)
 {
     static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10};
     static struct listener l;
+    /* The SFTP subsystem's own program image, started by a session
+     * (already the user) on the channel's pipes. */
+    if (argc == 2 && strcmp(argv[1], SF_SFTP_SERVER_SWITCH) == 0)
+        return sf_sftp_serve(STDIN_FILENO, STDOUT_FILENO);
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;
     resolve_defaults(&cfg);
@@ -425,6 +509,12 @@ int main(int argc, char **argv)
     ssh_init();
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_sf_log);
+    if (cfg.connection && sf_reexec_init(argv[0]) < 0) {
+        sf_log(SF_ERROR, "connection: cannot tell which program runs (%s); connection closed", strerror(errno));
+        return 1;
+    }
+    if (cfg.connection)
+        return serve_connection(&cfg);
     ssh_key key = sf_hostkey_load(cfg.host_keys, cfg.n_host_keys, &u, &who);
     if (!key)
         return SF_EXIT_CONFIG;
@@ -434,6 +524,15 @@ int main(int argc, char **argv)
     if (cfg.test_only) {
         sf_log(SF_INFO, "configuration ok");
         return 0;
+    }
+    /* The listener keeps the key only in the descriptor it hands on. */
+    l.key_fd = key_memfd(key);
+    ssh_bind_free(bind);
+    ssh_key_free(key);
+    l.conn_args = connection_args(argc, argv);
+    if (l.key_fd < 0 || !l.conn_args || sf_reexec_init(argv[0]) < 0) {
+        sf_log(SF_ERROR, "cannot prepare the connections' program image (%s); not starting", strerror(errno));
+        return 1;
     }
 
     sigset_t set;
@@ -446,7 +545,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int pipefd[2];
     l.cfg = &cfg;
-    l.bind = bind;
     l.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     l.lfd = listen_on(cfg.listen_addr, cfg.port);
     if (l.sfd < 0 || l.lfd < 0 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)

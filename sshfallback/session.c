@@ -295,8 +295,10 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
         if (chdir("/") < 0)
             _exit(126);
     }
-    if (c->is_sftp)
-        _exit(sf_sftp_serve(0, 1));
+    if (c->is_sftp) {
+        char *args[] = {SF_SFTP_SERVER_SWITCH, NULL};
+        sf_reexec(args);
+    }
     if (c->display[0])
         setup_xauth(c);
     if (login && c->master >= 0)

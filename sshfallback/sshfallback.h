@@ -131,6 +131,8 @@
  * unusable host key, missing capabilities): envinit then stops restarting
  * the server and reports it (sysexits' EX_CONFIG). */
 #define SF_EXIT_CONFIG 78
+/* The bundle's dynamic loader, in its lib/ next to the libraries. */
+#define SF_BUNDLE_LOADER "ld-linux-x86-64.so.2"
 #define SF_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #define SF_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
@@ -171,6 +173,7 @@ struct sf_config {
     size_t n_accept_env;
     int ready_fd;
     int test_only;
+    int connection;             /* --connection: serve the one on SF_CONN_SOCKET_FD */
     int libssh_log;             /* -v given twice: libssh's own log */
     int no_sftp, no_port_forwarding, no_unix_forwarding, no_agent_forwarding;
     int no_x11_forwarding, no_motd;
@@ -267,10 +270,25 @@ void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_u
                       const struct envfile_owner *who);
 
 /* ---- the connection process (conn.c) ---- */
-/* Runs one accepted connection to its end; never returns. REPORT_FD gets
- * this process's pid (4 bytes) once authenticated (MaxStartups accounting). */
+/* A connection's program image (--connection) finds the client's socket,
+ * the host key (a sealed memory file) and the listener's report pipe here. */
+#define SF_CONN_SOCKET_FD 3
+#define SF_CONN_KEY_FD 4
+#define SF_CONN_REPORT_FD 5
+/* Runs one accepted connection to its end; never returns. It becomes the
+ * user (groups, gid, uid, no capability, not dumpable) before it reads a
+ * byte from the client. REPORT_FD gets this process's pid (4 bytes) once
+ * authenticated (MaxStartups accounting). */
 void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     __attribute__((noreturn));
+
+/* ---- starting our own program image again (reexec.c) ---- */
+/* Notes how this process was started (ARGV0, and the bundle's loader when
+ * it ran us); 0, or -1. */
+int sf_reexec_init(const char *argv0);
+/* Replaces this process with a fresh envinit-sshd given ARGS (after
+ * argv[0]); never returns (logs and exits 127 on failure). */
+void sf_reexec(char *const *args) __attribute__((noreturn));
 
 /* ---- internals shared by conn.c and session.c (not for other components) ---- */
 #ifdef SF_INTERNAL
@@ -342,7 +360,10 @@ const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner);
 void sf_fwd_session_ended(struct sf_conn *c, const void *owner);
 #endif
 
-/* sftp.c: the SFTP subsystem (protocol 3), run in a child that is already the user */
+/* sftp.c: the SFTP subsystem (protocol 3), run in a program image of its
+ * own (envinit-sshd --sftp-server, started by a session that is already
+ * the user): it holds nothing of the connection's keys. */
+#define SF_SFTP_SERVER_SWITCH "--sftp-server"
 int sf_sftp_serve(int in_fd, int out_fd);
 
 #endif

@@ -38,6 +38,7 @@ expect_eq bundle-hostkey-0600 600 "$(stat -c %a "$R/etc/envinit/ssh_host_ed25519
 SF_USER=dev
 out=$(sf_run "sh -c 'echo \$((6*7)); id -u; cd; pwd; ls /opt/envinit/bin | wc -l'" 2>&1)
 expect_eq bundle-ssh-sh-c "42 1000 /home/dev 3" "$(echo $out)" # envinit, envinit-setup, envinit-sshd
+[ "$(echo $out)" = "42 1000 /home/dev 3" ] || sed "s/^/    | /" "$LOG"
 echo hello-bundle | sf_ssh -- 'cat > /tmp/x; sha256sum /tmp/x' >"$WORK/o" 2>&1
 expect_eq bundle-stdin "$(echo hello-bundle | sha256sum | cut -d' ' -f1)" "$(cut -d' ' -f1 "$WORK/o")"
 sf_run 'exit 9'; expect_eq bundle-exit-status 9 $?
