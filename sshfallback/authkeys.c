@@ -181,18 +181,59 @@ int sf_from_allows(const char *patterns, const char *addr)
     return allowed;
 }
 
-static int key_is(const struct envfile_key *k, const unsigned char *blob, size_t blob_len)
+static int body_is(const char *b64, size_t len, const unsigned char *blob, size_t blob_len)
 {
     unsigned char buf[16384];
-    long n = envfile_base64_decode(k->body, k->body_len, buf, sizeof buf);
+    if (len < blob_len * 4 / 3 || len > blob_len * 4 / 3 + 4)
+        return 0; /* cheap length check before decoding every word */
+    long n = envfile_base64_decode(b64, len, buf, sizeof buf);
     return n >= 0 && (size_t)n == blob_len && memcmp(buf, blob, blob_len) == 0;
+}
+
+/* A line envfile could not parse as a key (an option it does not know
+ * makes the whole line look like an unknown key type): does one of its
+ * blank-separated words carry the key? Then the line was meant for it. */
+static int line_mentions_key(const char *line, size_t len, const unsigned char *blob,
+                             size_t blob_len)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        size_t w = i;
+        while (i < len && line[i] != ' ' && line[i] != '\t')
+            i++;
+        if (i > w && body_is(line + w, i - w, blob, blob_len))
+            return 1;
+    }
+    return 0;
+}
+
+/* The verdict on the line holding the key: its options, or a refusal
+ * (logged with the line number, never the key). */
+static enum sf_match judge_line(const struct envfile_key *k, const char *addr, const char *file,
+                                size_t lineno, struct sf_keyopts *opts)
+{
+    const char *why = NULL;
+    struct sf_keyopts o;
+    if (sf_keyopts_parse(k->options, k->options_len, &o, &why) < 0) {
+        sf_log(SF_WARN, "%s:%zu: key refused: %s", file, lineno, why);
+        return SF_MATCH_REFUSED;
+    }
+    if (o.from && !sf_from_allows(o.from, addr)) {
+        sf_log(SF_WARN, "%s:%zu: key refused: from=\"%s\" does not allow %s", file, lineno,
+               o.from, addr);
+        sf_keyopts_free(&o);
+        return SF_MATCH_REFUSED;
+    }
+    *opts = o;
+    return SF_MATCH_OK;
 }
 
 enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char *blob,
                                size_t blob_len, const char *addr, const char *file,
                                struct sf_keyopts *opts)
 {
-    enum sf_match result = SF_MATCH_NONE;
     size_t pos = 0, lineno = 0, line_len;
     const char *line;
     memset(opts, 0, sizeof *opts);
@@ -202,34 +243,26 @@ enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char
         int st = envfile_key_parse(line, line_len, &k);
         if (st == ENVFILE_KEY_SKIP)
             continue;
-        if (st != ENVFILE_KEY_OK && st != ENVFILE_KEY_BAD_OPTIONS) {
-            sf_log(SF_DEBUG, "%s:%zu: not a key (%s)", file, lineno, envfile_key_strerror(st));
+        /* The first line holding the key decides, whatever follows: a
+         * restriction we cannot honour (an unknown option) or a from= that
+         * refuses this peer must not be bypassed by a later, looser line
+         * for the same key. Fail closed. */
+        if (st == ENVFILE_KEY_OK || (st == ENVFILE_KEY_BAD_OPTIONS && k.body_len > 0)) {
+            if (body_is(k.body, k.body_len, blob, blob_len))
+                return judge_line(&k, addr, file, lineno, opts);
             continue;
         }
-        if (k.body_len == 0) {
-            /* Options envfile could not even tokenize: the key is unknown,
-             * but the owner must learn why a line does nothing. */
-            sf_log(SF_WARN, "%s:%zu: line ignored: %s", file, lineno, envfile_key_strerror(st));
-            continue;
+        if ((st == ENVFILE_KEY_BAD_OPTIONS || st == ENVFILE_KEY_UNKNOWN_TYPE) &&
+            line_mentions_key(line, line_len, blob, blob_len)) {
+            sf_log(SF_WARN, "%s:%zu: key refused: option not supported by envinit-sshd or "
+                   "malformed (refused: fail closed)", file, lineno);
+            return SF_MATCH_REFUSED;
         }
-        if (!key_is(&k, blob, blob_len))
-            continue;
-        const char *why = NULL;
-        struct sf_keyopts o;
-        if (sf_keyopts_parse(k.options, k.options_len, &o, &why) < 0) {
-            sf_log(SF_WARN, "%s:%zu: key refused: %s", file, lineno, why);
-            result = SF_MATCH_REFUSED;
-            continue;
-        }
-        if (o.from && !sf_from_allows(o.from, addr)) {
-            sf_log(SF_WARN, "%s:%zu: key refused: from=\"%s\" does not allow %s", file,
-                   lineno, o.from, addr);
-            sf_keyopts_free(&o);
-            result = SF_MATCH_REFUSED;
-            continue;
-        }
-        *opts = o;
-        return SF_MATCH_OK;
+        /* Not a key line, or one for another key; options envfile could
+         * not even tokenize leave the owner a warning: the line does nothing. */
+        sf_log(st == ENVFILE_KEY_BAD_OPTIONS ? SF_WARN : SF_DEBUG, "%s:%zu: %s: %s", file,
+               lineno, st == ENVFILE_KEY_BAD_OPTIONS ? "line ignored" : "not a key",
+               envfile_key_strerror(st));
     }
-    return result;
+    return SF_MATCH_NONE;
 }

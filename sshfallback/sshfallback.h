@@ -71,7 +71,8 @@
  *  - public key authentication only; authorized_keys options restrict,
  *    no-pty, no-port-forwarding, no-agent-forwarding, no-X11-forwarding,
  *    command="..." and from="..." are honoured; any other option makes the
- *    line refused with a warning (fail closed).
+ *    line refused with a warning (fail closed). The first line holding the
+ *    offered key decides: a refused one is not bypassed by a later line.
  *  - sessions: shell (login shell, "-sh" argv[0], cwd home), exec (shell -c),
  *    pty-req with its terminal modes (ttymodes.c), window-change, env, signal,
  *    break (on a pty, what a serial line's BREAK does: SIGINT to the
@@ -216,13 +217,16 @@ int sf_glob(const char *pattern, size_t plen, const char *s, int nocase);
 
 enum sf_match {
     SF_MATCH_NONE = 0,  /* no line holds this key */
-    SF_MATCH_OK,        /* a usable line: *OPTS filled */
-    SF_MATCH_REFUSED,   /* lines hold the key but each is refused (from=, options) */
+    SF_MATCH_OK,        /* the first line holding it is usable: *OPTS filled */
+    SF_MATCH_REFUSED,   /* the first line holding it is refused (from=, options) */
 };
 /* Scans the text of an authorized_keys file for the key whose wire blob is
- * BLOB, as seen from peer address ADDR. The first usable line wins. Bad and
- * refused lines are logged as warnings with their line number (never the
- * key itself). Pure apart from the log. */
+ * BLOB, as seen from peer address ADDR. The first line holding the key
+ * decides (fail closed): its options apply, or, when one of them is not
+ * supported or its from= refuses ADDR, the key is refused; later lines for
+ * the same key are never consulted. Bad and refused lines are logged as
+ * warnings with their line number (never the key itself). Pure apart from
+ * the log. */
 enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char *blob,
                                size_t blob_len, const char *addr, const char *file,
                                struct sf_keyopts *opts);

@@ -62,9 +62,21 @@ expect unknown-option-warned grep -q "authorized_keys:1: key refused: option not
 sf_keys "no-pty,frobnicate $(sf_pub good)"
 sf_run true 2>/dev/null; rc=$?
 expect_eq bogus-option-refused 255 "$rc"
-# a refused line does not hide a later good line for the same key
-sf_keys "permitopen=\"x:1\" $(sf_pub good)" "$(sf_pub good)"
-expect later-good-line-used sf_run true
+# the first line holding the key decides: a later plain line for the same
+# key never bypasses an option we cannot honour or a from= that refuses us
+sf_keys "no-such-option $(sf_pub good)" "$(sf_pub good)"
+sf_run true 2>/dev/null; rc=$?
+expect_eq first-line-unknown-option-decides 255 "$rc"
+expect first-line-refusal-logged grep -q "authorized_keys:1: key refused: option not supported" "$SF_LOG"
+sf_keys "from=\"10.9.9.9\" $(sf_pub good)" "$(sf_pub good)"
+sf_run true 2>/dev/null; rc=$?
+expect_eq first-line-from-decides 255 "$rc"
+expect first-line-from-logged grep -q 'authorized_keys:1: key refused: from="10.9.9.9" does not allow 127.0.0.1' "$SF_LOG"
+key_b64=$(awk '{print $2}' "$WORK/keys/good.pub")
+if grep -qF "$key_b64" "$SF_LOG"; then fail key-never-logged "the key's base64 is in the log"; else pass key-never-logged; fi
+# other keys' lines before it do not count
+sf_keys "no-such-option $(sf_pub other)" "$(sf_pub good)"
+expect other-key-line-ignored sf_run true
 
 # command= (forced command, SSH_ORIGINAL_COMMAND) and restrict/no-pty
 sf_keys "command=\"echo forced:\$SSH_ORIGINAL_COMMAND\",restrict $(sf_pub good)"

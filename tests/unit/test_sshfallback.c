@@ -141,12 +141,37 @@ START_TEST(find_key_refusals)
     const char *from = "from=\"10.0.0.0/8\" ssh-ed25519 " K1 " me\r\n";
     ck_assert_int_eq(sf_authkeys_find(from, strlen(from), b1, (size_t)n1, "127.0.0.1", "t", &o),
                      SF_MATCH_REFUSED);
-    /* a refused line does not hide a later usable one */
+    /* the first line holding the key decides: a refused one is never
+     * bypassed by a later, looser line for the same key */
     const char *two = "from=\"10.0.0.0/8\" ssh-ed25519 " K1 " me\n"
                       "command=\"date\" ssh-ed25519 " K1 " me\n";
     ck_assert_int_eq(sf_authkeys_find(two, strlen(two), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_REFUSED);
+    ck_assert_ptr_null(o.command);
+    const char *unk2 = "no-such-option ssh-ed25519 " K1 " me\n"
+                       "ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(unk2, strlen(unk2), b1, (size_t)n1, "127.0.0.1", "t", &o),
+                     SF_MATCH_REFUSED);
+    const char *broken = "command=\"x ssh-ed25519 " K1 " me\n"
+                         "ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(broken, strlen(broken), b1, (size_t)n1, "127.0.0.1", "t",
+                                      &o),
+                     SF_MATCH_REFUSED);
+    /* the first line's options are the ones applied, not a later line's */
+    const char *first = "no-pty ssh-ed25519 " K1 " me\n"
+                        "from=\"10.0.0.0/8\" ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(first, strlen(first), b1, (size_t)n1, "127.0.0.1", "t",
+                                      &o),
                      SF_MATCH_OK);
-    ck_assert_str_eq(o.command, "date");
+    ck_assert(o.no_pty);
+    ck_assert_ptr_null(o.from);
+    sf_keyopts_free(&o);
+    /* lines for other keys before it do not count */
+    const char *other = "no-such-option ssh-ed25519 " K2 " other\n"
+                        "ssh-ed25519 " K1 " me\n";
+    ck_assert_int_eq(sf_authkeys_find(other, strlen(other), b1, (size_t)n1, "127.0.0.1", "t",
+                                      &o),
+                     SF_MATCH_OK);
     sf_keyopts_free(&o);
     /* a different type name with the same body never matches */
     const char *type = "ssh-rsa " K1 "\n";
