@@ -971,6 +971,17 @@ static void remove_dir(const void *owner)
         }
 }
 
+void sf_fwd_x11_release(struct sf_conn *c, const void *owner)
+{
+    for (struct sf_fwd *f = c->fwds; f; f = f->next)
+        if (f->owner == owner && f->kind == FWD_X11_LISTEN && !f->dead) {
+            close_fd(&f->fd);
+            f->dead = 1;
+            sf_log(SF_INFO, "%s port %d: %s closed with its session", c->peer, c->peer_port,
+                   f->what);
+        }
+}
+
 void sf_fwd_session_ended(struct sf_conn *c, const void *owner)
 {
     for (struct sf_fwd *f = c->fwds; f; f = f->next)

@@ -1,4 +1,5 @@
-/* Small pure decisions: MaxStartups and which client variables are taken. */
+/* Small pure decisions: MaxStartups, which client variables are taken and
+ * how many, X11 displays per connection. */
 #include "sshfallback.h"
 
 #include <stdio.h>
@@ -49,4 +50,14 @@ int sf_env_accepted(const char *name, const char *const *accept, size_t n_accept
         if (sf_glob(accept[i], strlen(accept[i]), name, 0))
             return 1;
     return 0;
+}
+
+int sf_env_within_caps(size_t n_vars, size_t bytes)
+{
+    return n_vars <= SF_ENV_MAX_VARS && bytes <= SF_ENV_MAX_BYTES;
+}
+
+int sf_x11_display_allowed(unsigned held, int session_has_one)
+{
+    return !session_has_one && held < SF_X11_MAX_DISPLAYS;
 }

@@ -38,6 +38,7 @@ struct sf_chan {
     int reading;                /* inside ssh_channel_read_nonblocking */
     int client_eof, close_sent, remote_closed;
     int is_pty, is_sftp;
+    int env_capped;             /* the env caps were hit (logged once) */
     char agent_sock[256];       /* SSH_AUTH_SOCK, when -A */
     char display[64];           /* DISPLAY, when -X */
     char x11_proto[64], x11_fake[160]; /* the session's cookie (hex) */
@@ -500,6 +501,18 @@ static int on_window_change(ssh_session s, ssh_channel ch, int w, int h, int pw,
     return fd >= 0 && ioctl(fd, TIOCSWINSZ, &c->ws) == 0 ? 0 : -1;
 }
 
+/* Whether setting NAME to VALUE keeps the session's client variables
+ * within the caps (a NAME already set is replaced, not added). */
+static int env_fits(const struct sf_chan *c, const char *name, const char *value)
+{
+    const struct envfile_var *old = envfile_vars_find(&c->env, name);
+    size_t bytes = strlen(name) + strlen(value) + 2;
+    for (size_t i = 0; i < c->env.n; i++)
+        if (&c->env.v[i] != old)
+            bytes += strlen(c->env.v[i].entry) + 1;
+    return sf_env_within_caps(c->env.n + (old ? 0 : 1), bytes);
+}
+
 static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *value, void *ud)
 {
     struct sf_chan *c = ud;
@@ -510,6 +523,15 @@ static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *v
         !envfile_value_valid(value, strlen(value)) ||
         !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
         sf_log(SF_DEBUG, "client variable %s not accepted", name);
+        return -1;
+    }
+    if (!env_fits(c, name, value)) {
+        if (!c->env_capped)
+            sf_log(SF_WARN, "%s port %d: client variables refused from %s on: the session "
+                   "holds %zu (at most %d variables, %d bytes); logged once per session",
+                   c->conn->peer, c->conn->peer_port, name, c->env.n, SF_ENV_MAX_VARS,
+                   SF_ENV_MAX_BYTES);
+        c->env_capped = 1;
         return -1;
     }
     return envfile_vars_set(&c->env, name, strlen(name), value, strlen(value));
@@ -571,8 +593,18 @@ int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const c
                                                                 : "the key's options");
         return -1;
     }
-    if (c->started || c->display[0] || screen < 0 || screen > 1000 || !proto || !cookie)
+    if (c->started || screen < 0 || screen > 1000 || !proto || !cookie)
         return -1;
+    unsigned held = 0;
+    for (const struct sf_chan *o = k->chans; o; o = o->next)
+        held += o->display[0] != '\0';
+    if (!sf_x11_display_allowed(held, c->display[0] != '\0')) {
+        sf_log(SF_INFO, "%s port %d: X11 forwarding refused: %s (%u per connection)", k->peer,
+               k->peer_port, c->display[0] ? "the session has a display already"
+                                           : "the connection holds the most displays it may",
+               (unsigned)SF_X11_MAX_DISPLAYS);
+        return -1;
+    }
     if (sf_fwd_x11_listen(k, c, proto, cookie, screen, c->display, sizeof c->display,
                           c->x11_fake, sizeof c->x11_fake) < 0)
         return -1;
@@ -910,6 +942,11 @@ static void tend(struct sf_conn *k, struct sf_chan *c)
         if (!c->remote_closed)
             send_exit(c);
         c->close_sent = 1;
+        /* The program is gone: its display goes now, as with sshd, not when
+         * (or if) the client answers our close. */
+        if (c->display[0])
+            sf_fwd_x11_release(k, c);
+        c->display[0] = '\0';
     }
     if (c->remote_closed && (c->close_sent || !c->started))
         free_chan(k, c);

@@ -231,9 +231,26 @@ enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char
                                size_t blob_len, const char *addr, const char *file,
                                struct sf_keyopts *opts);
 
-/* ---- session environment (env.c, pure) ---- */
+/* ---- session environment (policy.c, pure) ---- */
 /* 1 when a client may set NAME: LANG, LC_*, or a glob of ACCEPT. */
 int sf_env_accepted(const char *name, const char *const *accept, size_t n_accept);
+/* What one session keeps of its client's env requests: without a bound a
+ * client could send env requests until the connection process runs out of
+ * memory (or its program's exec fails with E2BIG). */
+#define SF_ENV_MAX_VARS 64
+#define SF_ENV_MAX_BYTES (64 * 1024)
+/* 1 when a session may hold N_VARS client variables of BYTES in total
+ * ("NAME=value" plus its NUL, each). Pure. */
+int sf_env_within_caps(size_t n_vars, size_t bytes);
+
+/* X11 displays one connection may hold at once (one per session at most):
+ * each is a listening port from :10 up, so a client opening sessions that
+ * ask for X11 and never use it must not take the whole range. OpenSSH's
+ * default MaxSessions, so a default setup refuses nothing it used to give. */
+#define SF_X11_MAX_DISPLAYS 10
+/* 1 when a session may get a display while its connection holds HELD, and
+ * the session itself has one already when SESSION_HAS_ONE. Pure. */
+int sf_x11_display_allowed(unsigned held, int session_has_one);
 
 /* ---- forwarding decisions (fwd.c, pure) ---- */
 /* The address a remote forward (-R) binds for the client's ASKED address:
@@ -360,6 +377,8 @@ int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
                       char *fake_hex, size_t fsize);
 /* The private 0700 folder of session OWNER (created on first use), or NULL. */
 const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner);
+/* Session OWNER's program ended: its X11 display stops listening. */
+void sf_fwd_x11_release(struct sf_conn *c, const void *owner);
 /* Session OWNER ended: its listeners and private folder go. */
 void sf_fwd_session_ended(struct sf_conn *c, const void *owner);
 #endif

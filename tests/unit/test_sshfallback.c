@@ -222,6 +222,25 @@ START_TEST(env_accepted)
 }
 END_TEST
 
+START_TEST(env_caps)
+{
+    ck_assert(sf_env_within_caps(0, 0));
+    ck_assert(sf_env_within_caps(SF_ENV_MAX_VARS, 100));
+    ck_assert(!sf_env_within_caps(SF_ENV_MAX_VARS + 1, 100));
+    ck_assert(sf_env_within_caps(1, SF_ENV_MAX_BYTES));
+    ck_assert(!sf_env_within_caps(1, SF_ENV_MAX_BYTES + 1));
+}
+END_TEST
+
+START_TEST(x11_displays_capped)
+{
+    ck_assert(sf_x11_display_allowed(0, 0));
+    ck_assert(sf_x11_display_allowed(SF_X11_MAX_DISPLAYS - 1, 0));
+    ck_assert(!sf_x11_display_allowed(SF_X11_MAX_DISPLAYS, 0));
+    ck_assert(!sf_x11_display_allowed(1, 1)); /* one per session */
+}
+END_TEST
+
 /* One encoded mode: opcode, then the value as a big-endian uint32. */
 static size_t mode(unsigned char *p, unsigned char op, unsigned value)
 {
@@ -294,6 +313,8 @@ static Suite *suite(void)
     UNIT_ADD(s, find_key_refusals);
     UNIT_ADD(s, startups_policy);
     UNIT_ADD(s, env_accepted);
+    UNIT_ADD(s, env_caps);
+    UNIT_ADD(s, x11_displays_capped);
     UNIT_ADD(s, tty_modes_applied);
     UNIT_ADD(s, tty_modes_edges);
     return s;
