@@ -64,9 +64,11 @@
  * Behaviour (issue 5):
  *  - one process per connection. The listener (root) keeps only
  *    CAP_NET_BIND_SERVICE, CAP_SETUID and CAP_SETGID (bounding set untouched,
- *    so sudo works in sessions); a connection process authenticates, then
- *    takes the user's groups, gid and uid (libcap-ng) before anything of the
- *    user's runs. As non-root, nothing changes identity.
+ *    so sudo works in sessions) and holds the host key only in a sealed
+ *    memfd. Each connection is a new program image (reexec.c, --connection)
+ *    that reads the key from it and takes the user's groups, gid and uid
+ *    (libcap-ng), not dumpable, before libssh reads a byte from the client.
+ *    As non-root, nothing changes identity.
  *  - algorithms: SF_KEX, SF_CIPHERS, SF_MACS, SF_HOSTKEYS, SF_PUBKEYS below.
  *  - public key authentication only; authorized_keys options restrict,
  *    no-pty, no-port-forwarding, no-agent-forwarding, no-X11-forwarding,
