@@ -12,13 +12,16 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 #include <netdb.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -229,15 +232,24 @@ struct listener {
     const struct sf_config *cfg;
     char **conn_args;           /* our own switches and --connection */
     int lfd, sfd, report_rd, report_wr, key_fd;
-    struct { pid_t pid; long long since_ms; } unauth[MAX_CHILDREN];
+    unsigned max_pending;       /* MaxStartups' full, within our descriptors */
+    /* pending connections: the process, and our copy of its socket, to see
+     * whether the client has sent anything and to close it */
+    struct { pid_t pid; int fd; long long since_ms; } unauth[MAX_CHILDREN];
     unsigned n_unauth, n_children;
 };
+
+static void unauth_drop(struct listener *l, unsigned i)
+{
+    close(l->unauth[i].fd);
+    l->unauth[i] = l->unauth[--l->n_unauth];
+}
 
 static void unauth_remove(struct listener *l, pid_t pid)
 {
     for (unsigned i = 0; i < l->n_unauth; i++)
         if (l->unauth[i].pid == pid) {
-            l->unauth[i] = l->unauth[--l->n_unauth];
+            unauth_drop(l, i);
             return;
         }
 }
@@ -264,6 +276,36 @@ static void __attribute__((noreturn)) start_connection(const struct listener *l,
     sf_reexec(l->conn_args);
 }
 
+/* Has the client sent anything on FD yet (the kernel's count)? */
+static int silent(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received)
+        return 0;
+    return ti.tcpi_bytes_received == 0;
+}
+
+/* MaxStartups (see sshfallback.h): closes the pending connection that is
+ * getting nowhere, if one is. Its process sees the socket shut and ends. */
+static void make_room(struct listener *l, long long now)
+{
+    static struct sf_pending p[MAX_CHILDREN];
+    for (unsigned i = 0; i < l->n_unauth; i++)
+        p[i] = (struct sf_pending){.age_ms = now - l->unauth[i].since_ms, .silent = silent(l->unauth[i].fd)};
+    long deadline = sf_startups_deadline_ms(&l->cfg->startups, l->n_unauth, (long)l->cfg->grace_s * 1000);
+    int v = sf_startups_victim(p, l->n_unauth, deadline);
+    if (v < 0)
+        return;
+    sf_log(SF_INFO, "closing unauthenticated connection pid %d: %s for %lld ms (%u pending, max-startups %u:%u:%u)",
+           (int)l->unauth[v].pid, p[v].silent ? "silent" : "unauthenticated", p[v].age_ms, l->n_unauth,
+           l->cfg->startups.start, l->cfg->startups.rate, l->cfg->startups.full);
+    shutdown(l->unauth[v].fd, SHUT_RDWR);
+    unauth_drop(l, (unsigned)v);
+}
+
 static void accept_one(struct listener *l)
 {
     int fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -272,18 +314,13 @@ static void accept_one(struct listener *l)
             sf_log(SF_WARN, "accept: %s; still listening", strerror(errno));
         return;
     }
-    unsigned rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) < 0)
-        rnd = (unsigned)random();
     long long now = now_ms();
-    unsigned stale = 0;
-    for (unsigned i = 0; i < l->n_unauth; i++)
-        stale += now - l->unauth[i].since_ms >= SF_STARTUP_IDLE_MS;
-    unsigned load = sf_startups_load(&l->cfg->startups, stale, l->n_unauth - stale);
-    if (l->n_children >= MAX_CHILDREN || sf_startups_drop(&l->cfg->startups, load, rnd)) {
-        sf_log(SF_WARN, "dropping connection: %u unauthenticated connections, %u idle "
-               "(max-startups %u:%u:%u)", l->n_unauth, stale, l->cfg->startups.start,
-               l->cfg->startups.rate, l->cfg->startups.full);
+    const struct sf_startups *ms = &l->cfg->startups;
+    if (l->n_unauth >= ms->start)
+        make_room(l, now);
+    if (l->n_children >= MAX_CHILDREN || l->n_unauth >= l->max_pending) {
+        sf_log(SF_WARN, "dropping a new connection: %u unauthenticated connections, none silent or past the "
+               "deadline (max-startups %u:%u:%u)", l->n_unauth, ms->start, ms->rate, ms->full);
         close(fd);
         return;
     }
@@ -295,8 +332,8 @@ static void accept_one(struct listener *l)
     }
     if (pid == 0)
         start_connection(l, fd);
-    close(fd);
     l->unauth[l->n_unauth].pid = pid;
+    l->unauth[l->n_unauth].fd = fd;
     l->unauth[l->n_unauth++].since_ms = now;
     l->n_children++;
 }
@@ -545,6 +582,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     int pipefd[2];
     l.cfg = &cfg;
+    /* One descriptor per pending connection: full must fit in our limit. */
+    struct rlimit nofile;
+    l.max_pending = cfg.startups.full;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 64 && nofile.rlim_cur - 64 < l.max_pending)
+        l.max_pending = (unsigned)(nofile.rlim_cur - 64);
     l.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     l.lfd = listen_on(cfg.listen_addr, cfg.port);
     if (l.sfd < 0 || l.lfd < 0 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)

@@ -25,21 +25,27 @@ int sf_startups_parse(const char *s, struct sf_startups *out)
     return 0;
 }
 
-int sf_startups_drop(const struct sf_startups *s, unsigned unauth, unsigned rnd)
+long sf_startups_deadline_ms(const struct sf_startups *s, unsigned pending, long grace_ms)
 {
-    if (unauth < s->start)
-        return 0;
-    if (unauth >= s->full)
-        return 1;
-    /* Linear from rate% at start to 100% at full, like sshd's drop_connection. */
-    unsigned span = s->full - s->start;
-    unsigned p = s->rate + (100 - s->rate) * (unauth - s->start) / span;
-    return rnd % 100 < p;
+    long floor = grace_ms < SF_STARTUP_FLOOR_MS ? grace_ms : SF_STARTUP_FLOOR_MS;
+    if (pending < s->start)
+        return grace_ms;
+    if (pending >= s->full)
+        return floor;
+    long span = (long)(s->full - s->start), over = (long)(pending - s->start);
+    return grace_ms - (grace_ms - floor) * over / span;
 }
 
-unsigned sf_startups_load(const struct sf_startups *s, unsigned stale, unsigned fresh)
+int sf_startups_victim(const struct sf_pending *p, unsigned n, long deadline_ms)
 {
-    return stale + (fresh > s->full ? fresh - s->full : 0);
+    int silent = -1, overdue = -1;
+    for (unsigned i = 0; i < n; i++) {
+        if (p[i].silent && p[i].age_ms >= SF_STARTUP_SILENT_MS && (silent < 0 || p[i].age_ms > p[silent].age_ms))
+            silent = (int)i;
+        if (p[i].age_ms >= deadline_ms && (overdue < 0 || p[i].age_ms > p[overdue].age_ms))
+            overdue = (int)i;
+    }
+    return silent >= 0 ? silent : overdue;
 }
 
 int sf_env_accepted(const char *name, const char *const *accept, size_t n_accept)

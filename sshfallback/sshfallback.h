@@ -35,9 +35,9 @@
  *       --login-grace-time S   seconds to authenticate (default 30)
  *       --max-auth-tries N     failed attempts before disconnect (default 6)
  *       --max-sessions N       session channels per connection (default 10)
- *       --max-startups S:R:F   unauthenticated connections: random early drop
- *                              from S at R% rising to 100% at F (default 10:30:100);
- *                              see sf_startups_load for what is counted
+ *       --max-startups S:R:F   unauthenticated connections: from S on, each new
+ *                              one closes a silent or overdue one; refused at F
+ *                              (default 10:30:100); see sf_startups_victim
  *       --accept-env PATTERN   client variables accepted besides LANG and LC_*
  *                              (repeatable, * and ? wildcards)
  *       --keepalive S          send a keepalive every S seconds after login (0: off)
@@ -186,16 +186,30 @@ struct sf_config {
 
 /* Parses "S:R:F" (or "S"); 0, or -1 when malformed (R > 100, S > F, ...). */
 int sf_startups_parse(const char *s, struct sf_startups *out);
-/* MaxStartups decision for a new connection while UNAUTH are unauthenticated:
- * 1 drop, 0 accept. RND is a uniform random number (any range). Pure. */
-int sf_startups_drop(const struct sf_startups *s, unsigned unauth, unsigned rnd);
-/* What MaxStartups counts: the point is that idle connections cannot lock
- * the user out, so a connection counts once it has stayed unauthenticated
- * for SF_STARTUP_IDLE_MS (STALE); younger ones (FRESH, e.g. 100 clients
- * logging in at once, each done within milliseconds) count only beyond
- * `full`, which still caps a flood of new connections. Pure. */
-#define SF_STARTUP_IDLE_MS 1000
-unsigned sf_startups_load(const struct sf_startups *s, unsigned stale, unsigned fresh);
+/* MaxStartups, made so that a flood cannot lock the user out, even when
+ * every connection comes through one proxy address. sshd's random early
+ * drop of newcomers from `start` on would drop a real login as readily as
+ * a flood's, and a burst of 100 real logins has ~50 of them pending at
+ * once on a small machine. Instead, every pending (unauthenticated)
+ * connection counts, and from `start` pending on, each new connection
+ * first closes one that is getting nowhere: the longest silent one (not a
+ * byte from the client after SF_STARTUP_SILENT_MS), else the oldest one
+ * past a pre-authentication deadline that shrinks with the load, from the
+ * login grace time at `start` to SF_STARTUP_FLOOR_MS at `full`. A real
+ * client talks at once and authenticates within that floor. Newcomers are
+ * refused only at `full` with nothing to close. `rate` is parsed for
+ * sshd's syntax and not used. */
+#define SF_STARTUP_SILENT_MS 1000
+#define SF_STARTUP_FLOOR_MS 3000
+/* The deadline (ms) for connections while PENDING are unauthenticated. Pure. */
+long sf_startups_deadline_ms(const struct sf_startups *s, unsigned pending, long grace_ms);
+struct sf_pending {
+    long long age_ms;           /* since it was accepted */
+    int silent;                 /* no byte from the client yet */
+};
+/* The connection to close to make room among P[0..N): the index, or -1
+ * when none is silent long enough or past DEADLINE_MS. Pure. */
+int sf_startups_victim(const struct sf_pending *p, unsigned n, long deadline_ms);
 
 /* ---- authorized_keys (authkeys.c, pure) ---- */
 struct sf_keyopts {

@@ -195,16 +195,20 @@ START_TEST(startups_policy)
     ck_assert_int_eq(sf_startups_parse("0:30:100", &s), -1);
     ck_assert_int_eq(sf_startups_parse("10:30:100x", &s), -1);
     sf_startups_parse("10:30:100", &s);
-    for (unsigned r = 0; r < 100; r++) {
-        ck_assert_int_eq(sf_startups_drop(&s, 9, r), 0);
-        ck_assert_int_eq(sf_startups_drop(&s, 100, r), 1);
-        ck_assert_int_eq(sf_startups_drop(&s, 10, r), r < 30);
-        ck_assert_int_eq(sf_startups_drop(&s, 55, r), r < 65);
-    }
-    /* idle connections count; a burst of fresh ones only beyond full */
-    ck_assert_uint_eq(sf_startups_load(&s, 0, 100), 0);
-    ck_assert_uint_eq(sf_startups_load(&s, 5, 99), 5);
-    ck_assert_uint_eq(sf_startups_load(&s, 5, 150), 55);
+    /* the deadline: the grace time below start, the floor from full on */
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 9, 30000), 30000);
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 10, 30000), 30000);
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 55, 30000), 30000 - 27000 * 45 / 90);
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 100, 30000), SF_STARTUP_FLOOR_MS);
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 500, 30000), SF_STARTUP_FLOOR_MS);
+    ck_assert_int_eq(sf_startups_deadline_ms(&s, 100, 2000), 2000); /* never beyond the grace time */
+    /* the victim: the longest silent, else the oldest overdue, else none */
+    struct sf_pending p[4] = {{500, 1}, {2500, 0}, {1200, 1}, {1500, 1}};
+    ck_assert_int_eq(sf_startups_victim(p, 4, 30000), 3);
+    p[3].silent = p[2].silent = 0;
+    ck_assert_int_eq(sf_startups_victim(p, 4, 30000), -1);  /* a burst of real logins: all talking */
+    ck_assert_int_eq(sf_startups_victim(p, 4, 2000), 1);
+    ck_assert_int_eq(sf_startups_victim(p, 0, 0), -1);
 }
 END_TEST
 
