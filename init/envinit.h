@@ -407,8 +407,18 @@ struct sshd_cmd {
  * RECOMMENDED. */
 void sshd_build_argv(struct sshd_cmd *cmd, const char *sshd, int port, bool recommended, unsigned sets);
 /* Finds OpenSSH's sshd: ROOT/usr/sbin/sshd, ROOT/usr/bin/sshd, then each
- * directory of PATH_ENV (may be NULL) under ROOT. ROOT is "" in production. */
+ * directory of PATH_ENV (may be NULL) under ROOT. ROOT is "" in production.
+ * A candidate is used only when it and every folder on its path below ROOT,
+ * as named and as resolved, pass exec_stat_problem; one that does not is
+ * logged (warn) with the reason and skipped. ssh-keygen is found the same way. */
 bool sshd_find(const char *root, const char *path_env, char *out, size_t len);
+struct stat;
+/* Why a program envinit (uid SELF) runs could be replaced by someone else
+ * through ST, the program or a folder on its path (lstat or stat): NULL
+ * when it cannot, else the reason in BUF ("is writable by uid 1000 (not
+ * root's)"). Refused: owned by neither root nor SELF; not a symlink and
+ * writable by group or others, a sticky bit notwithstanding. Pure. */
+const char *exec_stat_problem(const struct stat *st, uid_t self, char *buf, size_t len);
 /* Appends "-h PATH" to CMD's command line. false when it is full or PATH
  * too long (logged). */
 bool sshd_add_host_key(struct sshd_cmd *cmd, const char *path);

@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -277,13 +279,109 @@ static bool is_executable(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, X_OK) == 0;
 }
 
+/* Anyone who can write the program or any folder on its way can make it
+ * run anything as us. A sticky bit only keeps others from replacing an
+ * entry they do not own, and the entries on the way are someone's, so a
+ * folder open to group or others is refused whatever its sticky bit. */
+const char *exec_stat_problem(const struct stat *st, uid_t self, char *buf, size_t len)
+{
+    if (st->st_uid != 0 && st->st_uid != self) {
+        if (self == 0)
+            snprintf(buf, len, "is writable by uid %u (not root's)", (unsigned)st->st_uid);
+        else
+            snprintf(buf, len, "is writable by uid %u (neither root's nor uid %u's)", (unsigned)st->st_uid,
+                     (unsigned)self);
+        return buf;
+    }
+    if (S_ISLNK(st->st_mode))   /* its mode means nothing; its folder is checked */
+        return NULL;
+    if (st->st_mode & S_IWOTH)
+        snprintf(buf, len, "is writable by others (mode %04o)", (unsigned)(st->st_mode & 07777));
+    else if (st->st_mode & S_IWGRP)
+        snprintf(buf, len, "is writable by group %u (mode %04o)", (unsigned)st->st_gid,
+                 (unsigned)(st->st_mode & 07777));
+    else
+        return NULL;
+    return buf;
+}
+
+/* WHY, formatted (cut to LEN), returned for the callers' one-liners. */
+static const char *why_fmt(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static const char *why_fmt(char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+    return why;
+}
+
+/* Checks PATH and each folder leading to it, from the first component
+ * after SKIP bytes (the test root), with STATF (lstat: as named; stat:
+ * resolved). NULL when all are safe, else why, naming the culprit. */
+static const char *walk_problem(const char *path, size_t skip, int (*statf)(const char *, struct stat *),
+                                char *why, size_t len)
+{
+    char prefix[4096], reason[128];
+    size_t n = strlen(path);
+    if (n >= sizeof prefix)
+        return why_fmt(why, len, "the path is too long");
+    for (size_t i = skip; i <= n; i++) {
+        if (i < n && path[i] != '/')
+            continue;
+        size_t end = i == 0 ? 1 : i;   /* "/" itself, then each prefix */
+        memcpy(prefix, path, end);
+        prefix[end] = '\0';
+        struct stat st;
+        if (statf(prefix, &st) < 0)
+            return why_fmt(why, len, "%s: %s", prefix, strerror(errno));
+        if (exec_stat_problem(&st, geteuid(), reason, sizeof reason))
+            return why_fmt(why, len, "%s %s", prefix, reason);
+    }
+    return NULL;
+}
+
+/* Whether a program at PATH (under ROOT, "" in production) is safe to run:
+ * NULL, or why not. Checked as named and as resolved, since a symlink on
+ * the way leads through folders of its own. */
+static const char *exec_path_problem(const char *root, const char *path, char *why, size_t len)
+{
+    char real[PATH_MAX], real_root[PATH_MAX] = "";
+    size_t skip = strlen(root);
+    const char *problem = walk_problem(path, skip, lstat, why, len);
+    if (problem)
+        return problem;
+    if (!realpath(path, real))
+        return why_fmt(why, len, "cannot be resolved: %s", strerror(errno));
+    if (root[0] && !realpath(root, real_root))
+        real_root[0] = '\0';
+    skip = strlen(real_root);
+    if (!skip || strncmp(real, real_root, skip) != 0 || real[skip] != '/')
+        skip = 0;
+    return walk_problem(real, skip, stat, why, len);
+}
+
+/* An executable NAME at OUT that is safe to run; a candidate that is not
+ * is logged with the reason. */
+static bool usable_program(const char *root, const char *out)
+{
+    if (!is_executable(out))
+        return false;
+    char why[4200];
+    if (!exec_path_problem(root, out, why, sizeof why))
+        return true;
+    log_warn("%s: skipped: %s; %s", out, why,
+             geteuid() == 0 ? "root runs nothing the user can replace" : "envinit runs nothing another user can replace");
+    return false;
+}
+
 /* NAME in the fixed DIRS, then in PATH_ENV, all under ROOT. */
 static bool find_program(const char *root, const char *const *dirs, const char *path_env,
                          const char *name, char *out, size_t len)
 {
     for (size_t i = 0; dirs[i]; i++) {
         snprintf(out, len, "%s%s/%s", root, dirs[i], name);
-        if (is_executable(out))
+        if (usable_program(root, out))
             return true;
     }
     for (const char *p = path_env; p && *p;) {
@@ -291,7 +389,7 @@ static bool find_program(const char *root, const char *const *dirs, const char *
         size_t dl = colon ? (size_t)(colon - p) : strlen(p);
         if (dl > 0 && p[0] == '/') { /* a relative PATH entry means nothing to PID 1 */
             snprintf(out, len, "%s%.*s/%s", root, (int)dl, p, name);
-            if (is_executable(out))
+            if (usable_program(root, out))
                 return true;
         }
         p = colon ? colon + 1 : NULL;

@@ -561,6 +561,85 @@ START_TEST(sshd_finding)
 }
 END_TEST
 
+START_TEST(exec_stat_rules)
+{
+    char why[128];
+    struct stat st = {.st_uid = 0, .st_gid = 0, .st_mode = S_IFDIR | 0755};
+    ck_assert_ptr_null(exec_stat_problem(&st, 0, why, sizeof why));
+    st.st_uid = 1000;
+    ck_assert_str_eq(exec_stat_problem(&st, 0, why, sizeof why), "is writable by uid 1000 (not root's)");
+    /* Not root: our own folders are as safe as root's. */
+    ck_assert_ptr_null(exec_stat_problem(&st, 1000, why, sizeof why));
+    ck_assert_ptr_nonnull(exec_stat_problem(&st, 1001, why, sizeof why));
+    st.st_uid = 0;
+    st.st_mode = S_IFDIR | 0775;
+    st.st_gid = 50;
+    ck_assert_str_eq(exec_stat_problem(&st, 0, why, sizeof why), "is writable by group 50 (mode 0775)");
+    /* The sticky bit keeps others' entries, not the folder, from change. */
+    st.st_mode = S_IFDIR | 01777;
+    ck_assert_str_eq(exec_stat_problem(&st, 0, why, sizeof why), "is writable by others (mode 1777)");
+    st.st_mode = S_IFREG | 0757;
+    ck_assert_ptr_nonnull(exec_stat_problem(&st, 0, why, sizeof why));
+    st.st_mode = S_IFREG | 04755;
+    ck_assert_ptr_null(exec_stat_problem(&st, 0, why, sizeof why));
+    /* A symlink's mode is always 0777 and means nothing; its owner counts. */
+    st.st_mode = S_IFLNK | 0777;
+    ck_assert_ptr_null(exec_stat_problem(&st, 0, why, sizeof why));
+    st.st_uid = 1000;
+    ck_assert_ptr_nonnull(exec_stat_problem(&st, 0, why, sizeof why));
+}
+END_TEST
+
+static void chmod_rel(const char *rel, mode_t mode)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", tmproot, rel);
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static void symlink_rel(const char *target_rel, const char *rel)
+{
+    char target[1024], path[1024];
+    snprintf(target, sizeof target, "%s/%s", tmproot, target_rel);
+    snprintf(path, sizeof path, "%s/%s", tmproot, rel);
+    ck_assert_int_eq(symlink(target, path), 0);
+}
+
+START_TEST(sshd_finding_refuses_replaceable)
+{
+    make_tmproot();
+    char out[1024], want[1024];
+    put_file("home/u/go/bin/sshd", "#!/bin/sh\n", 0755);
+    const char *path_env = "/home/u/go/bin";
+    static const mode_t open_modes[] = {0777, 01777, 0775, 0757};
+    for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
+        chmod_rel("home/u/go/bin", open_modes[i]);
+        ck_assert_msg(!sshd_find(tmproot, path_env, out, sizeof out), "folder mode %o used", open_modes[i]);
+    }
+    chmod_rel("home/u/go/bin", 0755);
+    chmod_rel("home/u", 0777);          /* any folder on the way counts */
+    ck_assert(!sshd_find(tmproot, path_env, out, sizeof out));
+    chmod_rel("home/u", 0755);
+    chmod_rel("home/u/go/bin/sshd", 0775);
+    ck_assert(!sshd_find(tmproot, path_env, out, sizeof out));
+    chmod_rel("home/u/go/bin/sshd", 0755);
+    ck_assert(sshd_find(tmproot, path_env, out, sizeof out));
+    snprintf(want, sizeof want, "%s/home/u/go/bin/sshd", tmproot);
+    ck_assert_str_eq(out, want);
+    /* Resolved: a safe name that leads into a world-writable folder. */
+    put_file("tmp/bin/sshd", "#!/bin/sh\n", 0755);
+    chmod_rel("tmp", 01777);
+    put_file("opt/keep", "", 0644);
+    symlink_rel("tmp/bin", "opt/bin");
+    ck_assert(!sshd_find(tmproot, "/opt/bin", out, sizeof out));
+    /* As named: a safe file reached through a world-writable folder. */
+    symlink_rel("home/u/go/bin/sshd", "tmp/sshd");
+    chmod_rel("tmp/bin/sshd", 0644);
+    ck_assert(!sshd_find(tmproot, "/tmp", out, sizeof out));
+    rm_tree();
+}
+END_TEST
+
 START_TEST(fallback_argv)
 {
     make_tmproot();
@@ -913,7 +992,8 @@ int main(void)
                                             decide_without_privilege, fast_exits,
                                             NULL};
     const TTest *const openssh[] = {sshd_config_keywords, sshd_config_includes, sshd_config_files,
-                                           sshd_argv, sshd_host_keys, sshd_finding, fallback_argv, NULL};
+                                           sshd_argv, sshd_host_keys, sshd_finding, exec_stat_rules,
+                                           sshd_finding_refuses_replaceable, fallback_argv, NULL};
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
