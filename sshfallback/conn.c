@@ -209,8 +209,9 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     if (c->authenticated || c->stop)
         return SSH_AUTH_DENIED;
     if (strcmp(user, c->user.name) != 0) {
+        char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_WARN, "%s port %d: user '%s' refused: only %s may log in", c->peer,
-               c->peer_port, user, c->user.name);
+               c->peer_port, sf_log_safe(user, safe), c->user.name);
         return count_failure(c);
     }
     if (state != SSH_PUBLICKEY_STATE_NONE && state != SSH_PUBLICKEY_STATE_VALID)
@@ -220,7 +221,7 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     if (m != SF_MATCH_OK) {
         sf_log(SF_INFO, "%s port %d: %s key %s for %s", c->peer, c->peer_port,
                ssh_key_type_to_char(ssh_key_type(pubkey)),
-               m == SF_MATCH_REFUSED ? "refused by its options" : "not authorized", user);
+               m == SF_MATCH_REFUSED ? "refused by its options" : "not authorized", c->user.name);
         return count_failure(c);
     }
     if (state == SSH_PUBLICKEY_STATE_NONE) { /* a probe: "would you take this key?" */
@@ -232,7 +233,7 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     report_authenticated(c);
     set_timer(c->tfd, c->cfg->keepalive_s, c->cfg->keepalive_s);
     sf_log(SF_INFO, "%s port %d: accepted %s key for %s%s", c->peer, c->peer_port,
-           ssh_key_type_to_char(ssh_key_type(pubkey)), user,
+           ssh_key_type_to_char(ssh_key_type(pubkey)), c->user.name,
            opts.command ? " (forced command)" : "");
     return SSH_AUTH_SUCCESS;
 }

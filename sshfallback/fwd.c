@@ -448,9 +448,11 @@ static int direct_tcpip(struct sf_conn *c, ssh_message msg)
 {
     const char *host = ssh_message_channel_request_open_destination(msg);
     int port = ssh_message_channel_request_open_destination_port(msg);
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_log_safe(host, safe);
     if (!forwarding_allowed(c)) {
         sf_log(SF_INFO, "%s port %d: direct-tcpip to %s:%d refused: %s", c->peer, c->peer_port,
-               host ? host : "?", port, c->cfg->no_port_forwarding ? "--no-port-forwarding"
+               safe, port, c->cfg->no_port_forwarding ? "--no-port-forwarding"
                                                                    : "the key's options");
         return 1;
     }
@@ -458,17 +460,17 @@ static int direct_tcpip(struct sf_conn *c, ssh_message msg)
     int rc = host && *host ? resolve(host, port, &ai) : EAI_NONAME;
     if (rc != 0) {
         sf_log(SF_INFO, "%s port %d: direct-tcpip to %s:%d: %s; channel refused", c->peer,
-               c->peer_port, host ? host : "?", port, gai_strerror(rc));
+               c->peer_port, safe, port, gai_strerror(rc));
         return 1;
     }
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, -1);
     if (!f) {
         sf_log(SF_WARN, "%s port %d: direct-tcpip to %s:%d refused: %u forwards open", c->peer,
-               c->peer_port, host, port, c->n_fwds);
+               c->peer_port, safe, port, c->n_fwds);
         freeaddrinfo(ai);
         return 1;
     }
-    snprintf(f->what, sizeof f->what, "direct-tcpip to %s:%d", host, port);
+    snprintf(f->what, sizeof f->what, "direct-tcpip to %s:%d", safe, port);
     f->ai = f->ai_next = ai;
     f->state = B_CONNECTING;
     /* Loopback refusals are known at once: the client then gets a proper
@@ -537,7 +539,8 @@ static void accept_into_channel(struct sf_fwd *l)
         /* the client finds its forward by the path it asked for */
         f->open = OPEN_STREAMLOCAL;
         snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
-        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", l->path);
+        char safe[SF_LOG_SAFE_SIZE];
+        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", sf_log_safe(l->path, safe));
     } else if (l->kind == FWD_AGENT_LISTEN) {
         f->open = OPEN_AGENT;
         snprintf(f->what, sizeof f->what, "agent connection");
@@ -613,6 +616,8 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
         return 1;
     }
     const char *addr = sf_fwd_bind_address(c->cfg->gateway_ports, asked);
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_log_safe(addr, safe);
     int bound = port, fd = -1;
     if (port < 0 || port > 65535 || c->n_fwds >= MAX_FWDS)
         errno = EINVAL;
@@ -621,7 +626,7 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_TCP_LISTEN, fd) : NULL;
     if (!l) {
         sf_log(SF_INFO, "%s port %d: remote forward [%s]:%d: %s; refused", c->peer, c->peer_port,
-               addr, port, strerror(errno));
+               safe, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         return 1;
@@ -629,7 +634,7 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
     snprintf(l->addr, sizeof l->addr, "%s", asked ? asked : "");
     l->port = bound;
     /* port 0: the client learns the port from the reply */
-    snprintf(l->what, sizeof l->what, "remote forward [%s]:%d", addr, bound);
+    snprintf(l->what, sizeof l->what, "remote forward [%s]:%d", safe, bound);
     sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
     ssh_message_global_request_reply_success(msg, (uint16_t)bound);
     return 0;
@@ -658,9 +663,11 @@ static int streamlocal_allowed(const struct sf_conn *c, const char *what, const 
     const char *why = c->cfg->no_unix_forwarding    ? "--no-unix-forwarding"
                       : c->opts.no_port_forwarding ? "the key's options"
                                                    : NULL;
-    if (why)
+    if (why) {
+        char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_INFO, "%s port %d: %s %s refused: %s", c->peer, c->peer_port, what,
-               path ? path : "?", why);
+               sf_log_safe(path, safe), why);
+    }
     return why == NULL;
 }
 
@@ -691,20 +698,23 @@ static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* a unix connect finishes at once; EAGAIN: the listener's queue is full */
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_INFO, "%s port %d: direct-streamlocal to %s: %s; channel refused", c->peer,
-               c->peer_port, path ? path : "?", strerror(errno));
+               c->peer_port, sf_log_safe(path, safe), strerror(errno));
         if (fd >= 0)
             close(fd);
         return 1;
     }
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_log_safe(sa.sun_path, safe);
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
     if (!f) {
         sf_log(SF_WARN, "%s port %d: direct-streamlocal to %s refused: %u forwards open",
-               c->peer, c->peer_port, sa.sun_path, c->n_fwds);
+               c->peer, c->peer_port, safe, c->n_fwds);
         close(fd);
         return 1;
     }
-    snprintf(f->what, sizeof f->what, "direct-streamlocal to %s", sa.sun_path);
+    snprintf(f->what, sizeof f->what, "direct-streamlocal to %s", safe);
     f->state = B_OPEN;
     return accept_open(f, msg);
 }
@@ -746,8 +756,9 @@ static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
         fd = listen_unix(&sa, &ino);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
     if (!l) {
+        char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_INFO, "%s port %d: remote forward of socket %s: %s; refused", c->peer,
-               c->peer_port, path ? path : "?", strerror(errno));
+               c->peer_port, sf_log_safe(path, safe), strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(sa.sun_path);
@@ -757,7 +768,8 @@ static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
     snprintf(l->addr, sizeof l->addr, "%s", path);
     snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
     l->ino = ino;
-    snprintf(l->what, sizeof l->what, "remote forward of socket %s", l->path);
+    char safe[SF_LOG_SAFE_SIZE];
+    snprintf(l->what, sizeof l->what, "remote forward of socket %s", sf_log_safe(l->path, safe));
     sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
     ssh_message_global_request_reply_success(msg, 0);
     return 0;

@@ -33,3 +33,27 @@ void sf_log(int level, const char *fmt, ...)
     (void)w;
     errno = saved;
 }
+
+const char *sf_log_safe(const char *s, char buf[SF_LOG_SAFE_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0, i = 0;
+    if (!s)
+        s = "?";
+    for (; i < SF_LOG_SAFE_MAX && s[i]; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') {
+            buf[n++] = (char)ch;
+            continue;
+        }
+        buf[n++] = '\\';
+        buf[n++] = 'x';
+        buf[n++] = hex[ch >> 4];
+        buf[n++] = hex[ch & 15];
+    }
+    if (s[i])
+        for (int k = 0; k < 3; k++)
+            buf[n++] = '.';
+    buf[n] = '\0';
+    return buf;
+}

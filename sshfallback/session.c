@@ -522,7 +522,8 @@ static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *v
     if (c->started || !envfile_name_valid(name, strlen(name)) ||
         !envfile_value_valid(value, strlen(value)) ||
         !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
-        sf_log(SF_DEBUG, "client variable %s not accepted", name);
+        char safe[SF_LOG_SAFE_SIZE];
+        sf_log(SF_DEBUG, "client variable %s not accepted", sf_log_safe(name, safe));
         return -1;
     }
     if (!env_fits(c, name, value)) {
@@ -564,7 +565,8 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
         c->is_sftp = 0;
         return 1;
     }
-    sf_log(SF_INFO, "%s port %d: subsystem '%s' %s", c->conn->peer, c->conn->peer_port, name,
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_log(SF_INFO, "%s port %d: subsystem '%s' %s", c->conn->peer, c->conn->peer_port, sf_log_safe(name, safe),
            strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
     return 1;
 }

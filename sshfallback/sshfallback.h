@@ -153,6 +153,13 @@ enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };
 extern int sf_log_level;
 /* One write(2) per line: "envinit-sshd: LEVEL: message\n". */
 void sf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A string the client chose (user name, variable or subsystem name,
+ * forwarding host or path), made safe for a log line: bytes outside
+ * printable ASCII, and the backslash, become \xNN; past SF_LOG_SAFE_MAX
+ * bytes of S it is cut and ends in "...". NULL gives "?". Returns BUF. */
+#define SF_LOG_SAFE_MAX 64
+#define SF_LOG_SAFE_SIZE (SF_LOG_SAFE_MAX * 4 + 4)
+const char *sf_log_safe(const char *s, char buf[SF_LOG_SAFE_SIZE]);
 
 /* ---- configuration (main.c fills it from the command line) ---- */
 #define SF_MAX_ACCEPT_ENV 32
