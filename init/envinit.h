@@ -254,6 +254,21 @@ int service_last_status(const struct service *s);   /* -1: never exited */
 long service_since(const struct service *s);        /* CLOCK_REALTIME s of last start */
 const char *service_name(const struct service *s);
 
+/* A service's stderr as read, BUF[0..*LEN) of a CAP-byte buffer, split
+ * into lines for the log: EMIT gets each complete line (NUL-terminated in
+ * place). A line that fills the buffer without a newline is emitted cut,
+ * TRUNCATED, and the rest of it up to its newline is dropped (*DROPPING
+ * carries that across reads): no part of one line ever starts a line of
+ * its own. AT_EOF: what is left is emitted as well. The unfinished tail
+ * moves to BUF's start, *LEN is its length. Pure apart from EMIT. */
+void service_lines_split(char *buf, size_t *len, size_t cap, bool *dropping, bool at_eof,
+                         void (*emit)(const char *line, bool truncated, void *ctx), void *ctx);
+/* The level LINE of service NAME is logged at, and in *TEXT what is logged
+ * after "NAME: ". "NAME: LEVEL: text" keeps the service's own LEVEL (error,
+ * warn, info, debug); other lines (sshd -e) are warn when they read like a
+ * problem, else info. Pure. */
+enum log_level service_line_level(const char *name, const char *line, const char **text);
+
 /* Observer called on every start/exit of any service (status file). */
 void supervise_set_observer(void (*fn)(void *ctx), void *ctx);
 

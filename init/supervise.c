@@ -37,6 +37,7 @@ struct service {
     bool stopping, done;
     char line[LINE_MAX_LEN];
     size_t line_len;
+    bool dropping;              /* discarding the rest of a line too long to log */
 };
 
 static struct service *services[MAX_SERVICES];
@@ -218,9 +219,9 @@ struct service *service_start(const struct service_spec *spec)
     return s;
 }
 
-/* sshd -e and envinit-sshd print their own severities in free form; a
- * line that reads like a problem stays visible at envinit's default level,
- * the rest (connections, logins) is info. */
+/* sshd -e prints its severities in free form; a line that reads like a
+ * problem stays visible at envinit's default level, the rest
+ * (connections, logins) is info. */
 static bool reads_like_problem(const char *line)
 {
     static const char *const words[] = {"error", "fatal", "warn", "bad ", "cannot", "can't", "failed",
@@ -236,35 +237,68 @@ static bool reads_like_problem(const char *line)
     return false;
 }
 
-static void log_line(struct service *s, const char *line)
+/* A service that names itself and its level (envinit-sshd does) says how
+ * bad a line is better than any guess from its words, which a client can
+ * choose (a user name containing "failed"). */
+enum log_level service_line_level(const char *name, const char *line, const char **text)
 {
-    /* A service that prefixes its own name (envinit-sshd does) is not
-     * named twice. */
-    size_t n = strlen(s->name);
-    if (strncmp(line, s->name, n) == 0 && line[n] == ':' && line[n + 1] == ' ')
-        line += n + 2;
-    log_msg(reads_like_problem(line) ? LOG_WARN : LOG_INFO, "%s: %s", s->name, line);
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    size_t n = strlen(name);
+    *text = line;
+    if (strncmp(line, name, n) != 0 || line[n] != ':' || line[n + 1] != ' ')
+        return reads_like_problem(line) ? LOG_WARN : LOG_INFO;
+    *text = line + n + 2;           /* not named twice */
+    for (int i = LOG_ERROR; i <= LOG_DEBUG; i++) {
+        size_t l = strlen(levels[i]);
+        if (strncmp(*text, levels[i], l) == 0 && (*text)[l] == ':' && (*text)[l + 1] == ' ') {
+            *text += l + 2;
+            return (enum log_level)i;
+        }
+    }
+    return reads_like_problem(*text) ? LOG_WARN : LOG_INFO;
+}
+
+static void log_line(const char *line, bool truncated, void *ctx)
+{
+    const struct service *s = ctx;
+    const char *text;
+    enum log_level level = service_line_level(s->name, line, &text);
+    log_msg(level, "%s: %s%s", s->name, text, truncated ? " [truncated]" : "");
+}
+
+void service_lines_split(char *buf, size_t *len, size_t cap, bool *dropping, bool at_eof,
+                         void (*emit)(const char *line, bool truncated, void *ctx), void *ctx)
+{
+    char *start = buf, *end = buf + *len, *nl;
+    while ((nl = memchr(start, '\n', (size_t)(end - start)))) {
+        *nl = '\0';
+        if (!*dropping)
+            emit(start, false, ctx);
+        *dropping = false;
+        start = nl + 1;
+    }
+    size_t rest = (size_t)(end - start);
+    if (*dropping) {
+        rest = 0;                       /* still inside a line already cut */
+    } else if (rest == cap - 1 && !at_eof) {
+        start[rest] = '\0';
+        emit(start, true, ctx);
+        *dropping = true;
+        rest = 0;
+    } else if (at_eof && rest) {
+        start[rest] = '\0';
+        emit(start, false, ctx);
+        rest = 0;
+    }
+    if (at_eof)
+        *dropping = false;
+    memmove(buf, start, rest);
+    *len = rest;
 }
 
 static void flush_lines(struct service *s, bool all)
 {
-    char *start = s->line;
-    char *nl;
-    while ((nl = memchr(start, '\n', s->line_len - (size_t)(start - s->line)))) {
-        *nl = '\0';
-        log_line(s, start);
-        start = nl + 1;
-    }
-    size_t rest = s->line_len - (size_t)(start - s->line);
-    if (all || rest == sizeof s->line - 1) {
-        if (rest) {
-            start[rest] = '\0';
-            log_line(s, start);
-        }
-        rest = 0;
-    }
-    memmove(s->line, start, rest);
-    s->line_len = rest;
+    service_lines_split(s->line, &s->line_len, sizeof s->line, &s->dropping, all, log_line, s);
 }
 
 static void drain_stderr(struct service *s);

@@ -332,6 +332,81 @@ START_TEST(log_levels)
 }
 END_TEST
 
+/* Records what service_lines_split emits, one "line|t" or "line|-" each. */
+struct emitted {
+    char lines[8][1200];
+    int n;
+};
+
+static void record_line(const char *line, bool truncated, void *ctx)
+{
+    struct emitted *e = ctx;
+    ck_assert_int_lt(e->n, 8);
+    snprintf(e->lines[e->n++], sizeof e->lines[0], "%s|%c", line, truncated ? 't' : '-');
+}
+
+/* Feeds TEXT as one read into BUF (CAP bytes) holding *LEN already. */
+static void feed(char *buf, size_t cap, size_t *len, bool *dropping, const char *text, bool eof,
+                 struct emitted *e)
+{
+    size_t n = strlen(text);
+    ck_assert_uint_le(*len + n, cap - 1);
+    memcpy(buf + *len, text, n);
+    *len += n;
+    service_lines_split(buf, len, cap, dropping, eof, record_line, e);
+}
+
+START_TEST(service_lines_splitting)
+{
+    char buf[16];
+    size_t len = 0;
+    bool dropping = false;
+    struct emitted e = {.n = 0};
+    feed(buf, sizeof buf, &len, &dropping, "one\ntw", false, &e);
+    ck_assert_int_eq(e.n, 1);
+    ck_assert_str_eq(e.lines[0], "one|-");
+    ck_assert_uint_eq(len, 2);
+    feed(buf, sizeof buf, &len, &dropping, "o\n", false, &e);
+    ck_assert_str_eq(e.lines[1], "two|-");
+    ck_assert_uint_eq(len, 0);
+    /* 15 bytes without a newline fill the buffer: cut, and what follows up
+     * to the newline is dropped, however many reads it takes. */
+    feed(buf, sizeof buf, &len, &dropping, "0123456789abcde", false, &e);
+    ck_assert_str_eq(e.lines[2], "0123456789abcde|t");
+    feed(buf, sizeof buf, &len, &dropping, "envinit: error", false, &e);
+    feed(buf, sizeof buf, &len, &dropping, ": forged\nnext\n", false, &e);
+    ck_assert_int_eq(e.n, 4);
+    ck_assert_str_eq(e.lines[3], "next|-");
+    /* At the end, an unfinished line is logged whole. */
+    feed(buf, sizeof buf, &len, &dropping, "last", true, &e);
+    ck_assert_int_eq(e.n, 5);
+    ck_assert_str_eq(e.lines[4], "last|-");
+    ck_assert_uint_eq(len, 0);
+    ck_assert(!dropping);
+}
+END_TEST
+
+START_TEST(service_line_levels)
+{
+    const char *text;
+    ck_assert_int_eq(service_line_level("envinit-sshd", "envinit-sshd: info: key exchange failed: x", &text),
+                     LOG_INFO);
+    ck_assert_str_eq(text, "key exchange failed: x");
+    ck_assert_int_eq(service_line_level("envinit-sshd", "envinit-sshd: error: no host key", &text), LOG_ERROR);
+    ck_assert_str_eq(text, "no host key");
+    ck_assert_int_eq(service_line_level("envinit-sshd", "envinit-sshd: debug: x", &text), LOG_DEBUG);
+    ck_assert_int_eq(service_line_level("envinit-sshd", "envinit-sshd: warn: user 'x' refused", &text), LOG_WARN);
+    /* Only the service's own name introduces its level. */
+    ck_assert_int_eq(service_line_level("sshd", "envinit-sshd: error: forged", &text), LOG_WARN);
+    ck_assert_str_eq(text, "envinit-sshd: error: forged");
+    /* Free form (sshd -e): guessed from the words. */
+    ck_assert_int_eq(service_line_level("sshd", "Server listening on 0.0.0.0 port 22.", &text), LOG_INFO);
+    ck_assert_int_eq(service_line_level("sshd", "error: Bind to port 22 failed", &text), LOG_WARN);
+    ck_assert_int_eq(service_line_level("sshd", "sshd: Accepted publickey for coder", &text), LOG_INFO);
+    ck_assert_str_eq(text, "Accepted publickey for coder");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -369,6 +444,8 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, signal_rewrite_parse);
     tcase_add_test(tc, exit_status_mapping);
     tcase_add_test(tc, backoff_sequence);
+    tcase_add_test(tc, service_lines_splitting);
+    tcase_add_test(tc, service_line_levels);
     suite_add_tcase(s, tc);
     return s;
 }
