@@ -121,6 +121,15 @@ struct envfile_hostkeys {
  * reason and counted. Appends to OUT; -1 when PATH itself is unusable. */
 int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, struct envfile_hostkeys *out);
 
+/* Opens folder DIR, making it and its missing parents (MODE) one component
+ * at a time: each is made with mkdirat in its parent's descriptor and
+ * opened O_DIRECTORY|O_NOFOLLOW, so no symlink on the way is followed. A
+ * component that is a symlink (ELOOP), not a folder (ENOTDIR) or owned by
+ * neither root nor this uid (EPERM) is refused, nothing is made below it,
+ * and BAD (may be NULL) gets the path up to it. An O_PATH descriptor of
+ * DIR (for the *at calls), or -1 with errno. */
+int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
+
 #define ENVFILE_RUNTIME_DIR "/run/envinit"
 /* DIR exists (made MODE when missing) as a real folder (not a symlink) of
  * this process's uid that no one else can write into. 0, or -1 (errno;

@@ -2,6 +2,7 @@
  * it was restarted. envinit replaces it on every change; `envinit status`
  * and an orchestrator's probe read it. key=value lines, one per field. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,38 +100,32 @@ int status_parse(const char *text, struct ssh_status *out)
     return seen == 3 ? 0 : -1;
 }
 
-static int mkdir_parents(const char *path)
+/* The folder of PATH, opened through envfile_open_dirs: a status path
+ * under /tmp must not lead root through somebody else's symlink or
+ * folder. A refused component is logged, once for as long as it stays
+ * refused (the status is rewritten at every restart). */
+static int open_parent(const char *path, const char **base)
 {
-    char dir[CONFIG_PATH_LEN];
+    static char refused[CONFIG_PATH_LEN];
+    char dir[CONFIG_PATH_LEN], bad[CONFIG_PATH_LEN] = "";
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* The folder must be a real folder of this user's (or root's): a status
- * path under /tmp must not lead into somebody else's symlink. */
-static bool parent_is_ours(const char *path)
-{
-    char dir[CONFIG_PATH_LEN];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return true;
-    *slash = '\0';
-    struct stat st;
-    if (lstat(dir[0] ? dir : "/", &st) < 0)
-        return false;
-    return S_ISDIR(st.st_mode) && (st.st_uid == geteuid() || st.st_uid == 0);
+    *base = slash ? path + (slash - dir) + 1 : path;
+    if (slash)
+        slash[slash == dir] = '\0';    /* "/status" keeps "/" */
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = envfile_open_dirs(dir, 0755, bad, sizeof bad);
+    if (fd < 0 && (errno == ELOOP || errno == EPERM || errno == ENOTDIR) && strcmp(bad, refused) != 0) {
+        int err = errno;
+        log_warn("status file %s: %s %s; not followed, the status is not written there", path, bad,
+                 err == ELOOP ? "is a symlink" : err == EPERM ? "is owned by neither root nor us" : "is not a folder");
+        snprintf(refused, sizeof refused, "%s", bad);
+        errno = err;
+    } else if (fd >= 0) {
+        refused[0] = '\0';
+    }
+    return fd;
 }
 
 /* Temp file next to PATH, then rename(2): a reader sees the old status or
@@ -139,14 +134,14 @@ static bool parent_is_ours(const char *path)
 int status_write(const char *path, const struct ssh_status *s)
 {
     char text[STATUS_FILE_MAX], tmp[CONFIG_PATH_LEN + 24];
+    const char *base = path;
     int len = status_render(s, text, sizeof text);
     int err = len < 0 ? ENAMETOOLONG : 0;
-    if (!err && mkdir_parents(path) < 0)
+    int dfd = err ? -1 : open_parent(path, &base);
+    if (!err && dfd < 0)
         err = errno;
-    if (!err && !parent_is_ours(path))
-        err = EPERM;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = err ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", base, (int)getpid());
+    int fd = err ? -1 : openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (!err && fd < 0)
         err = errno;
     if (fd >= 0) {
@@ -155,11 +150,13 @@ int status_write(const char *path, const struct ssh_status *s)
             err = errno ? errno : EIO;
         if (close(fd) < 0 && !err)
             err = errno;
-        if (!err && rename(tmp, path) < 0)
+        if (!err && renameat(dfd, tmp, dfd, base) < 0)
             err = errno;
         if (err)
-            unlink(tmp);
+            unlinkat(dfd, tmp, 0);
     }
+    if (dfd >= 0)
+        close(dfd);
     errno = err;
     return err ? -1 : 0;
 }

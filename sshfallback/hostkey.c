@@ -12,22 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdirs(const char *dir)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return errno = ENAMETOOLONG, -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int parent_dir(const char *path, char *out, size_t size)
 {
     const char *slash = strrchr(path, '/');
@@ -41,42 +25,67 @@ static int parent_dir(const char *path, char *out, size_t size)
     return 0;
 }
 
-/* Writes the key to a temp file next to PATH, fsyncs it and renames it in
- * place, so a crash never leaves a half key that the next start rejects. */
-static int store_key(ssh_key key, const char *path)
+/* The key's folder, made and opened without following a symlink: root
+ * must not be led to write its key where someone else chose. A refused
+ * component is named. */
+static int open_key_dir(const char *path, const char *dir)
 {
-    char dir[4096], tmp[4200];
-    if (parent_dir(path, dir, sizeof dir) < 0 || mkdirs(dir) < 0)
-        return -1;
-    char *b64 = NULL;
-    if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &b64) != SSH_OK)
-        return errno = EINVAL, -1;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        ssh_string_free_char(b64);
-        return -1;
+    char bad[4096] = "";
+    int dfd = envfile_open_dirs(dir, 0755, bad, sizeof bad);
+    if (dfd < 0 && (errno == ELOOP || errno == EPERM || errno == ENOTDIR)) {
+        int err = errno;
+        sf_log(SF_WARN, "host key %s: %s %s; not followed, no key is stored there", path, bad,
+               err == ELOOP ? "is a symlink" : err == EPERM ? "is owned by neither root nor us" : "is not a folder");
+        errno = err;
     }
-    size_t len = strlen(b64);
-    ssize_t w = write(fd, b64, len);
+    return dfd;
+}
+
+/* TEXT into a temp file in DFD, fsynced, renamed to BASE: a crash never
+ * leaves a half key that the next start rejects. 0, or an errno. */
+static int replace_at(int dfd, const char *base, const char *text)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", base, (long)getpid());
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return errno;
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
     int err = w == (ssize_t)len ? 0 : (w < 0 ? errno : EIO);
-    ssh_string_free_char(b64);
     if (!err && fsync(fd) < 0)
         err = errno;
     if (close(fd) < 0 && !err)
         err = errno;
-    if (!err && rename(tmp, path) < 0)
+    if (!err && renameat(dfd, tmp, dfd, base) < 0)
         err = errno;
-    if (err) {
-        unlink(tmp);
-        return errno = err, -1;
+    if (err)
+        unlinkat(dfd, tmp, 0);
+    return err;
+}
+
+/* Stores KEY at PATH; the rename is durable once the folder is synced. */
+static int store_key(ssh_key key, const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (parent_dir(path, dir, sizeof dir) < 0)
+        return errno = ENAMETOOLONG, -1;
+    int dfd = open_key_dir(path, dir);
+    if (dfd < 0)
+        return -1;
+    char *b64 = NULL;
+    int err = ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &b64) == SSH_OK
+                  ? replace_at(dfd, slash ? slash + 1 : path, b64)
+                  : EINVAL;
+    ssh_string_free_char(b64);
+    int sfd = err ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd >= 0) {
+        fsync(sfd);
+        close(sfd);
     }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
+    close(dfd);
+    return err ? (errno = err, -1) : 0;
 }
 
 static void log_fingerprint(ssh_key key, const char *path)

@@ -1437,6 +1437,64 @@ static size_t list_keys(const char *rel, uid_t uid, struct envfile_hostkeys *out
     return out->n;
 }
 
+static int tmp_exists(const char *rel)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    return lstat(p, &st) == 0;
+}
+
+/* Opens TMPDIR/REL with envfile_open_dirs: its fd (closed here) or -1. */
+static int open_dirs_rel(const char *rel, char *bad, size_t badlen)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, rel);
+    int fd = envfile_open_dirs(p, 0755, bad, badlen);
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = err;
+    return fd < 0 ? -1 : 0;
+}
+
+START_TEST(open_dirs_never_follows)
+{
+    char bad[512] = "", want[512], p[512], target[512];
+    ck_assert_int_eq(open_dirs_rel("a/b/c", bad, sizeof bad), 0);
+    ck_assert(tmp_exists("a/b/c"));
+    ck_assert_int_eq(open_dirs_rel("a/b/c", bad, sizeof bad), 0);   /* already there */
+    /* A planted symlink: refused and named, nothing made through it. */
+    snprintf(target, sizeof target, "%s/elsewhere", tmpdir);
+    ck_assert_int_eq(mkdir(target, 0755), 0);
+    snprintf(p, sizeof p, "%s/a/link", tmpdir);
+    ck_assert_int_eq(symlink(target, p), 0);
+    ck_assert_int_eq(open_dirs_rel("a/link/envinit", bad, sizeof bad), -1);
+    ck_assert_int_eq(errno, ELOOP);
+    ck_assert_str_eq(bad, p);
+    ck_assert(!tmp_exists("elsewhere/envinit"));
+    /* A relative symlink to a folder, last on the path: refused too. */
+    snprintf(p, sizeof p, "%s/a/rel", tmpdir);
+    ck_assert_int_eq(symlink("b", p), 0);
+    ck_assert_int_eq(open_dirs_rel("a/rel", bad, sizeof bad), -1);
+    ck_assert_int_eq(errno, ELOOP);
+    put("a/file", "x");
+    ck_assert_int_eq(open_dirs_rel("a/file/d", bad, sizeof bad), -1);
+    ck_assert_int_eq(errno, ENOTDIR);
+    snprintf(want, sizeof want, "%s/a/file", tmpdir);
+    ck_assert_str_eq(bad, want);
+    /* Someone else's folder: refused, nothing made in it. */
+    ck_assert_msg(geteuid() == 0, "a folder of another uid needs root: run the unit tests as root");
+    snprintf(p, sizeof p, "%s/a/theirs", tmpdir);
+    ck_assert_int_eq(mkdir(p, 0777), 0);
+    ck_assert_int_eq(chown(p, 1000, 1000), 0);
+    ck_assert_int_eq(open_dirs_rel("a/theirs/envinit", bad, sizeof bad), -1);
+    ck_assert_int_eq(errno, EPERM);
+    ck_assert_str_eq(bad, p);
+    ck_assert(!tmp_exists("a/theirs/envinit"));
+}
+END_TEST
+
 START_TEST(hostkeys_folder_layouts)
 {
     ck_assert_msg(geteuid() == 0, "root reads the keys here: run the unit tests as root");
@@ -1613,6 +1671,7 @@ static Suite *suite_files(void)
     ADD(s, hostkey_modes);
     ADD(s, owner_can_replace);
     ADD_TMP(s, hostkeys_folder_layouts);
+    ADD_TMP(s, open_dirs_never_follows);
     ADD(s, caps_described);
     ADD_TMP(s, user_groups);
     ADD_HOME(s, install_creates_and_keeps);

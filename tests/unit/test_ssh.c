@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -948,6 +949,31 @@ static char *print_to_string(const struct ssh_status *s, bool up)
     return buf;
 }
 
+START_TEST(status_file_no_symlink)
+{
+    make_tmproot();
+    char path[1024], link[1024];
+    put_file("elsewhere/keep", "", 0644);
+    snprintf(link, sizeof link, "%s/run", tmproot);
+    symlink_rel("elsewhere", "run");
+    snprintf(path, sizeof path, "%s/run/envinit/status", tmproot);
+    struct ssh_status s = sample_status();
+    ck_assert_int_eq(status_write(path, &s), -1);
+    ck_assert_int_eq(errno, ELOOP);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/elsewhere/envinit", tmproot);
+    ck_assert_int_eq(lstat(path, &st), -1);     /* nothing made through it */
+    /* The status file's own folder as a symlink: refused as well. */
+    put_file("real/keep", "", 0644);
+    symlink_rel("real", "elsewhere/envinit");
+    snprintf(path, sizeof path, "%s/elsewhere/envinit/status", tmproot);
+    ck_assert_int_eq(status_write(path, &s), -1);
+    snprintf(path, sizeof path, "%s/real/status", tmproot);
+    ck_assert_int_eq(lstat(path, &st), -1);
+    rm_tree();
+}
+END_TEST
+
 START_TEST(status_printing)
 {
     struct ssh_status s = sample_status();
@@ -997,7 +1023,7 @@ int main(void)
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
-    const TTest *const status[] = {status_rendering, status_parsing, status_file_atomic, status_printing,
+    const TTest *const status[] = {status_rendering, status_parsing, status_file_atomic, status_file_no_symlink, status_printing,
                                           NULL};
     Suite *suites[] = {suite("procnet", procnet), suite("greeting", greeting), suite("decision", decision),
                        suite("openssh", openssh), suite("cvm", cvm), suite("status", status), NULL};

@@ -5,7 +5,10 @@
 #include "../../envfile/envfile.h"
 #include "unit.h"
 
+#include <libssh/libssh.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -280,6 +283,36 @@ START_TEST(log_safe_strings)
 }
 END_TEST
 
+/* A key named in a folder reached through a symlink is not generated
+ * there: root would write where whoever made the link chose. */
+START_TEST(hostkey_no_symlinked_folder)
+{
+    char root[] = "/tmp/test_sshfallback.XXXXXX", target[64], link[64], key[96], made[96], cmd[96];
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    snprintf(target, sizeof target, "%s/elsewhere", root);
+    snprintf(link, sizeof link, "%s/etc", root);
+    ck_assert_int_eq(mkdir(target, 0755), 0);
+    ck_assert_int_eq(symlink(target, link), 0);
+    snprintf(key, sizeof key, "%s/envinit/ssh_host_ed25519_key", link);
+    struct envfile_user u = {.uid = geteuid()};
+    struct envfile_owner who = {.uid = geteuid()};
+    const char *paths[] = {key};
+    ck_assert_ptr_null(sf_hostkey_load(paths, 1, &u, &who));
+    struct stat st;
+    snprintf(made, sizeof made, "%s/envinit", target);
+    ck_assert_int_eq(lstat(made, &st), -1);
+    /* Through real folders it is made, folders included. */
+    snprintf(key, sizeof key, "%s/real/envinit/ssh_host_ed25519_key", root);
+    void *k = sf_hostkey_load(paths, 1, &u, &who);
+    ck_assert_ptr_nonnull(k);
+    ssh_key_free(k);
+    ck_assert_int_eq(lstat(key, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(tty_modes_applied)
 {
     unsigned char m[64];
@@ -346,6 +379,7 @@ static Suite *suite(void)
     UNIT_ADD(s, tty_modes_applied);
     UNIT_ADD(s, tty_modes_edges);
     UNIT_ADD(s, log_safe_strings);
+    UNIT_ADD(s, hostkey_no_symlinked_folder);
     return s;
 }
 
