@@ -2,7 +2,8 @@
 # Builds the libssh that envinit-sshd links statically: Debian's libssh
 # source package with Debian's own patches (security fixes included), then
 # sshfallback/libssh.patch, which exposes what the server API lacks (pty
-# modes, break, unix-socket forwarding). apt-get fetches and verifies the
+# modes, break, unix-socket forwarding, the flags of the security-key
+# signature just verified: ssh_session_get_sk_flags()). apt-get fetches and verifies the
 # source against the archive's signed index, in private folders: the
 # machine's apt configuration is left alone.
 #
