@@ -36,6 +36,8 @@ static int set_flag(const struct envfile_opt *opt, struct sf_keyopts *out)
         {"no-port-forwarding", offsetof(struct sf_keyopts, no_port_forwarding)},
         {"no-agent-forwarding", offsetof(struct sf_keyopts, no_agent_forwarding)},
         {"no-x11-forwarding", offsetof(struct sf_keyopts, no_x11_forwarding)},
+        {"no-touch-required", offsetof(struct sf_keyopts, no_touch_required)},
+        {"verify-required", offsetof(struct sf_keyopts, verify_required)},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (envfile_opt_is(opt, flags[i].name)) {
@@ -81,6 +83,17 @@ int sf_keyopts_parse(const char *opts, size_t len, struct sf_keyopts *out, const
 bad:
     sf_keyopts_free(out);
     return -1;
+}
+
+const char *sf_sk_flags_refusal(const struct sf_keyopts *opts, int flags)
+{
+    if (flags < 0)
+        return "no verified signature flags";
+    if (!opts->no_touch_required && !(flags & SF_SK_USER_PRESENCE))
+        return "user presence (authenticator touch) requirement not met";
+    if (opts->verify_required && !(flags & SF_SK_USER_VERIFICATION))
+        return "user verification requirement not met";
+    return NULL;
 }
 
 int sf_glob(const char *p, size_t plen, const char *s, int nocase)

@@ -201,11 +201,29 @@ static void report_authenticated(struct sf_conn *c)
     }
 }
 
+/* A security key's signature (libssh has verified it, flags included) must
+ * carry the flags its authorized_keys line asks for: user presence unless
+ * no-touch-required, user verification with verify-required. 1 refused. */
+static int sk_refused(const struct sf_conn *c, ssh_session session, ssh_key pubkey,
+                      const struct sf_keyopts *opts)
+{
+    enum ssh_keytypes_e t = ssh_key_type(pubkey);
+    if (t != SSH_KEYTYPE_SK_ED25519 && t != SSH_KEYTYPE_SK_ECDSA &&
+        t != SSH_KEYTYPE_SK_ED25519_CERT01 && t != SSH_KEYTYPE_SK_ECDSA_CERT01)
+        return 0;
+    int flags = ssh_session_get_sk_flags(session);
+    const char *why = sf_sk_flags_refusal(opts, flags);
+    if (why)
+        sf_log(SF_WARN, "%s port %d: %s signature (flags 0x%02x) for %s refused: %s", c->peer,
+               c->peer_port, ssh_key_type_to_char(t), flags < 0 ? 0 : (unsigned)flags,
+               c->user.name, why);
+    return why != NULL;
+}
+
 static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_struct *pubkey,
                        char state, void *userdata)
 {
     struct sf_conn *c = userdata;
-    (void)session;
     if (c->authenticated || c->stop)
         return SSH_AUTH_DENIED;
     if (strcmp(user, c->user.name) != 0) {
@@ -227,6 +245,10 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     if (state == SSH_PUBLICKEY_STATE_NONE) { /* a probe: "would you take this key?" */
         sf_keyopts_free(&opts);
         return SSH_AUTH_SUCCESS;
+    }
+    if (sk_refused(c, session, pubkey, &opts)) {
+        sf_keyopts_free(&opts);
+        return count_failure(c);
     }
     c->opts = opts;
     c->authenticated = 1;

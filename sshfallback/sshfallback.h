@@ -72,9 +72,13 @@
  *  - algorithms: SF_KEX, SF_CIPHERS, SF_MACS, SF_HOSTKEYS, SF_PUBKEYS below.
  *  - public key authentication only; authorized_keys options restrict,
  *    no-pty, no-port-forwarding, no-agent-forwarding, no-X11-forwarding,
- *    command="..." and from="..." are honoured; any other option makes the
- *    line refused with a warning (fail closed). The first line holding the
- *    offered key decides: a refused one is not bypassed by a later line.
+ *    command="...", from="...", no-touch-required and verify-required are
+ *    honoured; any other option makes the line refused with a warning (fail
+ *    closed). The first line holding the offered key decides: a refused one
+ *    is not bypassed by a later line. A security key (sk-*) signature must
+ *    have the user-presence flag unless no-touch-required, and the
+ *    user-verification flag with verify-required (as OpenSSH's sshd); see
+ *    sf_sk_flags_refusal.
  *  - sessions: shell (login shell, "-sh" argv[0], cwd home), exec (shell -c),
  *    pty-req with its terminal modes (ttymodes.c), window-change, env, signal,
  *    break (on a pty, what a serial line's BREAK does: SIGINT to the
@@ -222,6 +226,8 @@ int sf_startups_victim(const struct sf_pending *p, unsigned n, long deadline_ms)
 struct sf_keyopts {
     int no_pty, no_port_forwarding, no_agent_forwarding, no_x11_forwarding;
     int restrict_all;           /* "restrict": all of the above, and future ones */
+    int no_touch_required;      /* security keys: user presence not required */
+    int verify_required;        /* security keys: user verification required */
     char *command;              /* command="...", unquoted, malloc'd or NULL */
     char *from;                 /* from="...", unquoted, malloc'd or NULL */
 };
@@ -230,6 +236,13 @@ void sf_keyopts_free(struct sf_keyopts *o);
 /* Parses an options prefix (authorized_keys syntax). Only the options above
  * are allowed: anything else, or bad syntax, gives -1 and *WHY. 0 ok. */
 int sf_keyopts_parse(const char *opts, size_t len, struct sf_keyopts *out, const char **why);
+
+/* Security key signature flags (OpenSSH's sk-api.h). */
+#define SF_SK_USER_PRESENCE 0x01
+#define SF_SK_USER_VERIFICATION 0x04
+/* Why a security key signature with FLAGS (-1: unknown) does not satisfy
+ * OPTS, or NULL when it does. Pure. */
+const char *sf_sk_flags_refusal(const struct sf_keyopts *opts, int flags);
 
 /* from= check: PATTERNS is a comma-separated list of address patterns
  * (* and ? wildcards, addr/len CIDR, "!" negates: a negated match refuses);

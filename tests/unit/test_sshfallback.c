@@ -73,6 +73,45 @@ START_TEST(opts_unknown_refused)
 }
 END_TEST
 
+START_TEST(opts_sk_flags)
+{
+    struct sf_keyopts o;
+    const char *why = NULL;
+    const char *s = "no-touch-required,Verify-Required";
+    ck_assert_int_eq(sf_keyopts_parse(s, strlen(s), &o, &why), 0);
+    ck_assert(o.no_touch_required && o.verify_required && !o.restrict_all);
+    sf_keyopts_free(&o);
+    /* restrict does not waive presence; touch-required is left out (fail closed) */
+    ck_assert_int_eq(sf_keyopts_parse("restrict", 8, &o, &why), 0);
+    ck_assert(!o.no_touch_required && !o.verify_required);
+    sf_keyopts_free(&o);
+    ck_assert_int_eq(sf_keyopts_parse("no-touch-required=\"1\"", 21, &o, &why), -1);
+    ck_assert_int_eq(sf_keyopts_parse("touch-required", 14, &o, &why), -1);
+}
+END_TEST
+
+START_TEST(sk_flags_policy)
+{
+    struct sf_keyopts o = {0};
+    /* by default presence is required, verification is not */
+    ck_assert_ptr_null(sf_sk_flags_refusal(&o, SF_SK_USER_PRESENCE));
+    ck_assert_ptr_null(sf_sk_flags_refusal(&o, 0xff));
+    ck_assert_str_eq(sf_sk_flags_refusal(&o, 0),
+                     "user presence (authenticator touch) requirement not met");
+    ck_assert_ptr_nonnull(sf_sk_flags_refusal(&o, SF_SK_USER_VERIFICATION));
+    ck_assert_ptr_nonnull(sf_sk_flags_refusal(&o, -1)); /* flags unknown: refused */
+    o.no_touch_required = 1;
+    ck_assert_ptr_null(sf_sk_flags_refusal(&o, 0));
+    ck_assert_ptr_nonnull(sf_sk_flags_refusal(&o, -1));
+    o.verify_required = 1;
+    ck_assert_str_eq(sf_sk_flags_refusal(&o, 0), "user verification requirement not met");
+    ck_assert_ptr_null(sf_sk_flags_refusal(&o, SF_SK_USER_VERIFICATION));
+    o.no_touch_required = 0;
+    ck_assert_ptr_nonnull(sf_sk_flags_refusal(&o, SF_SK_USER_VERIFICATION));
+    ck_assert_ptr_null(sf_sk_flags_refusal(&o, SF_SK_USER_PRESENCE | SF_SK_USER_VERIFICATION));
+}
+END_TEST
+
 START_TEST(glob_matches)
 {
     ck_assert(sf_glob("127.0.0.*", 9, "127.0.0.1", 0));
@@ -368,6 +407,8 @@ static Suite *suite(void)
     UNIT_ADD(s, opts_restrict_implies_all);
     UNIT_ADD(s, opts_command_and_from_unquoted);
     UNIT_ADD(s, opts_unknown_refused);
+    UNIT_ADD(s, opts_sk_flags);
+    UNIT_ADD(s, sk_flags_policy);
     UNIT_ADD(s, glob_matches);
     UNIT_ADD(s, from_patterns);
     UNIT_ADD(s, find_key_lines);
