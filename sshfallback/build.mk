@@ -35,6 +35,15 @@ $(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENV
 	@mkdir -p $(@D)
 	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
 
+# A software security key for the tests: an OpenSSH SecurityKeyProvider
+# (ssh-keygen -w, ssh -o SecurityKeyProvider=) whose signature flags a test
+# sets (tests/helpers/sk_dummy.c).
+SK_DUMMY := $(BUILD)/tests/helpers/libsk_dummy.so
+$(SK_DUMMY): tests/helpers/sk_dummy.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared $(LDHARDEN) -o $@ $< -lcrypto
+TESTS_DEPS += $(SK_DUMMY)
+
 # dist/envinit: the relocatable bundle. envinit starts the server with
 #   lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib <bundle>/bin/envinit-sshd ...
 # so nothing of the image's libc or libraries is used.
