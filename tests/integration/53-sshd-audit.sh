@@ -45,3 +45,12 @@ for bad in diffie-hellman-group14-sha1 ecdh-sha2-nistp256 hmac-sha1 '-cbc' ssh-r
     pass "no-$bad-offered"
   fi
 done
+
+# every key exchange offered completes a login with OpenSSH's client, the
+# DH groups included (the shared secret agrees on both sides)
+kexes=$(awk '/^#define SF_KEX /{f=1} f{print; if ($0 !~ /\\$/) exit}' "$SRC/sshfallback/sshfallback.h" |
+  grep -o '"[^"]*"' | tr -d '"\n' | tr ',' ' ')
+[ -n "$kexes" ] || fail kex-list "no SF_KEX in sshfallback/sshfallback.h"
+for k in $kexes; do
+  expect_eq "login-kex-$k" ok "$(sf_ssh -o KexAlgorithms="$k" -- echo ok </dev/null 2>&1)"
+done
