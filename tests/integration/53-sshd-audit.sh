@@ -54,3 +54,12 @@ kexes=$(awk '/^#define SF_KEX /{f=1} f{print; if ($0 !~ /\\$/) exit}' "$SRC/sshf
 for k in $kexes; do
   expect_eq "login-kex-$k" ok "$(sf_ssh -o KexAlgorithms="$k" -- echo ok </dev/null 2>&1)"
 done
+# a degenerate DH value (0, 1, p-1, p) is refused before any KEXDH_REPLY;
+# an ordinary one (2) is answered
+for k in diffie-hellman-group16-sha512 diffie-hellman-group18-sha512; do
+  for e in 0 1 p-1 p 2; do
+    want=refused; [ "$e" = 2 ] && want=reply
+    expect_eq "dh-e-$e-${k#diffie-hellman-}" $want \
+      "$(/usr/bin/python3 "$SRC/tests/helpers/dh_probe.py" "$SF_PORT" "$k" "$e" 2>&1)"
+  done
+done
