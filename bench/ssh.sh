@@ -12,9 +12,18 @@
 #   100x      100 concurrent `ssh host 'sleep 1'`: successes and wall time
 #   RSS       the listener's, and one connection's server-side processes
 #             (sum of VmRSS, and PSS) while a session runs `sleep`
+#   kex       the server's CPU per handshake for each key exchange
+#             envinit-sshd offers (SF_KEX in sshfallback/sshfallback.h),
+#             envinit-sshd and OpenSSH: KEX_RUNS (default 30) connections
+#             each that stop after the key exchange (the client has no
+#             authentication method left after "none"), in interleaved
+#             rounds of 10; CPU from the server's cpuacct cgroup (else
+#             the listener's utime+stime+cutime+cstime from /proc), read
+#             once every connection process is gone
 # Prints a table and the ratios envinit-sshd/OpenSSH.
 # Usage: bench/ssh.sh   (root; make envinit-sshd; bash .ci/deps test bench)
-#   SECTIONS="connect tput fwd conc mem" (default all), RUNS, REPS, SIZE (bytes)
+#   SECTIONS="connect tput fwd conc mem kex" (default all), RUNS, REPS, SIZE
+#   (bytes), KEX_RUNS
 set -uo pipefail
 if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +38,8 @@ cleanup() {
 trap cleanup EXIT
 RUNS=${RUNS:-20}
 REPS=${REPS:-3}
-SECTIONS=${SECTIONS:-connect tput fwd conc mem}
+SECTIONS=${SECTIONS:-connect tput fwd conc mem kex}
+KEX_RUNS=${KEX_RUNS:-30}
 on() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 SIZE=${SIZE:-$((1 << 30))}
 for c in ssh /usr/sbin/sshd dropbear dropbearkey ip socat; do
@@ -132,6 +142,50 @@ if on tput; then
   done
 fi
 
+# pre-authentication CPU per key exchange: the server's cpuacct cgroup
+# (above) when there is one, which counts every process. Else the
+# listener's utime+stime+cutime+cstime from /proc: a connection's CPU lands
+# in cutime/cstime when the listener reaps it, but a process its parent
+# leaves unreaped escapes (OpenSSH's pre-auth privsep child, whose monitor
+# exits without waiting for it after a failed login), so OpenSSH's figure
+# is then too low.
+KEXES=$(awk '/^#define SF_KEX /{f=1} f{print; if ($0 !~ /\\$/) exit}' "$SRC/sshfallback/sshfallback.h" |
+  grep -o '"[^"]*"' | tr -d '"\n' | tr ',' ' ')
+TCK=$(getconf CLK_TCK)
+kex_cpu_ms() { # NAME
+  if [ -n "${CG[$1]:-}" ]; then cpu_ms "$1"; return; fi
+  awk -v t="$TCK" '{printf "%.0f", ($14 + $15 + $16 + $17) * 1000 / t}' "/proc/${LPID[$1]}/stat"
+}
+reaped() { # NAME: only the listener is left
+  if [ -n "${CG[$1]:-}" ]; then [ "$(wc -l <"${CG[$1]}/cgroup.procs")" -le 1 ]; else ! pgrep -P "${LPID[$1]}" >/dev/null; fi
+}
+if on kex; then
+  [ -n "$KEXES" ] || { echo "bench: no SF_KEX in sshfallback/sshfallback.h" >&2; exit 1; }
+  rounds=$(((KEX_RUNS + 9) / 10))
+  for k in $KEXES; do
+    declare -A kcpu=() kok=()
+    for _ in $(seq "$rounds"); do
+      for n in envinit-sshd openssh; do
+        for i in $(seq 50); do reaped $n && break; sleep 0.05; done
+        c0=$(kex_cpu_ms $n)
+        for _ in $(seq 10); do
+          out=$("${SSH[@]}" -o KexAlgorithms="$k" -o PubkeyAuthentication=no -o PasswordAuthentication=no \
+            -o KbdInteractiveAuthentication=no -p "${PORT[$n]}" $U@127.0.0.1 true 2>&1 </dev/null)
+          case "$out" in *'Permission denied'*) kok[$n]=$((${kok[$n]:-0} + 1)) ;; esac
+        done
+        for i in $(seq 100); do reaped $n && break; sleep 0.05; done
+        kcpu[$n]=$((${kcpu[$n]:-0} + $(kex_cpu_ms $n) - c0))
+      done
+    done
+    for n in envinit-sshd openssh; do
+      # a handshake that failed fails the cell
+      if [ "${kok[$n]:-0}" -ne $((rounds * 10)) ]; then R[$n,kex_$k]=fail; continue; fi
+      R[$n,kex_$k]=$(awk -v c="${kcpu[$n]}" -v r=$((rounds * 10)) 'BEGIN {printf "%.1f", c / r}')
+    done
+    unset kcpu kok
+  done
+fi
+
 for n in "${NAMES[@]}"; do
   p=${PORT[$n]}
   # connect latency
@@ -188,9 +242,9 @@ for n in "${NAMES[@]}"; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a+0 > 0 && b+0 > 0) printf "%.2fx", a / b; else printf "n/a"}'; }
-printf '%-36s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
+printf '%-50s %14s %14s %14s %16s\n' metric envinit-sshd openssh dropbear 'ours/openssh'
 row() { # LABEL KEY
-  printf '%-36s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]:--}" "${R[openssh,$2]:--}" \
+  printf '%-50s %14s %14s %14s %16s\n' "$1" "${R[envinit-sshd,$2]:--}" "${R[openssh,$2]:--}" \
     "${R[dropbear,$2]:--}" "$(ratio "${R[envinit-sshd,$2]:-}" "${R[openssh,$2]:-}")"
 }
 row 'connect median (ms)' connect_ms
@@ -209,4 +263,5 @@ row '100x sleep 1: wall (ms)' conc_ms
 row 'listener RSS (KiB)' listener_kb
 row 'connection RSS (KiB)' conn_kb
 row 'connection PSS (KiB)' conn_pss_kb
-echo "# runs=$RUNS reps=$REPS size=$SIZE bytes; $(nproc) CPUs; $(ssh -V 2>&1); $(uname -r)"
+for k in $KEXES; do on kex && row "pre-auth CPU $k (ms)" "kex_$k"; done
+echo "# runs=$RUNS reps=$REPS size=$SIZE bytes; kex_runs=$(((KEX_RUNS + 9) / 10 * 10)); $(nproc) CPUs; $(ssh -V 2>&1); $(uname -r)"
