@@ -1,6 +1,7 @@
-/* Making and opening the folders root writes into, without ever following
- * a symlink on the way: each component is created in, and opened from,
- * the descriptor of its parent. */
+/* Making and opening the folders root writes into, without following a
+ * symlink anyone but root could have made or could replace on the way:
+ * each component is created in, and opened from, the descriptor of its
+ * parent. */
 #include "envfile.h"
 
 #include <errno.h>
@@ -11,10 +12,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Opens NAME in DIRFD as a folder, making it when missing. -1 with errno:
- * ELOOP for a symlink, ENOTDIR for anything else that is not a folder,
- * EPERM when neither root nor this uid owns it. */
-static int open_component(int dirfd, const char *name, mode_t mode)
+#define MAX_LINKS 40
+
+static int walk(int fd, const char *path, mode_t mode, int links, char *bad, size_t badlen);
+
+/* A symlink root may follow: root made it, in a folder that only root can
+ * change (/var/run -> /run). */
+static int symlink_trusted(int dirfd, const char *name)
+{
+    struct stat l, d;
+    return fstatat(dirfd, name, &l, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(l.st_mode) && fstat(dirfd, &d) == 0 &&
+           l.st_uid == 0 && d.st_uid == 0 && !(d.st_mode & 022);
+}
+
+/* Who may own a folder on the way: root or us. Not root, only the last
+ * one must be ours or root's (a home another uid owns but lets us write,
+ * as OpenShift images do, may lie on the way). */
+static int owner_ok(const struct stat *st, int last)
+{
+    return st->st_uid == 0 || st->st_uid == geteuid() || (geteuid() != 0 && !last);
+}
+
+/* Opens NAME in DIRFD as a folder, making it when missing; follows a
+ * trusted symlink. -1 with errno: ELOOP for any other symlink, ENOTDIR for
+ * anything else that is not a folder, EPERM for a folder of someone
+ * else's (see owner_ok). */
+static int open_component(int dirfd, const char *name, mode_t mode, int last, int links)
 {
     int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
     int fd = openat(dirfd, name, flags);
@@ -23,11 +46,19 @@ static int open_component(int dirfd, const char *name, mode_t mode)
     struct stat st;
     if (fd < 0) {
         /* O_PATH|O_NOFOLLOW on a symlink reports ENOTDIR: say which. */
-        if (errno == ENOTDIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-            errno = ELOOP;
-        return -1;
+        if (errno != ENOTDIR || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+            return -1;
+        char target[PATH_MAX];
+        ssize_t n = links < MAX_LINKS && symlink_trusted(dirfd, name)
+                        ? readlinkat(dirfd, name, target, sizeof target - 1) : -1;
+        if (n <= 0)
+            return errno = ELOOP, -1;
+        target[n] = '\0';
+        int start = target[0] == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                     : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+        return start < 0 ? -1 : walk(start, target, mode, links + 1, NULL, 0);
     }
-    int err = fstat(fd, &st) < 0 ? errno : st.st_uid != 0 && st.st_uid != geteuid() ? EPERM : 0;
+    int err = fstat(fd, &st) < 0 ? errno : !owner_ok(&st, last) ? EPERM : 0;
     if (err) {
         close(fd);
         errno = err;
@@ -36,10 +67,11 @@ static int open_component(int dirfd, const char *name, mode_t mode)
     return fd;
 }
 
-int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)
+/* Walks PATH from FD (consumed). BAD (may be NULL) gets PATH up to the
+ * component that failed. */
+static int walk(int fd, const char *path, mode_t mode, int links, char *bad, size_t badlen)
 {
-    int fd = open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const char *p = dir;
+    const char *p = path;
     while (fd >= 0 && *p) {
         while (*p == '/')
             p++;
@@ -55,13 +87,20 @@ int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)
         memcpy(name, p, n);
         name[n] = '\0';
         p += n;
-        int next = open_component(fd, name, mode);
+        int last = p[strspn(p, "/")] == '\0';
+        int next = open_component(fd, name, mode, last, links);
         int err = errno;
         close(fd);
         if (next < 0 && bad)
-            snprintf(bad, badlen, "%.*s", (int)(p - dir), dir);
+            snprintf(bad, badlen, "%.*s", (int)(p - path), path);
         errno = err;
         fd = next;
     }
     return fd;
+}
+
+int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)
+{
+    int fd = open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return fd < 0 ? -1 : walk(fd, dir, mode, 0, bad, badlen);
 }

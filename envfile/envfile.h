@@ -123,11 +123,13 @@ int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, str
 
 /* Opens folder DIR, making it and its missing parents (MODE) one component
  * at a time: each is made with mkdirat in its parent's descriptor and
- * opened O_DIRECTORY|O_NOFOLLOW, so no symlink on the way is followed. A
- * component that is a symlink (ELOOP), not a folder (ENOTDIR) or owned by
- * neither root nor this uid (EPERM) is refused, nothing is made below it,
- * and BAD (may be NULL) gets the path up to it. An O_PATH descriptor of
- * DIR (for the *at calls), or -1 with errno. */
+ * opened O_DIRECTORY|O_NOFOLLOW. A symlink is followed only when root owns
+ * it and the folder holding it, and no one else can write that folder
+ * (/var/run -> /run); any other symlink (ELOOP), a component that is not
+ * a folder (ENOTDIR), or one owned by neither root nor this uid (EPERM;
+ * when not root, only the last component must be) is refused, nothing is
+ * made below it, and BAD (may be NULL) gets the path up to it. An O_PATH
+ * descriptor of DIR (for the *at calls), or -1 with errno. */
 int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
 
 #define ENVFILE_RUNTIME_DIR "/run/envinit"

@@ -1469,6 +1469,7 @@ START_TEST(open_dirs_never_follows)
     ck_assert_int_eq(mkdir(target, 0755), 0);
     snprintf(p, sizeof p, "%s/a/link", tmpdir);
     ck_assert_int_eq(symlink(target, p), 0);
+    ck_assert_int_eq(lchown(p, 1000, 1000), 0);
     ck_assert_int_eq(open_dirs_rel("a/link/envinit", bad, sizeof bad), -1);
     ck_assert_int_eq(errno, ELOOP);
     ck_assert_str_eq(bad, p);
@@ -1476,8 +1477,21 @@ START_TEST(open_dirs_never_follows)
     /* A relative symlink to a folder, last on the path: refused too. */
     snprintf(p, sizeof p, "%s/a/rel", tmpdir);
     ck_assert_int_eq(symlink("b", p), 0);
+    ck_assert_int_eq(lchown(p, 1000, 1000), 0);
     ck_assert_int_eq(open_dirs_rel("a/rel", bad, sizeof bad), -1);
     ck_assert_int_eq(errno, ELOOP);
+    /* Root's own link in a folder only root writes (/var/run -> /run): followed. */
+    ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+    snprintf(p, sizeof p, "%s/a/run", tmpdir);
+    ck_assert_int_eq(symlink("b", p), 0);
+    ck_assert_int_eq(open_dirs_rel("a/run/envinit", bad, sizeof bad), 0);
+    ck_assert(tmp_exists("a/b/envinit"));
+    /* ... but not in a folder others may write. */
+    snprintf(p, sizeof p, "%s/a", tmpdir);
+    ck_assert_int_eq(chmod(p, 0777), 0);
+    ck_assert_int_eq(open_dirs_rel("a/run/more", bad, sizeof bad), -1);
+    ck_assert_int_eq(errno, ELOOP);
+    ck_assert_int_eq(chmod(p, 0755), 0);
     put("a/file", "x");
     ck_assert_int_eq(open_dirs_rel("a/file/d", bad, sizeof bad), -1);
     ck_assert_int_eq(errno, ENOTDIR);
