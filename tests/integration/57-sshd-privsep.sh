@@ -90,4 +90,29 @@ else
   fail sftp-own-image "no --sftp-server process seen"
 fi
 wait "$spid" 2>/dev/null
+
+# ---- root never takes a host key from the inherited $HOME ----
+# /etc/envinit read-only, a key planted in $HOME's state folder: root uses
+# the runtime folder, never the planted key.
+sf_stop
+mkdir -p /etc/envinit "$WORK/attacker/.local/state/envinit"
+mount -t tmpfs -o ro tmpfs /etc/envinit
+mount -t tmpfs tmpfs /run
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/attacker/.local/state/envinit/ssh_host_ed25519_key"
+planted=$(ssh-keygen -lf "$WORK/attacker/.local/state/envinit/ssh_host_ed25519_key" | awk '{print $2}')
+HOME=$WORK/attacker XDG_STATE_HOME= "$SF_BIN" -p "$SF_PORT" -l 127.0.0.1 -u "$SF_USER" \
+  --passwd "$WORK/passwd" --group "$WORK/group" 2>"$WORK/home.log" &
+hpid=$!
+at_exit "kill $hpid 2>/dev/null"
+if wait_until 5 grep -q 'listening on' "$WORK/home.log"; then
+  used=$(sed -n 's/.*host key \(.*\): ED25519 \(SHA256:[^ ]*\).*/\1 \2/p' "$WORK/home.log")
+  case "$used" in
+    "/run/envinit/ssh_host_ed25519_key SHA256:"*) [ "${used##* }" != "$planted" ] && pass root-ignores-home-key ||
+      fail root-ignores-home-key "served the planted key" ;;
+    *) fail root-ignores-home-key "host key used: $used" ;;
+  esac
+else
+  fail root-ignores-home-key "did not start: $(tail -n 3 "$WORK/home.log" | tr '\n' ' ')"
+fi
+kill $hpid 2>/dev/null
 exit 0
