@@ -606,6 +606,15 @@ static void symlink_rel(const char *target_rel, const char *rel)
     ck_assert_int_eq(symlink(target, path), 0);
 }
 
+/* A link the user made (uid 1000): never followed by root. */
+static void user_symlink_rel(const char *target_rel, const char *rel)
+{
+    char path[1024];
+    symlink_rel(target_rel, rel);
+    snprintf(path, sizeof path, "%s/%s", tmproot, rel);
+    ck_assert_int_eq(lchown(path, 1000, 1000), 0);
+}
+
 START_TEST(sshd_finding_refuses_replaceable)
 {
     make_tmproot();
@@ -955,7 +964,7 @@ START_TEST(status_file_no_symlink)
     char path[1024], link[1024];
     put_file("elsewhere/keep", "", 0644);
     snprintf(link, sizeof link, "%s/run", tmproot);
-    symlink_rel("elsewhere", "run");
+    user_symlink_rel("elsewhere", "run");
     snprintf(path, sizeof path, "%s/run/envinit/status", tmproot);
     struct ssh_status s = sample_status();
     ck_assert_int_eq(status_write(path, &s), -1);
@@ -965,11 +974,17 @@ START_TEST(status_file_no_symlink)
     ck_assert_int_eq(lstat(path, &st), -1);     /* nothing made through it */
     /* The status file's own folder as a symlink: refused as well. */
     put_file("real/keep", "", 0644);
-    symlink_rel("real", "elsewhere/envinit");
+    user_symlink_rel("real", "elsewhere/envinit");
     snprintf(path, sizeof path, "%s/elsewhere/envinit/status", tmproot);
     ck_assert_int_eq(status_write(path, &s), -1);
     snprintf(path, sizeof path, "%s/real/status", tmproot);
     ck_assert_int_eq(lstat(path, &st), -1);
+    /* root's own link in a folder only root writes (/var/run -> /run): followed */
+    symlink_rel("real", "varrun");
+    snprintf(path, sizeof path, "%s/varrun/status", tmproot);
+    ck_assert_int_eq(status_write(path, &s), 0);
+    snprintf(path, sizeof path, "%s/real/status", tmproot);
+    ck_assert_int_eq(lstat(path, &st), 0);
     rm_tree();
 }
 END_TEST

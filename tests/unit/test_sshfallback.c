@@ -332,6 +332,7 @@ START_TEST(hostkey_no_symlinked_folder)
     snprintf(link, sizeof link, "%s/etc", root);
     ck_assert_int_eq(mkdir(target, 0755), 0);
     ck_assert_int_eq(symlink(target, link), 0);
+    ck_assert_int_eq(lchown(link, 1000, 1000), 0); /* the user's link: never followed by root */
     snprintf(key, sizeof key, "%s/envinit/ssh_host_ed25519_key", link);
     struct envfile_user u = {.uid = geteuid()};
     struct envfile_owner who = {.uid = geteuid()};
