@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LONG 32 /* the fixed options plus one per setting */
+#define N_FIXED_LONG 4 /* help, version, config, verbose */
+#define MAX_LONG (N_FIXED_LONG + CONFIG_KEY_COUNT + 1)
 
 static const char *const subcommands[] = {
     [CMD_CHECK] = "check", [CMD_ENV] = "env", [CMD_STATUS] = "status",
@@ -22,7 +23,7 @@ const char *cli_command_name(enum cli_cmd cmd)
 static int add_set(struct cli *cli, const char *key, const char *value, char *err, size_t errlen)
 {
     if (cli->n_sets == CLI_MAX_SETS) {
-        snprintf(err, errlen, "too many options");
+        snprintf(err, errlen, "more than %d options", CLI_MAX_SETS);
         return -1;
     }
     cli->sets[cli->n_sets].key = key;
@@ -38,7 +39,7 @@ static void build_long_options(struct option *lo, char names[][32])
     lo[n++] = (struct option){"version", no_argument, NULL, 'V'};
     lo[n++] = (struct option){"config", required_argument, NULL, 'c'};
     lo[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
-    for (size_t i = 0; i < config_key_count() && n < MAX_LONG - 1; i++) {
+    for (size_t i = 0; i < config_key_count(); i++) {
         const char *k = config_key_name(i);
         size_t j = 0;
         for (; j < 31 && k[j]; j++)

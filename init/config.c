@@ -54,6 +54,7 @@ static const struct key keys[] = {
 };
 #undef OFF
 #undef STR
+_Static_assert(sizeof keys / sizeof keys[0] == CONFIG_KEY_COUNT, "CONFIG_KEY_COUNT must count keys[]");
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -150,17 +151,20 @@ int config_parse_seconds(const char *v, long *ms)
     return 0;
 }
 
+/* A list of any length ("1,2, 3"): every code 0-255 fits the bit set. */
 static int set_codes(struct config *c, const char *v, char *err, size_t errlen)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        long code;
-        if (config_parse_long(tok, 0, 255, &code) < 0)
-            return fail(err, errlen, "exit code '%s' is not a number from 0 to 255", tok);
-        if (c->n_exit_remap >= CONFIG_MAX_EXIT_REMAP)
-            return fail(err, errlen, "more than %d exit codes", CONFIG_MAX_EXIT_REMAP);
-        c->exit_remap[c->n_exit_remap++] = (int)code;
+    for (const char *p = v; *p;) {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        char tok[8];
+        long code = -1;
+        if (n >= sizeof tok || (memcpy(tok, p, n), tok[n] = '\0', config_parse_long(tok, 0, 255, &code)) < 0)
+            return fail(err, errlen, "exit code '%.*s' is not a number from 0 to 255", (int)(n > 16 ? 16 : n), p);
+        c->expect_exit[code / 8] |= (unsigned char)(1u << (code % 8));
+        p += n;
     }
     return 0;
 }
@@ -446,8 +450,11 @@ static void print_value(const struct config *c, const struct key *k, FILE *out)
         break;
     case K_CODES:
         fprintf(out, "%s =", k->name);
-        for (size_t i = 0; i < c->n_exit_remap; i++)
-            fprintf(out, "%s%d", i ? "," : " ", c->exit_remap[i]);
+        for (int code = 0, first = 1; code < 256; code++)
+            if (c->expect_exit[code / 8] & (1u << (code % 8))) {
+                fprintf(out, "%s%d", first ? " " : ",", code);
+                first = 0;
+            }
         fputc('\n', out);
         break;
     case K_REWRITE:

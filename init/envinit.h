@@ -69,9 +69,9 @@ static inline int ascii_strcasecmp(const char *a, const char *b) { return ascii_
  * ENVINIT_SSH_PORT); tini's TINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and
  * TINI_VERBOSITY are honoured too. A bad line stops envinit before it does
  * anything, with "file:line: what is wrong" (exit 2). */
-#define CONFIG_MAX_EXIT_REMAP 32
 #define CONFIG_MAX_REWRITE 64
 #define CONFIG_MAX_KEYS 64
+#define CONFIG_KEY_COUNT 22 /* the settings (config.c's table checks it) */
 /* Paths in settings: ample for any real path, small enough that the
  * settings do not weigh on an idle PID 1's memory. */
 #define CONFIG_PATH_LEN 512
@@ -90,8 +90,7 @@ struct config {
     int warn_on_reap;           /* -w */
     int log_level;              /* -v..., TINI_VERBOSITY, log_level */
     long grace_ms;              /* grace (seconds in file/env, may be fractional) */
-    int exit_remap[CONFIG_MAX_EXIT_REMAP]; /* -e CODE: these exit codes become 0 */
-    size_t n_exit_remap;
+    unsigned char expect_exit[256 / 8]; /* -e CODE: bit CODE set, that exit code becomes 0 */
     unsigned char rewrite[CONFIG_MAX_REWRITE + 1]; /* -r S:R, 0 = drop, index = signal */
     int rewrite_set[CONFIG_MAX_REWRITE + 1];
     /* environment user and files */
@@ -154,7 +153,9 @@ void env_key_upper(const char *name, char *out, size_t outlen);
 /* ---- command line ---- */
 enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_HELP, CMD_VERSION };
 const char *cli_command_name(enum cli_cmd cmd);  /* "check", ...; "" for none */
-#define CLI_MAX_SETS 64
+/* Each flag is one set; 512 holds tini's -e for all 256 exit codes and
+ * every other flag besides. More is refused with this number. */
+#define CLI_MAX_SETS 512
 
 struct cli {
     enum cli_cmd cmd;
@@ -446,7 +447,7 @@ int openssh_prepare(struct sshd_cmd *cmd);
 
 /* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
  * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
-#define FALLBACK_ARGV_MAX 24
+#define FALLBACK_ARGV_MAX 64
 struct fallback_cmd {
     char *argv[FALLBACK_ARGV_MAX];
     char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];

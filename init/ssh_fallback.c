@@ -80,7 +80,8 @@ void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const ch
     snprintf(cmd->extra, sizeof cmd->extra, "%s", words ? words : "");
     for (char *save = NULL, *w = strtok_r(cmd->extra, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
         if (n == FALLBACK_ARGV_MAX - 1) {
-            log_warn("fallback_args: too many words for envinit-sshd's command line; '%s' and the rest are ignored", w);
+            log_warn("fallback_args: envinit-sshd's command line holds %d words; '%s' and the rest are ignored",
+                     FALLBACK_ARGV_MAX - 1, w);
             break;
         }
         cmd->argv[n++] = w;

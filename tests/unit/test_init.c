@@ -48,10 +48,57 @@ START_TEST(cli_tini_flags)
     ck_assert_int_eq(c.parent_death_signal, SIGKILL);
     ck_assert_int_eq(c.warn_on_reap, 1);
     ck_assert_int_eq(c.log_level, LOG_DEBUG);
-    ck_assert_uint_eq(c.n_exit_remap, 2);
     ck_assert_int_eq(exit_code_remap(&c, 143), 0);
     ck_assert_int_eq(exit_code_remap(&c, 7), 0);
     ck_assert_int_eq(exit_code_remap(&c, 8), 8);
+}
+END_TEST
+
+/* tini takes every exit code in one command line: so do we, as flags and
+ * as one list, with no silent cap anywhere on the way. */
+START_TEST(cli_every_exit_code)
+{
+    static char words[256][8];
+    static char *argv[2 + 512 + 3];
+    size_t n = 0;
+    argv[n++] = "envinit";
+    for (int code = 0; code < 256; code++) {
+        snprintf(words[code], sizeof words[code], "%d", code);
+        argv[n++] = "-e";
+        argv[n++] = words[code];
+    }
+    argv[n++] = "--";
+    argv[n++] = "true";
+    argv[n] = NULL;
+    struct cli cli;
+    ck_assert_int_eq(cli_parse((int)n, argv, &cli, err, sizeof err), 0);
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(cli_apply(&cli, &c, err, sizeof err), 0);
+    for (int code = 0; code < 256; code++)
+        ck_assert_int_eq(exit_code_remap(&c, code), 0);
+    ck_assert_str_eq(cli.command[0], "true");
+    /* the same as one list (ENVINIT_EXPECT_EXIT, the INI file) */
+    static char list[256 * 4 + 1];
+    size_t len = 0;
+    for (int code = 0; code < 256; code++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%d", code ? "," : "", code);
+    config_defaults(&c);
+    ck_assert_int_eq(config_set(&c, "expect_exit", list, err, sizeof err), 0);
+    ck_assert_int_eq(exit_code_remap(&c, 255), 0);
+    ck_assert_int_eq(exit_code_remap(&c, 0), 0);
+    ck_assert_int_eq(config_set(&c, "expect_exit", "256", err, sizeof err), -2);
+    /* beyond the flags' room: refused with the number, never cut */
+    static char *many[2 + 2 * 513];
+    n = 0;
+    many[n++] = "envinit";
+    for (int i = 0; i < 513; i++) {
+        many[n++] = "-e";
+        many[n++] = "1";
+    }
+    many[n] = NULL;
+    ck_assert_int_eq(cli_parse((int)n, many, &cli, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "more than 512 options"));
 }
 END_TEST
 
@@ -414,6 +461,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, cli_tini_flags);
     tcase_add_test(tc, cli_command_without_dashdash);
     tcase_add_test(tc, cli_subcommands);
+    tcase_add_test(tc, cli_every_exit_code);
     tcase_add_test(tc, cli_long_options_for_keys);
     tcase_add_test(tc, cli_bad_options);
     suite_add_tcase(s, tc);
