@@ -29,10 +29,13 @@
 #define KEYS_MAX_BYTES (1 << 20)
 #define POLL_MAX 1024
 
+/* A peer that is no IP socket (-i on pipes, a unix socket) is "UNKNOWN"
+ * port 65535, as OpenSSH's sshd -i has it: SSH_CONNECTION keeps its four
+ * words and from= sees no address it could mistake for a real one. */
 static void addr_of(const struct sockaddr_storage *ss, char *out, size_t size, int *port)
 {
     const void *a = NULL;
-    *port = 0;
+    *port = SF_UNKNOWN_PORT;
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)ss;
         a = &s4->sin_addr;
@@ -42,8 +45,10 @@ static void addr_of(const struct sockaddr_storage *ss, char *out, size_t size, i
         a = &s6->sin6_addr;
         *port = ntohs(s6->sin6_port);
     }
-    if (!a || !inet_ntop(ss->ss_family, a, out, (socklen_t)size))
-        snprintf(out, size, "unknown");
+    if (!a || !inet_ntop(ss->ss_family, a, out, (socklen_t)size)) {
+        snprintf(out, size, SF_UNKNOWN_PEER);
+        *port = SF_UNKNOWN_PORT;
+    }
     /* Show IPv4 peers of a dual-stack socket as IPv4, as sshd does. */
     if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
         memmove(out, out + 7, strlen(out + 7) + 1);
@@ -405,11 +410,13 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
 {
     struct sockaddr_storage ss = {0};
     socklen_t sl = sizeof ss;
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-        addr_of(&ss, c->peer, sizeof c->peer, &c->peer_port);
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+        ss.ss_family = AF_UNSPEC;
+    addr_of(&ss, c->peer, sizeof c->peer, &c->peer_port);
     sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        addr_of(&ss, c->local, sizeof c->local, &c->local_port);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+        ss.ss_family = AF_UNSPEC;
+    addr_of(&ss, c->local, sizeof c->local, &c->local_port);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 

@@ -43,6 +43,7 @@ static void usage(FILE *out)
             "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
             "       [--gateway-ports]\n"
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
+            "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
 
@@ -94,11 +95,12 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
         {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
         {"connection", no_argument, 0, O_CONNECTION},
+        {"inetd", no_argument, 0, 'i'},
         {0, 0, 0, 0},
     };
     unsigned u;
     int o;
-    while ((o = getopt_long(argc, argv, "p:l:k:u:a:eDvqth", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "p:l:k:u:a:eDvqthi", opts, NULL)) != -1) {
         const char *bad = NULL;
         switch (o) {
         case 'p': if (parse_uint(optarg, 1, 65535, &u) < 0) bad = "--port"; else c->port = (int)u; break;
@@ -136,6 +138,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_X11_LOCAL: c->x11_use_localhost = 1; break;
         case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
         case O_CONNECTION: c->connection = 1; break;
+        case 'i': c->inetd = 1; break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -471,6 +474,21 @@ static int serve_connection(struct sf_config *c)
     sf_conn_run(c, bind, SF_CONN_SOCKET_FD, SF_CONN_REPORT_FD);
 }
 
+/* -i: the one connection on FD (stdio.c), with the signals a listener's
+ * connection inherits blocked for conn.c's signalfd. */
+static int serve_stdio(struct sf_config *c, ssh_bind bind, int fd)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sf_conn_run(c, bind, fd, -1);
+}
+
 /* argv[1..] and --connection, for each connection's program image. */
 static char **connection_args(int argc, char **argv)
 {
@@ -483,11 +501,14 @@ static char **connection_args(int argc, char **argv)
     return a;
 }
 
-/* Root that cannot become the user is a configuration no restart fixes. */
+/* Root that cannot become the user is a configuration no restart fixes.
+ * -i binds no port. */
 static int check_privileges(const struct sf_config *c)
 {
     char missing[128], advice[768];
-    if (geteuid() != 0 || c->account->uid == 0 || envfile_caps_missing(c->port, 0, missing, sizeof missing) == 0)
+    int port = c->inetd ? SF_UNKNOWN_PORT : c->port;
+    if (geteuid() != 0 || c->account->uid == 0 ||
+        envfile_caps_missing(port, 0, missing, sizeof missing) == 0)
         return 0;
     envfile_caps_advice(missing, 0, advice, sizeof advice);
     sf_log(SF_ERROR, "%s; not starting", advice);
@@ -543,6 +564,10 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* -i forks its pump before the host key is read: the pump never has it. */
+    int stdio_fd = -1;
+    if (cfg.inetd && !cfg.test_only && (stdio_fd = sf_stdio_connection_fd(&u)) < 0)
+        return 1;
     ssh_init();
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_sf_log);
@@ -562,6 +587,8 @@ int main(int argc, char **argv)
         sf_log(SF_INFO, "configuration ok");
         return 0;
     }
+    if (cfg.inetd)
+        return serve_stdio(&cfg, bind, stdio_fd);
     /* The listener keeps the key only in the descriptor it hands on. */
     l.key_fd = key_memfd(key);
     ssh_bind_free(bind);

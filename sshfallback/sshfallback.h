@@ -57,6 +57,18 @@
  *       --x11-use-localhost    X11 displays listen on loopback only; default:
  *                              every address (OpenSSH's X11UseLocalhost no)
  *       --x11-display-offset N first X11 display tried (default 10)
+ *   -i, --inetd                serve one connection on stdin/stdout instead of
+ *                              listening (sshd -i): a ProxyCommand such as
+ *                              `docker exec -i C envinit ssh-stdio`, or inetd.
+ *                              Same host key, user, authentication, key options,
+ *                              features and limits; see stdio.c. Only the
+ *                              protocol goes to stdout; logs stay on stderr
+ *                              (dropped when stderr is stdin's or stdout's file).
+ *                              The client's address: a TCP socket's peer; on
+ *                              pipes or a unix socket "UNKNOWN", port 65535, as
+ *                              OpenSSH's sshd -i (SSH_CONNECTION, SSH_CLIENT,
+ *                              the log; from= then matches only patterns such
+ *                              as "*" that match the word UNKNOWN).
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
  * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
  * no usable host key, root without the capabilities to become the user.
@@ -188,6 +200,7 @@ struct sf_config {
     int ready_fd;
     int test_only;
     int connection;             /* --connection: serve the one on SF_CONN_SOCKET_FD */
+    int inetd;                  /* -i: serve the one on stdin/stdout */
     int libssh_log;             /* -v given twice: libssh's own log */
     int no_sftp, no_port_forwarding, no_unix_forwarding, no_agent_forwarding;
     int no_x11_forwarding, no_motd;
@@ -335,9 +348,22 @@ void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_u
 /* Runs one accepted connection to its end; never returns. It becomes the
  * user (groups, gid, uid, no capability, not dumpable) before it reads a
  * byte from the client. REPORT_FD gets this process's pid (4 bytes) once
- * authenticated (MaxStartups accounting). */
+ * authenticated (MaxStartups accounting); -1 for none (-i). */
 void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     __attribute__((noreturn));
+
+/* ---- one connection on stdin and stdout (stdio.c) ---- */
+/* The descriptor the connection of -i runs on: stdin when it is a socket;
+ * otherwise one end of a socketpair, the calling process becoming the pump
+ * between it and stdin/stdout (it becomes user U first, and exits when the
+ * connection's output is all out, with the connection's status); the
+ * connection continues in its child. Either way the connection process is
+ * left with /dev/null on stdin and stdout. -1 when that failed (logged). */
+int sf_stdio_connection_fd(const struct envfile_user *u);
+/* The address word for a peer that is not an IP socket, and its port, as
+ * OpenSSH's sshd -i gives them. */
+#define SF_UNKNOWN_PEER "UNKNOWN"
+#define SF_UNKNOWN_PORT 65535
 
 /* ---- starting our own program image again (reexec.c) ---- */
 /* Notes how this process was started (ARGV0, and the bundle's loader when
