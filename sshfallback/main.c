@@ -44,6 +44,7 @@ static void usage(FILE *out)
             "       [--gateway-ports]\n"
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
             "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
+            "       " SF_NAME " --print-host-key [FLAGS...]   the served host key's public line\n"
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
 
@@ -60,7 +61,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
        O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
-       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION };
+       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
@@ -96,6 +97,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
         {"connection", no_argument, 0, O_CONNECTION},
         {"inetd", no_argument, 0, 'i'},
+        {"print-host-key", no_argument, 0, O_PRINT_KEY},
         {0, 0, 0, 0},
     };
     unsigned u;
@@ -139,6 +141,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
         case O_CONNECTION: c->connection = 1; break;
         case 'i': c->inetd = 1; break;
+        case O_PRINT_KEY: c->print_host_key = 1; break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -489,6 +492,21 @@ static int serve_stdio(struct sf_config *c, ssh_bind bind, int fd)
     sf_conn_run(c, bind, fd, -1);
 }
 
+/* --print-host-key: the public line of KEY, the only thing on stdout. */
+static int print_host_key(ssh_key key)
+{
+    char *b64 = NULL;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+        sf_log(SF_ERROR, "cannot export the host key's public part");
+        return 1;
+    }
+    int rc = printf("%s %s\n", ssh_key_type_to_char(ssh_key_type(key)), b64) < 0 || fflush(stdout) != 0;
+    ssh_string_free_char(b64);
+    if (rc)
+        sf_log(SF_ERROR, "writing the host key to stdout: %s", strerror(errno));
+    return rc;
+}
+
 /* argv[1..] and --connection, for each connection's program image. */
 static char **connection_args(int argc, char **argv)
 {
@@ -502,12 +520,12 @@ static char **connection_args(int argc, char **argv)
 }
 
 /* Root that cannot become the user is a configuration no restart fixes.
- * -i binds no port. */
+ * -i binds no port; printing the key needs no privilege. */
 static int check_privileges(const struct sf_config *c)
 {
     char missing[128], advice[768];
     int port = c->inetd ? SF_UNKNOWN_PORT : c->port;
-    if (geteuid() != 0 || c->account->uid == 0 ||
+    if (geteuid() != 0 || c->account->uid == 0 || c->print_host_key ||
         envfile_caps_missing(port, 0, missing, sizeof missing) == 0)
         return 0;
     envfile_caps_advice(missing, 0, advice, sizeof advice);
@@ -566,7 +584,7 @@ int main(int argc, char **argv)
 
     /* -i forks its pump before the host key is read: the pump never has it. */
     int stdio_fd = -1;
-    if (cfg.inetd && !cfg.test_only && (stdio_fd = sf_stdio_connection_fd(&u)) < 0)
+    if (cfg.inetd && !cfg.print_host_key && !cfg.test_only && (stdio_fd = sf_stdio_connection_fd(&u)) < 0)
         return 1;
     ssh_init();
     if (cfg.libssh_log > 1)
@@ -580,6 +598,8 @@ int main(int argc, char **argv)
     ssh_key key = sf_hostkey_load(cfg.host_keys, cfg.n_host_keys, &u, &who);
     if (!key)
         return SF_EXIT_CONFIG;
+    if (cfg.print_host_key)
+        return print_host_key(key);
     ssh_bind bind = make_bind(&cfg, key);
     if (!bind)
         return 1;

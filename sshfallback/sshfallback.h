@@ -69,6 +69,9 @@
  *                              OpenSSH's sshd -i (SSH_CONNECTION, SSH_CLIENT,
  *                              the log; from= then matches only patterns such
  *                              as "*" that match the word UNKNOWN).
+ *       --print-host-key       print the public key line ("ssh-ed25519 AAAA...")
+ *                              of the host key the server would serve, then exit
+ *                              (the key is made first when the rule makes one)
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
  * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
  * no usable host key, root without the capabilities to become the user.
@@ -201,6 +204,7 @@ struct sf_config {
     int test_only;
     int connection;             /* --connection: serve the one on SF_CONN_SOCKET_FD */
     int inetd;                  /* -i: serve the one on stdin/stdout */
+    int print_host_key;         /* --print-host-key */
     int libssh_log;             /* -v given twice: libssh's own log */
     int no_sftp, no_port_forwarding, no_unix_forwarding, no_agent_forwarding;
     int no_x11_forwarding, no_motd;
