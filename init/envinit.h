@@ -15,6 +15,7 @@
  *   ssh_*.c       /proc/net parsing, greeting probe, decision table,
  *                 sshd_config and command lines
  *   setup.c       the SSH files through envfile, `check` and `env`
+ *   ssh_stdio.c   `ssh-stdio` (SSH on stdin/stdout for a ProxyCommand)
  *   cvm.c         CVM mode: the systemd unit and the exec of systemd
  *   status.c, status_cmd.c  the status file and `envinit status`
  */
@@ -151,7 +152,8 @@ void config_status_fallback(char *out, size_t len);
 void env_key_upper(const char *name, char *out, size_t outlen);
 
 /* ---- command line ---- */
-enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_HELP, CMD_VERSION };
+enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_SSH_STDIO,
+               CMD_HELP, CMD_VERSION };
 const char *cli_command_name(enum cli_cmd cmd);  /* "check", ...; "" for none */
 /* Each flag is one set; 512 holds tini's -e for all 256 exit codes and
  * every other flag besides. More is refused with this number. */
@@ -169,8 +171,9 @@ struct cli {
 };
 
 /* Parses ARGV (getopt state is reset, so it may be called repeatedly). A
- * first non-option word check, env, status or ssh-supervise is a
- * subcommand unless "--" came before it. -1 with ERR on a bad option. */
+ * first non-option word check, env, status, ssh-supervise or ssh-stdio
+ * is a subcommand unless "--" came before it; the words after it are
+ * COMMAND. -1 with ERR on a bad option. */
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen);
 int cli_apply(const struct cli *cli, struct config *c, char *err, size_t errlen);
 /* The whole precedence chain: defaults < file < environment < flags. */
@@ -310,6 +313,11 @@ struct envfile_owner;
 /* The environment user's uid and groups, whose writes a file root reads
  * for it must be safe from. 0, or -1 (logged). */
 int environment_owner(const struct config *c, struct envfile_owner *who);
+/* `envinit ssh-stdio` (no ARGS): becomes envinit-sshd -i with the command
+ * line PID 1 gives the fallback (user, host_keys, fallback_args), so a
+ * ProxyCommand reaches SSH through stdin and stdout. Returns only on
+ * failure (logged). */
+int ssh_stdio_command(const struct config *c, char **args);
 int ssh_supervise_command(const struct config *c);
 void ssh_describe_plan(const struct config *c, FILE *out);
 
@@ -453,7 +461,8 @@ struct fallback_cmd {
     char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];
     char host_keys[CONFIG_PATH_LEN];
 };
-/* false when envinit-sshd is not installed. USER may be "" (its default). */
+/* false when envinit-sshd is not installed. USER may be "" (its default);
+ * PORT 0 gives no --port (-i, --print-host-key). */
 bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int port, const char *user);
 /* envinit-sshd's exit status for a configuration no restart can fix
  * (sshfallback.h: SF_EXIT_CONFIG): it is not restarted. */

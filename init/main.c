@@ -37,7 +37,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: envinit [options] [--] [COMMAND [ARG...]]\n"
-            "       envinit check | env | status | ssh-supervise\n"
+            "       envinit check | env | status | ssh-supervise | ssh-stdio\n"
             "\n"
             "Runs COMMAND as the main process of a developer-environment container:\n"
             "reaps zombies, forwards signals, writes ~/.ssh/environment and\n"
@@ -63,6 +63,8 @@ static void usage(FILE *out)
             "  env            print the ~/.ssh/environment block envinit would write\n"
             "  status         print the SSH server's status; non-zero when it should be up and is not\n"
             "  ssh-supervise  CVM mode: wait for sshd on the port, else run the fallback\n"
+            "  ssh-stdio      serve one SSH connection on stdin/stdout (envinit-sshd -i), for\n"
+            "                 a client's ProxyCommand: docker exec -i NAME envinit ssh-stdio\n"
             "\nTINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and TINI_VERBOSITY are honoured.\n");
 }
 
@@ -346,6 +348,7 @@ int main(int argc, char **argv)
     case CMD_STATUS:
     case CMD_SSH_SUPERVISE:
     case CMD_PREPARE:
+    case CMD_SSH_STDIO:
         /* These read the image's and the user's files: envinit-setup's job. */
         return setup_exec(argv, cli.command, cli_command_name(cli.cmd));
     case CMD_RUN:

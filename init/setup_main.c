@@ -26,9 +26,11 @@ int main(int argc, char **argv)
         return status_command(&cfg);
     case CMD_SSH_SUPERVISE:
         return ssh_supervise_command(&cfg);
+    case CMD_SSH_STDIO:
+        return ssh_stdio_command(&cfg, cli.command);
     default:
         fprintf(stderr, "envinit-setup: envinit runs this program (prepare, check, env, status, "
-                        "ssh-supervise); run envinit instead\n");
+                        "ssh-supervise, ssh-stdio); run envinit instead\n");
         return 2;
     }
 }

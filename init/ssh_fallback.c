@@ -53,8 +53,10 @@ bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int por
         cmd->argv[n++] = cmd->libdir;
     }
     cmd->argv[n++] = cmd->exe;
-    cmd->argv[n++] = "--port";
-    cmd->argv[n++] = cmd->port;
+    if (port > 0) {
+        cmd->argv[n++] = "--port";
+        cmd->argv[n++] = cmd->port;
+    }
     if (cmd->user[0]) {
         cmd->argv[n++] = "--user";
         cmd->argv[n++] = cmd->user;

@@ -335,7 +335,9 @@ int setup_exec(char **argv, char **command, const char *sub)
     if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
         n--;
     char **end = n > 1 && strcmp(argv[n - 1], sub) == 0 ? argv + n - 1 : argv + n;
-    char **sa = setup_argv(argv, end, sub, NULL, strcmp(sub, "check") == 0 ? command : NULL);
+    /* `check` describes COMMAND; ssh-stdio refuses words of its own. */
+    bool words = strcmp(sub, "check") == 0 || strcmp(sub, "ssh-stdio") == 0;
+    char **sa = setup_argv(argv, end, sub, NULL, words ? command : NULL);
     if (!sa)
         return 1;
     execv(sa[0], sa);
