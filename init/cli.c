@@ -13,7 +13,7 @@
 static const char *const subcommands[] = {
     [CMD_CHECK] = "check", [CMD_ENV] = "env", [CMD_STATUS] = "status",
     [CMD_SSH_SUPERVISE] = "ssh-supervise", [CMD_PREPARE] = "prepare",
-    [CMD_SSH_STDIO] = "ssh-stdio",
+    [CMD_SSH_STDIO] = "ssh-stdio", [CMD_SSH_CONFIG] = "ssh-config",
 };
 
 const char *cli_command_name(enum cli_cmd cmd)

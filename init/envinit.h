@@ -15,7 +15,8 @@
  *   ssh_*.c       /proc/net parsing, greeting probe, decision table,
  *                 sshd_config and command lines
  *   setup.c       the SSH files through envfile, `check` and `env`
- *   ssh_stdio.c   `ssh-stdio` (SSH on stdin/stdout for a ProxyCommand)
+ *   ssh_stdio.c   `ssh-stdio` (SSH on stdin/stdout for a ProxyCommand) and
+ *                 `ssh-config` (the client's Host block for it)
  *   cvm.c         CVM mode: the systemd unit and the exec of systemd
  *   status.c, status_cmd.c  the status file and `envinit status`
  */
@@ -153,7 +154,7 @@ void env_key_upper(const char *name, char *out, size_t outlen);
 
 /* ---- command line ---- */
 enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_SSH_STDIO,
-               CMD_HELP, CMD_VERSION };
+               CMD_SSH_CONFIG, CMD_HELP, CMD_VERSION };
 const char *cli_command_name(enum cli_cmd cmd);  /* "check", ...; "" for none */
 /* Each flag is one set; 512 holds tini's -e for all 256 exit codes and
  * every other flag besides. More is refused with this number. */
@@ -171,9 +172,9 @@ struct cli {
 };
 
 /* Parses ARGV (getopt state is reset, so it may be called repeatedly). A
- * first non-option word check, env, status, ssh-supervise or ssh-stdio
- * is a subcommand unless "--" came before it; the words after it are
- * COMMAND. -1 with ERR on a bad option. */
+ * first non-option word check, env, status, ssh-supervise, ssh-stdio or
+ * ssh-config is a subcommand unless "--" came before it; the words after
+ * it are COMMAND. -1 with ERR on a bad option. */
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen);
 int cli_apply(const struct cli *cli, struct config *c, char *err, size_t errlen);
 /* The whole precedence chain: defaults < file < environment < flags. */
@@ -313,11 +314,32 @@ struct envfile_owner;
 /* The environment user's uid and groups, whose writes a file root reads
  * for it must be safe from. 0, or -1 (logged). */
 int environment_owner(const struct config *c, struct envfile_owner *who);
+struct envfile_user;
+/* The environment user, by the rule the SSH files are written for. 0, or
+ * -1 (logged). */
+int environment_user(const struct config *c, struct envfile_user *u);
 /* `envinit ssh-stdio` (no ARGS): becomes envinit-sshd -i with the command
  * line PID 1 gives the fallback (user, host_keys, fallback_args), so a
  * ProxyCommand reaches SSH through stdin and stdout. Returns only on
  * failure (logged). */
 int ssh_stdio_command(const struct config *c, char **args);
+/* `envinit ssh-config [--docker NAME | --kubectl POD [-n NS]]`: prints the
+ * OpenSSH Host block that reaches this environment through ssh-stdio,
+ * with the host key envinit-sshd -i serves pinned. */
+int ssh_config_command(const struct config *c, char **args);
+/* What the Host block says. */
+struct ssh_client_config {
+    const char *name;           /* container or pod: the Host alias as well */
+    const char *ns;             /* kubectl's namespace, NULL: its default */
+    bool kubectl;               /* kubectl exec, else docker exec */
+    const char *user;           /* the environment user */
+    const char *envinit;        /* envinit's path inside the container */
+    const char *host_key;       /* "ssh-ed25519 AAAA..." */
+};
+/* The block into BUF: a comment with the known_hosts line for clients
+ * before OpenSSH 8.5, then Host, User, ProxyCommand and KnownHostsCommand.
+ * Length, or -1 when BUF is too small. Pure. */
+int ssh_config_render(const struct ssh_client_config *r, char *buf, size_t len);
 int ssh_supervise_command(const struct config *c);
 void ssh_describe_plan(const struct config *c, FILE *out);
 

@@ -38,6 +38,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: envinit [options] [--] [COMMAND [ARG...]]\n"
             "       envinit check | env | status | ssh-supervise | ssh-stdio\n"
+            "       envinit ssh-config [--docker NAME | --kubectl POD [-n NS]]\n"
             "\n"
             "Runs COMMAND as the main process of a developer-environment container:\n"
             "reaps zombies, forwards signals, writes ~/.ssh/environment and\n"
@@ -65,6 +66,8 @@ static void usage(FILE *out)
             "  ssh-supervise  CVM mode: wait for sshd on the port, else run the fallback\n"
             "  ssh-stdio      serve one SSH connection on stdin/stdout (envinit-sshd -i), for\n"
             "                 a client's ProxyCommand: docker exec -i NAME envinit ssh-stdio\n"
+            "  ssh-config     print the client's ssh_config Host block for that ProxyCommand,\n"
+            "                 host key pinned: --docker NAME, or --kubectl POD [-n NS]\n"
             "\nTINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and TINI_VERBOSITY are honoured.\n");
 }
 
@@ -349,6 +352,7 @@ int main(int argc, char **argv)
     case CMD_SSH_SUPERVISE:
     case CMD_PREPARE:
     case CMD_SSH_STDIO:
+    case CMD_SSH_CONFIG:
         /* These read the image's and the user's files: envinit-setup's job. */
         return setup_exec(argv, cli.command, cli_command_name(cli.cmd));
     case CMD_RUN:

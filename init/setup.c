@@ -117,12 +117,18 @@ int environment_setup(const struct config *c)
     return 0;
 }
 
-int environment_owner(const struct config *c, struct envfile_owner *who)
+int environment_user(const struct config *c, struct envfile_user *u)
 {
     struct envfile_request req;
-    struct envfile_user u;
+    envfile_log = envfile_to_log;
     make_request(c, &req, NULL);
-    if (envfile_resolve_user(&req, &u) < 0)
+    return envfile_resolve_user(&req, u);
+}
+
+int environment_owner(const struct config *c, struct envfile_owner *who)
+{
+    struct envfile_user u;
+    if (environment_user(c, &u) < 0)
         return -1;
     if (envfile_owner_of(&u, ENVFILE_GROUP, who) < 0) {
         log_error("groups of %s: cannot read %s: %s", u.name, ENVFILE_GROUP, strerror(errno));

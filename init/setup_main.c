@@ -28,9 +28,11 @@ int main(int argc, char **argv)
         return ssh_supervise_command(&cfg);
     case CMD_SSH_STDIO:
         return ssh_stdio_command(&cfg, cli.command);
+    case CMD_SSH_CONFIG:
+        return ssh_config_command(&cfg, cli.command);
     default:
         fprintf(stderr, "envinit-setup: envinit runs this program (prepare, check, env, status, "
-                        "ssh-supervise, ssh-stdio); run envinit instead\n");
+                        "ssh-supervise, ssh-stdio, ssh-config); run envinit instead\n");
         return 2;
     }
 }

@@ -335,8 +335,8 @@ int setup_exec(char **argv, char **command, const char *sub)
     if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
         n--;
     char **end = n > 1 && strcmp(argv[n - 1], sub) == 0 ? argv + n - 1 : argv + n;
-    /* `check` describes COMMAND; ssh-stdio refuses words of its own. */
-    bool words = strcmp(sub, "check") == 0 || strcmp(sub, "ssh-stdio") == 0;
+    /* `check` describes COMMAND; ssh-stdio and ssh-config take their own words. */
+    bool words = strcmp(sub, "check") == 0 || strcmp(sub, "ssh-stdio") == 0 || strcmp(sub, "ssh-config") == 0;
     char **sa = setup_argv(argv, end, sub, NULL, words ? command : NULL);
     if (!sa)
         return 1;

@@ -454,6 +454,50 @@ START_TEST(service_line_levels)
 }
 END_TEST
 
+START_TEST(cli_ssh_config_words)
+{
+    char *a1[] = {"envinit", "--user", "coder", "ssh-config", "--kubectl", "dev-0", "-n", "team", NULL};
+    struct cli cli;
+    ck_assert_int_eq(parse(&cli, a1), 0);
+    ck_assert_int_eq(cli.cmd, CMD_SSH_CONFIG);
+    ck_assert_ptr_nonnull(cli.command);
+    ck_assert_str_eq(cli.command[0], "--kubectl");
+    ck_assert_str_eq(cli.command[3], "team");
+    /* as envinit hands it to envinit-setup */
+    char *a2[] = {"envinit-setup", "ssh-config", "--", "--docker", "box", NULL};
+    ck_assert_int_eq(parse(&cli, a2), 0);
+    ck_assert_int_eq(cli.cmd, CMD_SSH_CONFIG);
+    ck_assert_str_eq(cli.command[0], "--docker");
+    char *a3[] = {"envinit", "ssh-stdio", NULL};
+    ck_assert_int_eq(parse(&cli, a3), 0);
+    ck_assert_int_eq(cli.cmd, CMD_SSH_STDIO);
+    ck_assert_ptr_null(cli.command);
+}
+END_TEST
+
+START_TEST(ssh_config_blocks)
+{
+    char buf[2048];
+    struct ssh_client_config r = {.name = "box", .user = "coder", .envinit = "/opt/envinit/bin/envinit",
+                                  .host_key = "ssh-ed25519 AAAAkey"};
+    ck_assert_int_gt(ssh_config_render(&r, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "\nHost box\n    User coder\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "    ProxyCommand docker exec -i box /opt/envinit/bin/envinit ssh-stdio\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "    KnownHostsCommand /bin/echo %H ssh-ed25519 AAAAkey\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "#   box ssh-ed25519 AAAAkey\n"));
+    ck_assert_ptr_null(strstr(buf, "StrictHostKeyChecking"));
+    r.kubectl = true;
+    r.ns = "team";
+    ck_assert_int_gt(ssh_config_render(&r, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(
+        strstr(buf, "    ProxyCommand kubectl exec -i -n team box -- /opt/envinit/bin/envinit ssh-stdio\n"));
+    r.ns = NULL;
+    ck_assert_int_gt(ssh_config_render(&r, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "    ProxyCommand kubectl exec -i box -- /opt/envinit/bin/envinit ssh-stdio\n"));
+    ck_assert_int_eq(ssh_config_render(&r, buf, 64), -1);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -464,6 +508,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, cli_every_exit_code);
     tcase_add_test(tc, cli_long_options_for_keys);
     tcase_add_test(tc, cli_bad_options);
+    tcase_add_test(tc, cli_ssh_config_words);
+    tcase_add_test(tc, ssh_config_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
