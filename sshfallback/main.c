@@ -589,7 +589,8 @@ int main(int argc, char **argv)
     ssh_init();
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_sf_log);
-    if (cfg.connection && sf_reexec_init(argv[0]) < 0) {
+    /* A connection starts the SFTP server as a fresh image of ours. */
+    if ((cfg.connection || cfg.inetd) && sf_reexec_init(argv[0]) < 0) {
         sf_log(SF_ERROR, "connection: cannot tell which program runs (%s); connection closed", strerror(errno));
         return 1;
     }
