@@ -161,7 +161,8 @@
                "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512"
 #define SF_CIPHERS "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com," \
                    "aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr"
-#define SF_MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com"
+#define SF_MACS "hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com," \
+                "hmac-sha2-256,hmac-sha2-512"
 #define SF_HOSTKEYS "ssh-ed25519"
 #define SF_PUBKEYS "ssh-ed25519,sk-ssh-ed25519@openssh.com," \
                    "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \

@@ -6,10 +6,12 @@ if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0"
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
-require ssh-audit ssh-keygen ip /usr/sbin/sshd
+require ssh-audit ssh-keygen ip /usr/sbin/sshd curl
 ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
+# The user in this namespace's /etc/passwd too: the image's scp asks NSS.
+ns_user "$SF_USER" $SF_UID "$SF_HOME"
 sf_start
 
 mkdir -p "$WORK/ohk" /run/sshd
@@ -63,3 +65,18 @@ for k in diffie-hellman-group16-sha512 diffie-hellman-group18-sha512; do
       "$(/usr/bin/python3 "$SRC/tests/helpers/dh_probe.py" "$SF_PORT" "$k" "$e" 2>&1)"
   done
 done
+# ---- libssh2's clients (curl, libgit2, PHP, Rust) negotiate: they know no
+# -etm MAC, so hmac-sha2-256/512 are offered as well ----
+head -c 1000000 /dev/urandom >"$WORK/up.bin"
+CURL_KEY=(-sS -k --key "$WORK/keys/good" --pubkey "$WORK/keys/good.pub")
+if curl "${CURL_KEY[@]}" -T "$WORK/up.bin" "sftp://$SF_USER@127.0.0.1:$SF_PORT/~/up.bin" 2>"$WORK/curl.err"; then
+  expect_eq curl-sftp-upload "$(sha256sum <"$WORK/up.bin")" "$(sha256sum <"$SF_HOME/up.bin")"
+else
+  fail curl-sftp-upload "$(tr '\n' ' ' <"$WORK/curl.err") $(grep 'no match for method' "$SF_LOG" | tail -n 1)"
+fi
+if curl "${CURL_KEY[@]}" "scp://$SF_USER@127.0.0.1:$SF_PORT$SF_HOME/up.bin" -o "$WORK/down.bin" 2>"$WORK/curl.err"; then
+  expect_eq curl-scp-download "$(sha256sum <"$WORK/up.bin")" "$(sha256sum <"$WORK/down.bin")"
+else
+  fail curl-scp-download "$(tr '\n' ' ' <"$WORK/curl.err")"
+fi
+exit 0
