@@ -719,23 +719,55 @@ static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
     return accept_open(f, msg);
 }
 
-/* Binds PATH as the user, mode 0600 (OpenSSH's StreamLocalBindMask). An
- * existing file is never replaced (StreamLocalBindUnlink no). */
-static int listen_unix(const struct sockaddr_un *sa, ino_t *ino)
+/* 1 when PATH is a socket of ours that nobody listens on (a connection
+ * that was killed left it behind): connect(2) is refused. A unix connect
+ * completes or fails at once, so this never waits. */
+static int stale_own_socket(const struct sockaddr_un *sa)
+{
+    struct stat st;
+    if (lstat(sa->sun_path, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+        return 0;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int refused = connect(fd, (const struct sockaddr *)sa, sizeof *sa) < 0 && errno == ECONNREFUSED;
+    close(fd);
+    return refused;
+}
+
+static int bind_listen(int fd, const struct sockaddr_un *sa)
+{
+    mode_t old = umask(0177);
+    int rc = bind(fd, (const struct sockaddr *)sa, sizeof *sa);
+    umask(old);
+    return rc < 0 ? -1 : listen(fd, 64) < 0 ? -2 : 0;
+}
+
+/* Binds PATH as the user, mode 0600 (OpenSSH's StreamLocalBindMask). A
+ * stale socket of the user's at PATH is replaced unless UNLINK_OFF (what
+ * OpenSSH's StreamLocalBindUnlink yes does: a killed connection's gpg-agent
+ * forward must not block the next one); a live socket or any other file is
+ * never replaced. */
+static int listen_unix(const struct sockaddr_un *sa, int unlink_off, ino_t *ino)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    mode_t old = umask(0177);
-    int bound = bind(fd, (const struct sockaddr *)sa, sizeof *sa) == 0;
-    umask(old);
+    int rc = bind_listen(fd, sa);
+    if (rc == -1 && errno == EADDRINUSE && !unlink_off && stale_own_socket(sa) &&
+        unlink(sa->sun_path) == 0) {
+        char safe[SF_LOG_SAFE_SIZE];
+        sf_log(SF_INFO, "remote forward of socket %s: replaced a stale socket nobody listened on",
+               sf_log_safe(sa->sun_path, safe));
+        rc = bind_listen(fd, sa);
+    }
     struct stat st;
-    if (bound && listen(fd, 64) == 0 && lstat(sa->sun_path, &st) == 0) {
+    if (rc == 0 && lstat(sa->sun_path, &st) == 0) {
         *ino = st.st_ino;
         return fd;
     }
-    int e = errno;
-    if (bound)
+    int e = rc == -1 ? errno : EADDRINUSE;
+    if (rc == -2 || rc == 0)
         unlink(sa->sun_path);
     close(fd);
     errno = e;
@@ -753,7 +785,7 @@ static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
     if (c->n_fwds >= MAX_FWDS)
         errno = EMFILE;
     else if (unix_addr(c, path, &sa) == 0) /* shorter than sun_path, so than addr */
-        fd = listen_unix(&sa, &ino);
+        fd = listen_unix(&sa, c->cfg->no_stream_local_bind_unlink, &ino);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
     if (!l) {
         char safe[SF_LOG_SAFE_SIZE];

@@ -41,7 +41,7 @@ static void usage(FILE *out)
             "       [--keepalive S] [--passwd PATH] [--group PATH] [--ready-fd N]\n"
             "       [--no-sftp] [--no-port-forwarding] [--no-unix-forwarding]\n"
             "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
-            "       [--gateway-ports]\n"
+            "       [--gateway-ports] [--no-stream-local-bind-unlink]\n"
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
             "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
             "       " SF_NAME " --print-host-key [FLAGS...]   the served host key's public line\n"
@@ -61,7 +61,7 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
        O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
-       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY };
+       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY, O_NO_SL_UNLINK };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
@@ -93,6 +93,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"no-unix-forwarding", no_argument, 0, O_NO_UNIXFWD},
         {"no-print-motd", no_argument, 0, O_NO_MOTD},
         {"gateway-ports", no_argument, 0, O_GATEWAY},
+        {"no-stream-local-bind-unlink", no_argument, 0, O_NO_SL_UNLINK},
         {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
         {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
         {"connection", no_argument, 0, O_CONNECTION},
@@ -137,6 +138,7 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_NO_UNIXFWD: c->no_unix_forwarding = 1; break;
         case O_NO_MOTD: c->no_motd = 1; break;
         case O_GATEWAY: c->gateway_ports = 1; break;
+        case O_NO_SL_UNLINK: c->no_stream_local_bind_unlink = 1; break;
         case O_X11_LOCAL: c->x11_use_localhost = 1; break;
         case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
         case O_CONNECTION: c->connection = 1; break;

@@ -52,6 +52,11 @@
  *       --no-agent-forwarding  refuse auth-agent-req@openssh.com (ssh -A)
  *       --no-x11-forwarding    refuse x11-req (ssh -X)
  *       --no-print-motd        interactive logins do not show /etc/motd
+ *       --no-stream-local-bind-unlink  a remote unix-socket forward (-R PATH:...)
+ *                              never replaces a stale socket at PATH; default:
+ *                              a socket of the user's that nobody listens on
+ *                              (connect refused) is replaced, as OpenSSH's
+ *                              StreamLocalBindUnlink yes
  *       --gateway-ports        remote forwards (-R) bind the address the client
  *                              asks for; default: loopback only
  *       --x11-use-localhost    X11 displays listen on loopback only; default:
@@ -134,10 +139,13 @@
  *  - unix sockets (ssh -L/-R with paths: direct-streamlocal@openssh.com,
  *    (cancel-)streamlocal-forward@openssh.com): connected or bound by the
  *    connection process (the user); a relative path is taken from home; a
- *    bound socket is 0600, never replaces an existing file, and is removed
- *    when the forward is cancelled or the connection ends (only while it is
- *    still the socket we bound). Refused by no-port-forwarding and restrict,
- *    as in OpenSSH, and by --no-unix-forwarding.
+ *    bound socket is 0600 and is removed when the forward is cancelled or
+ *    the connection ends (only while it is still the socket we bound). It
+ *    replaces a stale socket of the user's at the path (connect refused:
+ *    a killed connection's forward) unless --no-stream-local-bind-unlink;
+ *    a live socket or any other file is never replaced. Refused by
+ *    no-port-forwarding and restrict, as in OpenSSH, and by
+ *    --no-unix-forwarding.
  *  - each honours its authorized_keys restriction (no-port-forwarding,
  *    no-agent-forwarding, no-X11-forwarding, restrict) and its switch above.
  */
@@ -210,6 +218,7 @@ struct sf_config {
     int no_sftp, no_port_forwarding, no_unix_forwarding, no_agent_forwarding;
     int no_x11_forwarding, no_motd;
     int gateway_ports, x11_use_localhost;
+    int no_stream_local_bind_unlink; /* never replace a stale socket at a -R path */
     unsigned x11_display_offset;
 };
 

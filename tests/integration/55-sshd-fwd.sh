@@ -310,6 +310,23 @@ wait_until 5 bash -c "! test -e '$US/remote.sock'" && pass streamlocal-R-removed
 echo keep >"$US/exists" && chown $SF_UID:$SF_UID "$US/exists"
 forward_refused streamlocal-R-existing-file-refused -R "$US/exists:$WORK/ctarget.sock"
 expect_eq streamlocal-R-existing-file-kept keep "$(cat "$US/exists")"
+# a killed connection leaves its socket behind: the next -R of the path
+# replaces it (StreamLocalBindUnlink yes); a live socket is never replaced
+bg_ssh "$WORK/uk.err" -R "$US/gpg.sock:$WORK/ctarget.sock"
+wait_until 10 test -S "$US/gpg.sock"
+conn=$(pgrep -u $SF_UID -f -- '--connection' | head -n1)
+[ -n "$conn" ] && kill -9 "$conn"
+stop_bg $BG
+if test -S "$US/gpg.sock"; then
+  bg_ssh "$WORK/uk2.err" -o ExitOnForwardFailure=yes -R "$US/gpg.sock:$WORK/ctarget.sock"
+  wait_until 10 grep -q "$US/gpg.sock: replaced a stale socket" "$SF_LOG"
+  through_sock streamlocal-R-stale-socket-replaced "$US/gpg.sock" "${AS_USER[@]}"
+  forward_refused streamlocal-R-live-socket-refused -R "$US/gpg.sock:$WORK/ctarget.sock"
+  through_sock streamlocal-R-live-socket-kept "$US/gpg.sock" "${AS_USER[@]}"
+  stop_bg $BG
+else
+  fail streamlocal-R-stale-socket-replaced "the killed connection left no socket to replace"
+fi
 # cancel through a control master removes the socket, the connection lives on
 uctl=$WORK/uctl
 ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
@@ -345,6 +362,11 @@ sf_start --no-unix-forwarding
 ul_refused switch-no-unix-forwarding-L
 forward_refused switch-no-unix-forwarding-R -R "$US/s.sock:$WORK/ctarget.sock"
 expect switch-no-unix-forwarding-logged grep -q "refused: --no-unix-forwarding" "$SF_LOG"
+sf_stop
+sf_start --no-stream-local-bind-unlink
+"${AS_USER[@]}" /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$US/stale.sock"
+forward_refused switch-no-stream-local-bind-unlink -R "$US/stale.sock:$WORK/ctarget.sock"
+rm -f "$US/stale.sock"
 sf_stop
 sf_start --no-port-forwarding
 bg_ssh "$WORK/ul4.err" -L "$WORK/local4.sock:$US/target.sock"
