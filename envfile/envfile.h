@@ -239,6 +239,11 @@ size_t envfile_vars_filter(struct envfile_vars *vs);
 #define ENVFILE_SSHD_MAX_LINES 1000
 int envfile_env_parse(const char *buf, size_t len, struct envfile_vars *out, unsigned *bad_lines);
 
+/* The stable agent path, in the environment user's home: envinit-sshd
+ * keeps it a symlink to the newest live forwarded agent of its sessions;
+ * the block sets SSH_AUTH_SOCK to it when envinit-sshd serves. */
+#define ENVFILE_AGENT_LINK ".envinit-ssh-agent.sock"
+
 /* ======================================================================
  * ~/.ssh/environment managed block
  * ====================================================================== */

@@ -921,6 +921,7 @@ int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t
     snprintf(l->what, sizeof l->what, "agent socket %s", sa.sun_path);
     snprintf(path, size, "%s", sa.sun_path);
     sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    sf_agent_link_add(c, l->path);
     return 0;
 }
 
@@ -1026,15 +1027,15 @@ void sf_fwd_x11_release(struct sf_conn *c, const void *owner)
         }
 }
 
+static void remove_socket_file(struct sf_fwd *f);
+
 void sf_fwd_session_ended(struct sf_conn *c, const void *owner)
 {
     for (struct sf_fwd *f = c->fwds; f; f = f->next)
         if (f->owner == owner && f->kind != FWD_BRIDGE) {
             close_fd(&f->fd);
             f->dead = 1;
-            if (f->path[0])
-                unlink(f->path);
-            f->path[0] = '\0';
+            remove_socket_file(f);
         }
     remove_dir(owner);
 }
@@ -1098,6 +1099,9 @@ void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p)
 static void remove_socket_file(struct sf_fwd *f)
 {
     struct stat st;
+    /* The stable agent path leaves this socket before it goes. */
+    if (f->path[0] && f->kind == FWD_AGENT_LISTEN)
+        sf_agent_link_remove(f->conn, f->path);
     if (f->path[0] && (f->kind != FWD_UNIX_LISTEN ||
                        (lstat(f->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == f->ino)))
         unlink(f->path);

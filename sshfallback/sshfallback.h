@@ -128,7 +128,11 @@
  *    --gateway-ports; port 0 answered with the allocated port; each accepted
  *    connection becomes a forwarded-tcpip channel to the client.
  *  - -A: a listening socket agent.PID in a private 0700 folder
- *    /tmp/envinit-ssh-XXXXXX of the user, SSH_AUTH_SOCK; removed with the session.
+ *    /tmp/envinit-ssh-XXXXXX of the user, SSH_AUTH_SOCK; removed with the
+ *    session. ~/.envinit-ssh-agent.sock (envinit's ~/.ssh/environment block
+ *    names it when envinit-sshd serves) leads to the newest live one of any
+ *    connection: repointed when a session's socket comes or goes, removed
+ *    when none is left (agentlink.c).
  *  - -X: a display from :10 up on TCP 6000+N (a display whose
  *    /tmp/.X11-unix socket exists is skipped), DISPLAY=localhost:N.S, the
  *    cookie in XAUTHORITY (a file in the same private folder) written by
@@ -457,7 +461,27 @@ const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner);
 void sf_fwd_x11_release(struct sf_conn *c, const void *owner);
 /* Session OWNER ended: its listeners and private folder go. */
 void sf_fwd_session_ended(struct sf_conn *c, const void *owner);
+
+/* agentlink.c: the stable agent path ~/ENVFILE_AGENT_LINK, which leads to
+ * the newest live agent socket of every connection's sessions (a registry
+ * in ~/.envinit-ssh-agent.d; see there). Each logs what fails and carries on. */
+/* Agent socket SOCK of this process is up: registered, the link points at it. */
+void sf_agent_link_add(const struct sf_conn *c, const char *sock);
+/* SOCK goes: unregistered; the link then leads to the newest live socket
+ * left, or is removed when none is. */
+void sf_agent_link_remove(const struct sf_conn *c, const char *sock);
 #endif
+
+/* The agent registry's entry names, "NS-PID-START" (agentlink.c). Pure. */
+struct sf_agent_entry {
+    unsigned long long ns;      /* CLOCK_REALTIME when registered */
+    pid_t pid;                  /* the connection process */
+    unsigned long long start;   /* its start time, /proc/PID/stat field 22 */
+};
+/* 0, or -1 when NAME is not an entry's name. */
+int sf_agent_entry_parse(const char *name, struct sf_agent_entry *out);
+/* The start time (field 22) in the text of a /proc/PID/stat; 0 when cut short. */
+unsigned long long sf_proc_stat_start(const char *stat);
 
 /* sftp.c: the SFTP subsystem (protocol 3), run in a program image of its
  * own (envinit-sshd --sftp-server, started by a session that is already

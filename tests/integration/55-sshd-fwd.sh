@@ -199,6 +199,75 @@ case "$sock" in /tmp/envinit-ssh-*/agent.*) pass A-socket-path ;; *) fail A-sock
 wait_until 5 bash -c "[ ! -e '$sock' ] && [ ! -e '$(dirname "$sock")' ]" && pass A-removed-after-session || fail A-removed-after-session "$sock still there"
 expect_eq A-not-asked-no-socket "" "$(sf_run 'echo $SSH_AUTH_SOCK')"
 
+# ---- the stable agent path: the newest live forwarded agent of any connection ----
+# ~/.ssh/environment as envinit writes it when envinit-sshd serves
+LINK=$SF_HOME/.envinit-ssh-agent.sock
+printf 'SSH_AUTH_SOCK=%s\n' "$LINK" >"$SF_HOME/.ssh/environment"
+chown $SF_UID:$SF_UID "$SF_HOME/.ssh/environment" && chmod 600 "$SF_HOME/.ssh/environment"
+for i in 1 2; do # agent i holds key badi
+  ssh-agent -a "$WORK/ag$i.sock" >"$WORK/ag$i.env"
+  at_exit "kill $(sed -n 's/^SSH_AGENT_PID=\([0-9]*\);.*/\1/p' "$WORK/ag$i.env") 2>/dev/null"
+  SSH_AUTH_SOCK=$WORK/ag$i.sock ssh-add -q "$WORK/keys/bad$i" 2>/dev/null
+done
+K1=$(ssh-keygen -lf "$WORK/keys/bad1.pub" | awk '{print $2}')
+K2=$(ssh-keygen -lf "$WORK/keys/bad2.pub" | awk '{print $2}')
+AS=(setpriv "--reuid=$SF_UID" "--regid=$SF_UID" --clear-groups --)
+# with_agent I NAME: a connection forwarding agent I that stays open
+# (its session's SSH_AUTH_SOCK in $WORK/NAME.out); AG its client's pid
+with_agent() {
+  SSH_AUTH_SOCK=$WORK/ag$1.sock ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o LogLevel=error -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" -A \
+    "$SF_USER@127.0.0.1" 'echo "$SSH_AUTH_SOCK"; exec sleep 600' </dev/null >"$WORK/$2.out" 2>&1 &
+  AG=$!
+  at_exit "kill $AG 2>/dev/null"
+}
+# link_lists KEY: the stable path, used here as the user, lists KEY
+link_lists() { SSH_AUTH_SOCK=$LINK "${AS[@]}" ssh-add -l 2>/dev/null | grep -q "$1"; }
+# b_lists NAME KEY: a session without -A lists KEY through the block's path
+b_lists() {
+  out=$(sf_run 'echo "SOCK=$SSH_AUTH_SOCK"; ssh-add -l' 2>&1)
+  case "$out" in *"SOCK=$LINK"*"$2"*) pass "$1" ;; *) fail "$1" "$out" ;; esac
+}
+with_agent 1 a; A=$AG
+wait_until 10 link_lists "$K1"
+b_lists agent-link-B-sees-A "$K1"
+expect_eq agent-link-is-a-symlink-of-the-user "symbolic link $SF_UID" "$(stat -c '%F %u' "$LINK" 2>/dev/null)"
+with_agent 2 c; C=$AG
+wait_until 10 link_lists "$K2"
+expect_eq agent-link-session-with-A-gets-block-path "$LINK" "$(head -n1 "$WORK/c.out")"
+stop_bg $A
+wait_until 10 link_lists "$K2"
+b_lists agent-link-A-gone-B-sees-C "$K2"
+with_agent 1 d; D=$AG
+wait_until 10 link_lists "$K1" && pass agent-link-newest-wins || fail agent-link-newest-wins "$(ls -l "$LINK")"
+stop_bg $D
+wait_until 10 link_lists "$K2"
+b_lists agent-link-newest-gone-older-live-one "$K2"
+stop_bg $C
+wait_until 10 bash -c "! test -e '$LINK' && ! test -L '$LINK'" && pass agent-link-removed-when-none ||
+  fail agent-link-removed-when-none "$(ls -l "$LINK" 2>&1)"
+t0=$(date +%s%N)
+out=$(sf_run 'ssh-add -l; echo "rc=$?"' 2>&1)
+ms=$((($(date +%s%N) - t0) / 1000000))
+case "$out" in *rc=2*) [ "$ms" -lt 1000 ] && pass agent-link-none-fails-at-once ||
+  fail agent-link-none-fails-at-once "took $ms ms" ;; *) fail agent-link-none-fails-at-once "$out" ;; esac
+# a killed connection: its socket stays behind, nobody listens, still no wait
+with_agent 1 e; E=$AG
+wait_until 10 link_lists "$K1"
+kill -9 "$(pgrep -n -u $SF_UID -f -- '--connection')"
+stop_bg $E
+t0=$(date +%s%N)
+SSH_AUTH_SOCK=$LINK "${AS[@]}" ssh-add -l >/dev/null 2>&1; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$rc" -ne 0 ] && [ "$ms" -lt 1000 ] && pass agent-link-killed-connection-fails-at-once ||
+  fail agent-link-killed-connection-fails-at-once "rc $rc in $ms ms"
+with_agent 2 f; F=$AG
+wait_until 10 link_lists "$K2" && pass agent-link-after-killed-connection ||
+  fail agent-link-after-killed-connection "$(ls -l "$LINK" "$SF_HOME/.envinit-ssh-agent.d" 2>&1)"
+expect_eq agent-registry-dead-entries-removed 1 "$(ls "$SF_HOME/.envinit-ssh-agent.d" | wc -l)"
+stop_bg $F
+rm -f "$SF_HOME/.ssh/environment"
+
 # ---- X11: ssh -X, then xdpyinfo reaches the client's Xvfb ----
 Xvfb :50 -nolisten tcp -screen 0 800x600x24 >"$WORK/xvfb.log" 2>&1 &
 at_exit "kill $! 2>/dev/null"
@@ -314,7 +383,7 @@ expect_eq streamlocal-R-existing-file-kept keep "$(cat "$US/exists")"
 # replaces it (StreamLocalBindUnlink yes); a live socket is never replaced
 bg_ssh "$WORK/uk.err" -R "$US/gpg.sock:$WORK/ctarget.sock"
 wait_until 10 test -S "$US/gpg.sock"
-conn=$(pgrep -u $SF_UID -f -- '--connection' | head -n1)
+conn=$(pgrep -n -u $SF_UID -f -- '--connection')
 [ -n "$conn" ] && kill -9 "$conn"
 stop_bg $BG
 if test -S "$US/gpg.sock"; then

@@ -401,6 +401,31 @@ START_TEST(tty_modes_edges)
 }
 END_TEST
 
+START_TEST(agent_registry_names)
+{
+    struct sf_agent_entry e;
+    ck_assert_int_eq(sf_agent_entry_parse("01700000000123456789-4242-98765", &e), 0);
+    ck_assert(e.ns == 1700000000123456789ULL && e.pid == 4242 && e.start == 98765ULL);
+    ck_assert_int_eq(sf_agent_entry_parse("00000000000000000001-1-0", &e), 0);
+    const char *bad[] = {".", "..", "", "x-1-2", "1-0-2", "1--2", "1-2", "1-2-", "1-2-3x",
+                         "1-2-3-4", "1-99999999-3", ".envinit-ssh-agent.sock.tmp.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(sf_agent_entry_parse(bad[i], &e) < 0, "%s accepted", bad[i]);
+}
+END_TEST
+
+START_TEST(proc_stat_start_time)
+{
+    /* the command name may hold blanks and parentheses */
+    const char *st = "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
+                     "98765 10000 200 18446744073709551615";
+    ck_assert(sf_proc_stat_start(st) == 98765ULL);
+    ck_assert(sf_proc_stat_start("4242 (sh) S 1 2 3") == 0);
+    ck_assert(sf_proc_stat_start("no parenthesis") == 0);
+    ck_assert(sf_proc_stat_start(NULL) == 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sshfallback");
@@ -422,6 +447,8 @@ static Suite *suite(void)
     UNIT_ADD(s, tty_modes_edges);
     UNIT_ADD(s, log_safe_strings);
     UNIT_ADD(s, hostkey_no_symlinked_folder);
+    UNIT_ADD(s, agent_registry_names);
+    UNIT_ADD(s, proc_stat_start_time);
     return s;
 }
 
