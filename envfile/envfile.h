@@ -430,11 +430,18 @@ struct envfile_request {
     const char *cgroup_root;       /* NULL: /sys/fs/cgroup; tests point elsewhere */
     const char *etc_environment_path; /* NULL: /etc/environment */
     const char *hostname;          /* NULL: gethostname() */
+    int agent_link;                /* 1: envinit-sshd serves: SSH_AUTH_SOCK is
+                                      ~/ENVFILE_AGENT_LINK; 0: SSH_AUTH_SOCK is
+                                      left out (see envfile_collect) */
 };
 
 /* Builds the variables the block holds (environ minus ENVINIT_*, the
  * user's USER/HOME/SHELL/PWD forced, HOSTNAME/LANG/CODER_* defaults,
- * filtered, sorted). 0 / -1 (user lookup failed: logged). */
+ * filtered, sorted). SSH_AUTH_SOCK is never envinit's own: with
+ * req->agent_link it is the stable agent path in the user's home, else it
+ * is left out, because OpenSSH applies ~/.ssh/environment after setting
+ * its own per-session SSH_AUTH_SOCK, and a value from the block would
+ * break `ssh -A` there. 0 / -1 (user lookup failed: logged). */
 int envfile_collect(const struct envfile_request *req, const struct envfile_user *user,
                     struct envfile_vars *out);
 

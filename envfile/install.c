@@ -84,6 +84,24 @@ static int set_limits(const struct envfile_request *req, struct envfile_vars *vs
                ? -1 : 0;
 }
 
+/* SSH_AUTH_SOCK: the stable agent path when envinit-sshd serves, else
+ * none (an inherited one named a socket of envinit's own context). */
+static int set_agent_sock(const struct envfile_request *req, const struct envfile_user *user,
+                          struct envfile_vars *vs)
+{
+    if (!req->agent_link) {
+        if (envfile_vars_find(vs, "SSH_AUTH_SOCK"))
+            envfile_logf(2, "SSH_AUTH_SOCK left out of ~/.ssh/environment: the SSH server sets "
+                         "its own for each session");
+        envfile_vars_unset(vs, "SSH_AUTH_SOCK");
+        return 0;
+    }
+    char path[sizeof user->home + sizeof ENVFILE_AGENT_LINK + 1];
+    snprintf(path, sizeof path, "%s/%s", strcmp(user->home, "/") ? user->home : "",
+             ENVFILE_AGENT_LINK);
+    return set_str(vs, "SSH_AUTH_SOCK", path);
+}
+
 int envfile_collect(const struct envfile_request *req, const struct envfile_user *user,
                     struct envfile_vars *out)
 {
@@ -103,7 +121,8 @@ int envfile_collect(const struct envfile_request *req, const struct envfile_user
         set_default(out, "HOSTNAME", host) < 0 || set_default(out, "LANG", "en_US.UTF-8") < 0 ||
         set_default(out, "CODER_USERNAME", user->name) < 0 ||
         set_default(out, "CODER_ENVIRONMENT_NAME", host) < 0 ||
-        set_default(out, "CODER_ASSETS_ROOT", assets) < 0 || set_limits(req, out) < 0) {
+        set_default(out, "CODER_ASSETS_ROOT", assets) < 0 || set_limits(req, out) < 0 ||
+        set_agent_sock(req, user, out) < 0) {
         envfile_logf(0, "building ~/.ssh/environment: out of memory");
         return -1;
     }

@@ -301,8 +301,13 @@ int setup_exec(char **argv, char **command, const char *sub);
 
 /* envinit-setup (setup.c, ssh_plan.c): */
 /* Writes the environment user's SSH files; -1 only when on_write_error = fail
- * and a write failed. Everything is logged. */
-int environment_setup(const struct config *c);
+ * and a write failed. Everything is logged. AGENT_LINK: envinit-sshd will
+ * serve, so the block's SSH_AUTH_SOCK is its stable agent path (else the
+ * block leaves SSH_AUTH_SOCK out: OpenSSH sets its own). */
+int environment_setup(const struct config *c, bool agent_link);
+/* Whether the plan, decided as `envinit check` does (no probe: a listener
+ * on the port counts as an SSH server), runs envinit-sshd. */
+bool ssh_plan_runs_fallback(const struct config *c);
 const char *assets_root(void);            /* /opt/envinit for /opt/envinit/bin/envinit */
 int env_command(const struct config *c);  /* `envinit env` */
 int check_command(const struct config *c, char **command); /* `envinit check` */
@@ -362,7 +367,8 @@ int cvm_exec_systemd(const struct config *c, char *const argv[], char *const env
  * Pure parts (parsers, the decision, rendering) take strings and structs
  * and touch nothing; the wrappers around them do the I/O.
  *
- * Order of calls in PID 1 (main.c): environment_setup(), then with cvm
+ * Order of calls in PID 1 (main.c): ssh_prepare() (envinit-setup decides,
+ * then writes the files: environment_setup()), then with cvm
  * cvm_exec_systemd() (before any child is started; returns only when it
  * cannot exec systemd), then ssh_orchestrate() once, before loop_run(). */
 struct sockaddr_storage;

@@ -61,9 +61,11 @@ static const char **collect_keys(const struct config *c, char **filebuf)
     return keys;
 }
 
-static void make_request(const struct config *c, struct envfile_request *req, const char **keys)
+static void make_request(const struct config *c, struct envfile_request *req, const char **keys,
+                         bool agent_link)
 {
     memset(req, 0, sizeof *req);
+    req->agent_link = agent_link;
     req->user_name = c->user;
     req->environ = environ;
     req->keys = keys;
@@ -96,7 +98,7 @@ const char *assets_root(void)
     return root;
 }
 
-int environment_setup(const struct config *c)
+int environment_setup(const struct config *c, bool agent_link)
 {
     envfile_log = envfile_to_log;
     if (c->ssh == SSH_OFF)
@@ -104,7 +106,7 @@ int environment_setup(const struct config *c)
     char *filebuf = NULL;
     const char **keys = collect_keys(c, &filebuf);
     struct envfile_request req;
-    make_request(c, &req, keys);
+    make_request(c, &req, keys, agent_link);
     int r = keys ? envfile_install(&req) : -1;
     free(keys);
     free(filebuf);
@@ -121,7 +123,7 @@ int environment_user(const struct config *c, struct envfile_user *u)
 {
     struct envfile_request req;
     envfile_log = envfile_to_log;
-    make_request(c, &req, NULL);
+    make_request(c, &req, NULL, false);
     return envfile_resolve_user(&req, u);
 }
 
@@ -141,7 +143,7 @@ int env_command(const struct config *c)
 {
     envfile_log = envfile_to_log;
     struct envfile_request req;
-    make_request(c, &req, NULL);
+    make_request(c, &req, NULL, ssh_plan_runs_fallback(c));
     req.write_env = 1;
     char *block = envfile_render_for(&req);
     if (!block)
@@ -157,7 +159,7 @@ int check_command(const struct config *c, char **command)
     config_print(c, stdout);
     printf("\n# plan\n");
     struct envfile_request req;
-    make_request(c, &req, NULL);
+    make_request(c, &req, NULL, false);
     struct envfile_user u;
     if (envfile_resolve_user(&req, &u) == 0)
         printf("# environment user: %s (uid %u, gid %u, home %s, shell %s)\n", u.name, (unsigned)u.uid,

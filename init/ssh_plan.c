@@ -114,14 +114,16 @@ int prepare_command(const struct config *c)
 {
     struct facts_ctx fc;
     gather(c, self_dir(), !c->cvm, &fc);
+    fc.f.cvm = c->cvm;
+    /* Decided before the files are written: the block's SSH_AUTH_SOCK
+     * depends on which server reads it. */
+    struct ssh_decision d = ssh_decide(&fc.f);
     /* Without the capabilities the writes would only fail one by one; the
-     * decision below says why, once. */
-    if (!fc.f.no_privilege && environment_setup(c) < 0) {
+     * decision says why, once. */
+    if (!fc.f.no_privilege && environment_setup(c, d.action == SSH_ACT_FALLBACK) < 0) {
         printf("action=error\nport=0\nwhy=the SSH files could not be written (on_write_error = fail)\nabort=1\nend\n");
         return 0;
     }
-    fc.f.cvm = c->cvm;
-    struct ssh_decision d = ssh_decide(&fc.f);
     log_debug("SSH: listener on %d: %s (%s), sshd: %s, envinit-sshd: %s, root: %s -> %s", c->ssh_port,
               fc.f.listener ? "yes" : "no", ssh_probe_name(fc.f.probe), fc.f.have_sshd ? fc.sshd : "no",
               fc.f.have_fallback ? "yes" : "no", fc.f.root ? "yes" : "no", ssh_action_name(d.action));
@@ -152,6 +154,16 @@ int prepare_command(const struct config *c)
     }
     print_plan(stdout, d.action, d.port, d.why, NULL);
     return 0;
+}
+
+bool ssh_plan_runs_fallback(const struct config *c)
+{
+    struct facts_ctx fc;
+    gather(c, self_dir(), false, &fc);
+    fc.f.cvm = c->cvm;
+    if (fc.f.listener)
+        fc.f.probe = SSH_PROBE_SSH;
+    return ssh_decide(&fc.f).action == SSH_ACT_FALLBACK;
 }
 
 /* ---- envinit check ---- */

@@ -86,6 +86,12 @@ FOO=bar-from-image ENVINIT_USER=coder ENVINIT_AUTHORIZED_KEYS="$K1" main
 expect_eq unchanged-not-rewritten "$before" "$(stat -c '%i %Y.%y' $S/environment $S/authorized_keys)"
 FOO=bar-from-image ENVINIT_USER=coder envinit env
 expect_eq env-subcommand-prints-block "$(cat $S/environment)" "$(cat "$WORK/out")"
+# SSH_AUTH_SOCK: the stable agent path when envinit-sshd serves, else left
+# out (OpenSSH sets its own before it reads the file)
+SSH_AUTH_SOCK=/tmp/runtime-agent ENVINIT_USER=coder envinit env
+expect env-agent-sock-left-out-for-other-servers bash -c "! grep -q SSH_AUTH_SOCK '$WORK/out'"
+SSH_AUTH_SOCK=/tmp/runtime-agent ENVINIT_USER=coder ENVINIT_SSH=fallback envinit env
+expect env-agent-sock-stable-path-for-envinit-sshd grep -qx 'SSH_AUTH_SOCK=/home/coder/.envinit-ssh-agent.sock' "$WORK/out"
 
 # ---- keys: several sources, a bad line refused by position, user's keys kept ----
 printf '%s\n' "$K2" >"$WORK/keysfile"

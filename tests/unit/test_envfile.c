@@ -195,6 +195,23 @@ START_TEST(collect_drops_envinit_vars)
 }
 END_TEST
 
+START_TEST(collect_agent_sock_by_server)
+{
+    char *envp[] = {"SSH_AUTH_SOCK=/tmp/ssh-runtime/agent.1", NULL};
+    /* OpenSSH (or any other server) sets its own: the block leaves it out */
+    char *b = collect_render(envp, "/nonexistent");
+    ck_assert_ptr_null(strstr(b, "SSH_AUTH_SOCK"));
+    free(b);
+    /* envinit-sshd: the stable agent path in the user's home */
+    struct envfile_request req = {.user = &coder, .environ = envp, .assets_root = "/opt/coder",
+                                  .cgroup_root = "/nonexistent", .hostname = "dev", .agent_link = 1};
+    b = envfile_render_for(&req);
+    ck_assert_ptr_nonnull(strstr(b, "\nSSH_AUTH_SOCK=/home/coder/.envinit-ssh-agent.sock\n"));
+    ck_assert_ptr_null(strstr(b, "/tmp/ssh-runtime"));
+    free(b);
+}
+END_TEST
+
 START_TEST(collect_sorted_and_stable)
 {
     char *envp1[] = {"ZED=1", "ALPHA=2", "MID=3", "_U=4", "a=5", NULL};
@@ -1614,6 +1631,7 @@ static Suite *suite_render(void)
     ADD(s, collect_defaults);
     ADD(s, collect_passed_in_wins);
     ADD(s, collect_drops_envinit_vars);
+    ADD(s, collect_agent_sock_by_server);
     ADD(s, collect_sorted_and_stable);
     ADD(s, collect_filters_bad_vars);
     ADD(s, filter_names);
