@@ -354,11 +354,27 @@ static void reap_hung_up(struct sf_conn *c)
     }
 }
 
+/* Why the connection ends, for the sessions' log lines. libssh says
+ * "disconnected" when the client closed the socket without a word. */
+static const char *end_reason(const struct sf_conn *c)
+{
+    if (c->stop && c->stop_reason && strcmp(c->stop_reason, "Server shutting down") == 0)
+        return "killed";
+    if (!(ssh_get_status(c->session) & SSH_CLOSED_ERROR))
+        return "client-closed";
+    const char *e = ssh_get_error(c->session);
+    if (e && strstr(e, "disconnected"))
+        return "client-closed";
+    return e && strstr(e, "timed out") ? "timeout" : "network";
+}
+
 static void __attribute__((noreturn)) finish(struct sf_conn *c)
 {
+    const char *why = end_reason(c);
     sf_fwd_close_all(c);
     sf_session_hangup_all(c);
     reap_hung_up(c);
+    sf_session_end_all(c, why);
     if (!connection_gone(c)) {
         if (c->stop_reason)
             sf_log(SF_DEBUG, "%s port %d: disconnect: %s", c->peer, c->peer_port, c->stop_reason);

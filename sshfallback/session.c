@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define INBUF_SIZE (256 * 1024)
@@ -48,6 +49,14 @@ struct sf_chan {
         char *buf;
         size_t len, off;
     } unsent[2];                /* [0] stdout, [1] stderr */
+    /* for the line logged when the session ends */
+    unsigned id;                /* the connection's Nth session */
+    struct timespec opened;     /* CLOCK_MONOTONIC */
+    unsigned long long bytes_in, bytes_out; /* from the client, to it */
+    const char *ran;            /* shell, exec, sftp, forced-command; NULL: nothing */
+    char cmd[SF_LOG_SAFE_SIZE]; /* the command, escaped and cut */
+    const char *end_why;        /* exited, client-closed, network, timeout, killed */
+    int logged;
 };
 
 static char outbuf[256 * 1024];
@@ -378,9 +387,11 @@ static int start_program(struct sf_chan *c, const char *requested)
     c->pid = pid;
     c->started = 1;
     c->master = -1;
-    sf_log(SF_INFO, "%s port %d: %s for %s%s (pid %d)", k->peer, k->peer_port,
-           c->is_sftp ? "sftp" : cmd ? "exec" : "shell", k->user.name, k->opts.command ? " (forced command)" : "",
-           (int)pid);
+    c->ran = k->opts.command ? "forced-command" : c->is_sftp ? "sftp" : cmd ? "exec" : "shell";
+    if (cmd && !c->is_sftp)
+        sf_log_safe(cmd, c->cmd);
+    sf_log(SF_DEBUG, "%s port %d: session %d.%u: %s for %s (pid %d)", k->peer, k->peer_port,
+           (int)getpid(), c->id, c->ran, k->user.name, (int)pid);
     return 0;
 }
 
@@ -643,6 +654,8 @@ static int read_pending(struct sf_chan *c, char *dst, uint32_t want)
     c->reading = 1;
     int n = ssh_channel_read_nonblocking(c->ch, dst, want, 0);
     c->reading = 0;
+    if (n > 0)
+        c->bytes_in += (unsigned)n;
     return n;
 }
 
@@ -660,12 +673,8 @@ static void stdin_gone(struct sf_chan *c)
     c->pending = 0;
 }
 
-static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
-                   void *ud)
+static int take_data(struct sf_chan *c, const void *data, uint32_t len, int is_stderr)
 {
-    struct sf_chan *c = ud;
-    (void)s;
-    (void)ch;
     if (is_stderr)
         return (int)len;
     if (c->reading) {
@@ -692,6 +701,17 @@ static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int 
     c->in_len += take;
     c->pending = len - take;
     return (int)take;
+}
+
+static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
+                   void *ud)
+{
+    struct sf_chan *c = ud;
+    (void)s;
+    (void)ch;
+    int n = take_data(c, data, len, is_stderr);
+    c->bytes_in += (unsigned)n;
+    return n;
 }
 
 static void pump_stdin(struct sf_chan *c)
@@ -737,6 +757,8 @@ static void on_close(ssh_session s, ssh_channel ch, void *ud)
     (void)s;
     (void)ch;
     c->remote_closed = 1;
+    if (!c->end_why)
+        c->end_why = c->exited ? "exited" : "client-closed";
     if (c->started && !c->exited)
         kill(-c->pid, SIGHUP);
 }
@@ -761,6 +783,7 @@ static int chan_write(struct sf_chan *c, int is_err, const char *data, size_t n)
  * 0, or -1 when the channel is broken. */
 static int send_chunk(struct sf_chan *c, int is_err, const char *data, size_t n)
 {
+    c->bytes_out += n; /* what libssh does not take now goes out later */
     int rc = chan_write(c, is_err, data, n);
     if (rc == SSH_ERROR)
         return -1;
@@ -866,18 +889,15 @@ void sf_session_reaped(struct sf_conn *k, pid_t pid, int status)
 
 static void send_exit(struct sf_chan *c)
 {
-    struct sf_conn *k = c->conn;
     if (WIFSIGNALED(c->status)) {
         const char *name = sigabbrev_np(WTERMSIG(c->status));
         ssh_channel_request_send_exit_signal(c->ch, name ? name : "KILL",
                                              WCOREDUMP(c->status) ? 1 : 0, "", "");
-        sf_log(SF_INFO, "%s port %d: session of %s ended by signal %s", k->peer, k->peer_port,
-               k->user.name, name ? name : "?");
     } else {
         ssh_channel_request_send_exit_status(c->ch, WEXITSTATUS(c->status));
-        sf_log(SF_INFO, "%s port %d: session of %s ended, exit status %d", k->peer,
-               k->peer_port, k->user.name, WEXITSTATUS(c->status));
     }
+    if (!c->end_why)
+        c->end_why = "exited";
     /* EOF first: in non-blocking mode ssh_channel_close gives up when its
      * own EOF cannot be flushed at once; sent separately, it is queued. */
     ssh_channel_send_eof(c->ch);
@@ -898,6 +918,46 @@ static void drain_pty(struct sf_chan *c)
     }
 }
 
+/* How the program ended, for the log: its exit code, SIGNAME, "none"
+ * when nothing ran, "running" when it was not reaped (it ignored SIGHUP). */
+static void exit_text(const struct sf_chan *c, char *buf, size_t size)
+{
+    if (!c->started)
+        snprintf(buf, size, "none");
+    else if (!c->exited)
+        snprintf(buf, size, "running");
+    else if (WIFSIGNALED(c->status))
+        snprintf(buf, size, "SIG%s", sigabbrev_np(WTERMSIG(c->status)) ? sigabbrev_np(WTERMSIG(c->status)) : "?");
+    else
+        snprintf(buf, size, "%d", WEXITSTATUS(c->status));
+}
+
+/* The one line a session leaves in the log, when it ends; WHY when no
+ * reason was noted before. The command is the client's (escaped, cut)
+ * and comes last, so that it cannot be taken for another field. */
+static void log_end(struct sf_chan *c, const char *why)
+{
+    if (c->logged)
+        return;
+    c->logged = 1;
+    struct sf_conn *k = c->conn;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (now.tv_sec - c->opened.tv_sec) * 1000L + (now.tv_nsec - c->opened.tv_nsec) / 1000000L;
+    char ex[32];
+    exit_text(c, ex, sizeof ex);
+    sf_log(SF_INFO, "session %d.%u ended: user=%s client=%s:%d ran=%s in=%llu out=%llu "
+           "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), c->id, k->user.name, k->peer,
+           k->peer_port, c->ran ? c->ran : "nothing", c->bytes_in, c->bytes_out, ms / 1000, ms % 1000,
+           ex, c->end_why ? c->end_why : why, c->cmd[0] ? " cmd=" : "", c->cmd);
+}
+
+void sf_session_end_all(struct sf_conn *k, const char *why)
+{
+    for (struct sf_chan *c = k->chans; c; c = c->next)
+        log_end(c, why);
+}
+
 static void free_chan(struct sf_conn *k, struct sf_chan *c)
 {
     for (struct sf_chan **pp = &k->chans; *pp; pp = &(*pp)->next)
@@ -906,6 +966,7 @@ static void free_chan(struct sf_conn *k, struct sf_chan *c)
             break;
         }
     k->n_chans--;
+    log_end(c, "client-closed");
     sf_fwd_session_ended(k, c);
     ssh_remove_channel_callbacks(c->ch, &c->cb);
     ssh_channel_free(c->ch);
@@ -990,7 +1051,10 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
         free(c);
         return NULL;
     }
+    static unsigned sessions;
     c->conn = k;
+    c->id = ++sessions;
+    clock_gettime(CLOCK_MONOTONIC, &c->opened);
     c->in_fd = c->out_fd = c->err_fd = c->master = -1;
     c->cb = (struct ssh_channel_callbacks_struct){
         .userdata = c,

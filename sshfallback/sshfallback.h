@@ -140,6 +140,9 @@
  *    x11 channel. The real cookie never reaches the server side: sessions
  *    get a random one, replaced in each X connection's setup packet.
  *  - interactive logins (pty, no command) show /etc/motd unless ~/.hushlogin.
+ *  - each session leaves one info line when it ends (session.c log_end):
+ *    id, user, client, what ran, bytes each way, duration, exit, why it
+ *    ended, and the client's command last, escaped (sf_log_safe).
  *  - unix sockets (ssh -L/-R with paths: direct-streamlocal@openssh.com,
  *    (cancel-)streamlocal-forward@openssh.com): connected or bound by the
  *    connection process (the user); a relative path is taken from home; a
@@ -430,6 +433,9 @@ void sf_session_reaped(struct sf_conn *c, pid_t pid, int status);
 void sf_session_housekeeping(struct sf_conn *c);
 /* The connection is gone: hang up every program still running. */
 void sf_session_hangup_all(struct sf_conn *c);
+/* The connection ends for WHY (client-closed, network, timeout, killed):
+ * each session not logged yet gets its line (see log_end in session.c). */
+void sf_session_end_all(struct sf_conn *c, const char *why);
 /* pty-req and break, which reach sf_fwd_message as messages: 0 when
  * answered, 1 for libssh's default refusal (also for an unknown channel). */
 int sf_session_message(struct sf_conn *c, ssh_message msg);

@@ -20,7 +20,29 @@ case "$out" in
   *"exit-signal"*) [ $rc -eq 255 ] && pass sigterm-exit-signal || fail sigterm-exit-signal "rc $rc" ;;
   *) fail sigterm-exit-signal "no exit-signal in: $(echo "$out" | tail -3)" ;;
 esac
-expect sigterm-logged grep -q "ended by signal TERM" "$SF_LOG"
+expect sigterm-logged grep -qF 'exit=SIGTERM end=exited cmd=kill -TERM $$' "$SF_LOG"
+
+# ---- one line per session when it ends ----
+sf_run 'printf 12345; cat >/dev/null' <<<"" >/dev/null
+printf 'abcdefgh' | sf_ssh -- 'cat >/dev/null; printf 12345; exit 4' >/dev/null
+line=$(grep "cmd=cat >/dev/null; printf 12345; exit 4\$" "$SF_LOG")
+case "$line" in
+  *"session "[0-9]*.[0-9]*" ended: user=$SF_USER client=127.0.0.1:"[0-9]*" ran=exec in=8 out=5 duration="[0-9]*.[0-9]*"s exit=4 end=exited cmd="*)
+    pass session-line-exec ;;
+  *) fail session-line-exec "$line" ;;
+esac
+sf_ssh -tt -- </dev/null >/dev/null 2>&1 <<<'exit 0'
+sf_run $'echo hi\n#envinit-sshd: error: forged' >/dev/null
+expect session-line-command-escaped grep -q 'end=exited cmd=echo hi\\x0a#envinit-sshd: error: forged$' "$SF_LOG"
+ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+  -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" "$SF_USER@127.0.0.1" 'sleep 30' </dev/null >/dev/null 2>&1 &
+cl=$!
+wait_until 5 pgrep -u $SF_UID -xf "sleep 30" >/dev/null
+kill $cl; wait $cl 2>/dev/null
+wait_until 5 grep -q "cmd=sleep 30$" "$SF_LOG"
+line=$(grep "cmd=sleep 30$" "$SF_LOG")
+case "$line" in *" ran=exec in=0 out=0 "*" exit=SIGHUP end=client-closed cmd=sleep 30") pass session-line-client-gone ;;
+  *) fail session-line-client-gone "$line" ;; esac
 
 # ---- keepalives after login (--keepalive 1) ----
 out=$(sf_ssh -v -- 'sleep 2.3' </dev/null 2>&1)
