@@ -314,7 +314,8 @@ int check_command(const struct config *c, char **command); /* `envinit check` */
 /* `prepare`: the files, then the SSH decision and OpenSSH's preparation;
  * prints the plan (see ssh_plan_parse) on stdout. */
 int prepare_command(const struct config *c);
-int status_command(const struct config *c);
+/* `envinit status [--json]`: WORDS are those after the subcommand. */
+int status_command(const struct config *c, char **words);
 struct envfile_owner;
 /* The environment user's uid and groups, whose writes a file root reads
  * for it must be safe from. 0, or -1 (logged). */
@@ -557,6 +558,11 @@ int status_write(const char *path, const struct ssh_status *s);         /* 0, or
 /* Readable form for `envinit status`; UP says whether it is up now, NOW
  * is the current CLOCK_REALTIME second. */
 void status_print(const struct ssh_status *s, bool up, long now, FILE *out);
+/* `envinit status --json`: one JSON object (kind, server, state, up,
+ * expected, port, pid, restarts, last_exit, since, note) and a newline;
+ * strings escaped, bytes that are not UTF-8 as U+FFFD. malloc'd, NULL
+ * when out of memory. Pure. */
+char *status_render_json(const struct ssh_status *s, bool up);
 /* ssh-supervise's exit status when no server can run: its unit does not
  * restart it (RestartPreventExitStatus). */
 #define SSH_SUPERVISE_NO_SERVER 3

@@ -37,7 +37,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: envinit [options] [--] [COMMAND [ARG...]]\n"
-            "       envinit check | env | status | ssh-supervise | ssh-stdio\n"
+            "       envinit check | env | status [--json] | ssh-supervise | ssh-stdio\n"
             "       envinit ssh-config [--docker NAME | --kubectl POD [-n NS]]\n"
             "\n"
             "Runs COMMAND as the main process of a developer-environment container:\n"
@@ -62,7 +62,8 @@ static void usage(FILE *out)
             "\nSubcommands:\n"
             "  check          print the effective configuration and plan; change nothing\n"
             "  env            print the ~/.ssh/environment block envinit would write\n"
-            "  status         print the SSH server's status; non-zero when it should be up and is not\n"
+            "  status [--json]  print the SSH server's status (--json: one JSON object);\n"
+            "                 non-zero when it should be up and is not\n"
             "  ssh-supervise  CVM mode: wait for sshd on the port, else run the fallback\n"
             "  ssh-stdio      serve one SSH connection on stdin/stdout (envinit-sshd -i), for\n"
             "                 a client's ProxyCommand: docker exec -i NAME envinit ssh-stdio\n"

@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     case CMD_ENV:
         return env_command(&cfg);
     case CMD_STATUS:
-        return status_command(&cfg);
+        return status_command(&cfg, cli.command);
     case CMD_SSH_SUPERVISE:
         return ssh_supervise_command(&cfg);
     case CMD_SSH_STDIO:

@@ -328,15 +328,16 @@ int setup_exec(char **argv, char **command, const char *sub)
 {
     /* ARGV holds the subcommand word itself (and maybe "--") just before
      * COMMAND, or last: it is given once, after the options; `check`
-     * describes COMMAND. */
+     * describes COMMAND, `status` takes --json there. */
     size_t n = 0;
     while (argv[n] && argv + n != command)
         n++;
     if (n > 1 && command && strcmp(argv[n - 1], "--") == 0)
         n--;
     char **end = n > 1 && strcmp(argv[n - 1], sub) == 0 ? argv + n - 1 : argv + n;
-    /* `check` describes COMMAND; ssh-stdio and ssh-config take their own words. */
-    bool words = strcmp(sub, "check") == 0 || strcmp(sub, "ssh-stdio") == 0 || strcmp(sub, "ssh-config") == 0;
+    /* `check` describes COMMAND; status, ssh-stdio and ssh-config take their own words. */
+    bool words = strcmp(sub, "check") == 0 || strcmp(sub, "status") == 0 || strcmp(sub, "ssh-stdio") == 0 ||
+                 strcmp(sub, "ssh-config") == 0;
     char **sa = setup_argv(argv, end, sub, NULL, words ? command : NULL);
     if (!sa)
         return 1;

@@ -1,6 +1,7 @@
 /* `envinit status`: the status file made readable, and whether an SSH
  * server is up now (envinit-setup's side; PID 1 only writes the file). */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -79,6 +80,81 @@ void status_print(const struct ssh_status *s, bool up, long now, FILE *out)
         fprintf(out, "note:        %s\n", s->note);
 }
 
+/* Length of the valid UTF-8 sequence at S (at most N bytes), 0 when it
+ * is not one (overlong forms and surrogates included). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf0 && s[1] < 0x90) ||
+        (s[0] == 0xf4 && s[1] >= 0x90))
+        return 0;
+    return len;
+}
+
+/* S as a JSON string: quotes, backslash and control characters escaped;
+ * bytes that are not UTF-8 become U+FFFD, so the output always parses. */
+static void json_string(struct envfile_buf *b, const char *s)
+{
+    envfile_buf_str(b, "\"");
+    for (size_t i = 0, n = strlen(s); i < n;) {
+        const unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        size_t u = ch >= 0x80 ? utf8_len((const unsigned char *)s + i, n - i) : 0;
+        if (ch == '"' || ch == '\\') {
+            snprintf(esc, sizeof esc, "\\%c", ch);
+            envfile_buf_str(b, esc);
+        } else if (ch == '\n' || ch == '\t' || ch == '\r') {
+            snprintf(esc, sizeof esc, "\\%c", ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
+            envfile_buf_str(b, esc);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            envfile_buf_str(b, esc);
+        } else if (ch >= 0x80 && u == 0) {
+            envfile_buf_str(b, "\\ufffd");
+        } else {
+            envfile_buf_add(b, s + i, u ? u : 1);
+            i += u ? u - 1 : 0;
+        }
+        i++;
+    }
+    envfile_buf_str(b, "\"");
+}
+
+char *status_render_json(const struct ssh_status *s, bool up)
+{
+    struct envfile_buf b = {0};
+    char num[160];
+    envfile_buf_str(&b, "{\"kind\":");
+    json_string(&b, s->kind);
+    envfile_buf_str(&b, ",\"server\":");
+    json_string(&b, kind_text(s->kind));
+    envfile_buf_str(&b, ",\"state\":");
+    json_string(&b, s->state);
+    snprintf(num, sizeof num, ",\"up\":%s,\"expected\":%s,\"port\":%d,\"pid\":%d,\"restarts\":%u,\"last_exit\":",
+             up ? "true" : "false", s->expected ? "true" : "false", s->port, (int)s->pid, s->restarts);
+    envfile_buf_str(&b, num);
+    if (s->last_status >= 0) {
+        char how[96];
+        describe_status(s->last_status, how, sizeof how);
+        json_string(&b, how);
+    } else {
+        envfile_buf_str(&b, "null");
+    }
+    snprintf(num, sizeof num, ",\"since\":%ld,\"note\":", s->since);
+    envfile_buf_str(&b, num);
+    json_string(&b, s->note);
+    if (envfile_buf_str(&b, "}\n") < 0) {
+        envfile_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
 static char *read_status_file(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -110,8 +186,39 @@ static bool status_is_up(const struct ssh_status *s)
     return procnet_listening("/proc", s->port, NULL) == 1;
 }
 
-int status_command(const struct config *c)
+/* Prints S as one JSON object; the exit status as status_command's. */
+static int print_json(const struct ssh_status *s, bool up, int rc)
 {
+    char *json = status_render_json(s, up);
+    if (!json) {
+        fprintf(stderr, "envinit: error: status: out of memory\n");
+        return 1;
+    }
+    fputs(json, stdout);
+    free(json);
+    return rc;
+}
+
+/* The JSON for when there is no status file to read (error ERR). */
+static int json_without_file(const struct config *c, int err)
+{
+    bool off = c->ssh == SSH_OFF;
+    struct ssh_status s = {.last_status = -1, .expected = !off};
+    snprintf(s.kind, sizeof s.kind, "%s", off ? "off" : "none");
+    snprintf(s.state, sizeof s.state, "%s", off ? "off" : "unknown");
+    if (!off)
+        snprintf(s.note, sizeof s.note, "cannot read the SSH status file %.300s: %s", c->status_path,
+                 strerror(err));
+    return print_json(&s, false, off ? 0 : 1);
+}
+
+int status_command(const struct config *c, char **words)
+{
+    bool json = words && words[0] && strcmp(words[0], "--json") == 0 && !words[1];
+    if (words && words[0] && !json) {
+        fprintf(stderr, "envinit: error: status takes only --json, not %s\n", words[0]);
+        return 2;
+    }
     char alt[CONFIG_PATH_LEN];
     const char *path = c->status_path;
     char *text = read_status_file(path);
@@ -125,6 +232,8 @@ int status_command(const struct config *c)
     }
     if (!text) {
         int e = errno;
+        if (json)
+            return json_without_file(c, e);
         if (c->ssh == SSH_OFF) {
             printf("SSH server:  none (ssh = off)\n");
             return 0;
@@ -141,6 +250,8 @@ int status_command(const struct config *c)
         return 1;
     }
     bool up = status_is_up(&s);
+    if (json)
+        return print_json(&s, up, s.expected && !up ? 1 : 0);
     status_print(&s, up, (long)time(NULL), stdout);
     return s.expected && !up ? 1 : 0;
 }

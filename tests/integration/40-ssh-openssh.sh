@@ -49,6 +49,13 @@ st=$(in_ns "$ENVINIT" status 2>&1)
 case "$st" in *"restarts:    1"*"last exit:   killed by SIGKILL"*) pass status-counts-restart ;;
   *) fail status-counts-restart "$st" ;; esac
 expect_eq login-after-restart "$T_USER" "$(ssh_as 22 id -un 2>&1)"
+# the same as one JSON object
+js=$(in_ns "$ENVINIT" status --json 2>&1); rc=$?
+got=$(printf '%s' "$js" | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(d["kind"], d["state"], d["up"], d["port"], d["pid"] > 0, d["restarts"], d["last_exit"], d["since"] > 0)' 2>&1)
+expect_eq status-json "0 openssh running True 22 True 1 killed by SIGKILL True" "$rc $got"
+out=$(in_ns "$ENVINIT" status --bogus 2>&1); rc=$?
+case "$rc $out" in "2 "*"only --json"*) pass status-unknown-word-refused ;; *) fail status-unknown-word-refused "$rc $out" ;; esac
 
 # --- shutdown: sshd is stopped with envinit ---
 stop_envinit

@@ -16,6 +16,11 @@ if has_fallback; then
   pid=$(status_field pid)
   expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
   expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
+  js=$(in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" \
+    "$ENVINIT" status --json 2>&1)
+  got=$(printf '%s' "$js" | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+print(d["kind"], d["up"], d["port"], d["last_exit"])' 2>&1)
+  expect_eq status-json-fallback "fallback True 2222 None" "$got"
   case "$(in_ns cat "/proc/$pid/cmdline" | tr '\0' ' ')" in
     *"--port 2222"*"--no-port-forwarding --no-print-motd"*) pass fallback-args-passed ;;
     *) fail fallback-args-passed "envinit-sshd's command line lacks fallback_args" ;;

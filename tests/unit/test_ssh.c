@@ -916,6 +916,28 @@ START_TEST(status_rendering)
 }
 END_TEST
 
+START_TEST(status_json_rendering)
+{
+    struct ssh_status s = sample_status();
+    char *j = status_render_json(&s, true);
+    ck_assert_str_eq(j, "{\"kind\":\"openssh\",\"server\":\"OpenSSH sshd\",\"state\":\"running\",\"up\":true,"
+                        "\"expected\":true,\"port\":22,\"pid\":1234,\"restarts\":3,"
+                        "\"last_exit\":\"killed by SIGKILL\",\"since\":1764035639,"
+                        "\"note\":\"the image has OpenSSH\\nand envinit is root\"}\n");
+    free(j);
+    /* never exited: null; quotes, backslashes, control bytes escaped; UTF-8
+     * kept, bytes that are not UTF-8 replaced */
+    s.last_status = -1;
+    snprintf(s.note, sizeof s.note, "a \"q\" \\ \t\x01\x7f caf\xc3\xa9 \xff\xc3 \xed\xa0\x80 \xe2\x82\xac");
+    j = status_render_json(&s, false);
+    ck_assert_ptr_nonnull(strstr(j, "\"up\":false,"));
+    ck_assert_ptr_nonnull(strstr(j, "\"last_exit\":null,"));
+    ck_assert_ptr_nonnull(strstr(j, "\"note\":\"a \\\"q\\\" \\\\ \\t\\u0001\\u007f caf\xc3\xa9 "
+                                    "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \xe2\x82\xac\"}\n"));
+    free(j);
+}
+END_TEST
+
 START_TEST(status_parsing)
 {
     struct ssh_status s;
@@ -1038,7 +1060,7 @@ int main(void)
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
-    const TTest *const status[] = {status_rendering, status_parsing, status_file_atomic, status_file_no_symlink, status_printing,
+    const TTest *const status[] = {status_rendering, status_json_rendering, status_parsing, status_file_atomic, status_file_no_symlink, status_printing,
                                           NULL};
     Suite *suites[] = {suite("procnet", procnet), suite("greeting", greeting), suite("decision", decision),
                        suite("openssh", openssh), suite("cvm", cvm), suite("status", status), NULL};
