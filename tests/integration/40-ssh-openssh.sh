@@ -8,7 +8,8 @@ source "$(dirname "$0")/40-ssh-lib.bash"
 [ -x /usr/sbin/sshd ] || { fail requires-sshd "/usr/sbin/sshd missing (run .ci/deps test)"; exit 1; }
 ssh_t_setup
 
-start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVTEST_MARK=hello-from-envinit ENVINIT_LOG_LEVEL=info || exit 1
+start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVTEST_MARK=hello-from-envinit ENVINIT_LOG_LEVEL=info \
+  SSH_AUTH_SOCK=/tmp/runtime-agent.sock || exit 1
 if wait_until 10 listening 22; then pass openssh-listens-on-22; else fail openssh-listens-on-22 "$(tail -5 "$LOG")"; fi
 expect started-openssh-logged grep -q 'starting OpenSSH (/usr/sbin/sshd) on port 22' "$LOG"
 expect_eq status-kind openssh "$(status_field kind)"
@@ -27,6 +28,9 @@ case "$out" in *ENVTEST_MARK=hello-from-envinit*) pass session-sees-environment-
   *) fail session-sees-environment-block "env lacks ENVTEST_MARK: $(echo "$out" | head -3)" ;; esac
 case "$out" in *CODER_USERNAME=$T_USER*) pass session-sees-coder-defaults ;;
   *) fail session-sees-coder-defaults "env lacks CODER_USERNAME" ;; esac
+# OpenSSH sets its own SSH_AUTH_SOCK before it reads the file: none in the block
+expect block-without-agent-sock-for-openssh bash -c "grep -q ENVTEST_MARK '$T_HOME/.ssh/environment' &&
+  ! grep -q SSH_AUTH_SOCK '$T_HOME/.ssh/environment'"
 
 st=$(in_ns "$ENVINIT" status 2>&1); rc=$?
 expect_eq status-command-up 0 "$rc"

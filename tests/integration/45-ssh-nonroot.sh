@@ -16,6 +16,8 @@ if has_fallback; then
   pid=$(status_field pid)
   expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
   expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
+  expect_eq block-agent-sock-for-envinit-sshd "SSH_AUTH_SOCK=$T_HOME/.envinit-ssh-agent.sock" \
+    "$(grep '^SSH_AUTH_SOCK=' "$T_HOME/.ssh/environment")"
   js=$(in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" \
     "$ENVINIT" status --json 2>&1)
   got=$(printf '%s' "$js" | /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
