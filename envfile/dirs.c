@@ -72,21 +72,12 @@ static int open_component(int dirfd, const char *name, mode_t mode, int last, in
 static int walk(int fd, const char *path, mode_t mode, int links, char *bad, size_t badlen)
 {
     const char *p = path;
-    while (fd >= 0 && *p) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if (n == 0)
-            break;
-        char name[NAME_MAX + 1];
-        if (n > NAME_MAX) {
+    char name[NAME_MAX + 1];
+    for (int r; fd >= 0 && (r = envfile_path_next(&p, name)) != 0;) {
+        if (r < 0) {
             close(fd);
-            errno = ENAMETOOLONG;
             return -1;
         }
-        memcpy(name, p, n);
-        name[n] = '\0';
-        p += n;
         int last = p[strspn(p, "/")] == '\0';
         int next = open_component(fd, name, mode, last, links);
         int err = errno;
@@ -97,6 +88,20 @@ static int walk(int fd, const char *path, mode_t mode, int links, char *bad, siz
         fd = next;
     }
     return fd;
+}
+
+int envfile_path_next(const char **path, char *name)
+{
+    const char *p = *path + strspn(*path, "/");
+    size_t n = strcspn(p, "/");
+    if (n == 0)
+        return 0;
+    if (n > NAME_MAX)
+        return errno = ENAMETOOLONG, -1;
+    memcpy(name, p, n);
+    name[n] = '\0';
+    *path = p + n;
+    return 1;
 }
 
 int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)

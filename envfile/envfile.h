@@ -131,6 +131,9 @@ int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, str
  * made below it, and BAD (may be NULL) gets the path up to it. An O_PATH
  * descriptor of DIR (for the *at calls), or -1 with errno. */
 int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
+/* The next component of *PATH (slashes skipped) into NAME (NAME_MAX + 1
+ * bytes), *PATH moved past it: 1, 0 at the end, -1 (ENAMETOOLONG). */
+int envfile_path_next(const char **path, char *name);
 
 #define ENVFILE_RUNTIME_DIR "/run/envinit"
 /* DIR exists (made MODE when missing) as a real folder (not a symlink) of

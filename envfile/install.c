@@ -209,21 +209,12 @@ static int step(int dirfd, const char *name, uid_t uid, int *links, const char *
 static int walk(int dirfd, const char *path, uid_t uid, int *links, const char *shown)
 {
     const char *p = path;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        size_t n = strcspn(p, "/");
-        if (n == 0)
-            break;
-        char name[NAME_MAX + 1];
-        if (n > NAME_MAX) {
+    char name[NAME_MAX + 1];
+    for (int r; (r = envfile_path_next(&p, name)) != 0;) {
+        if (r < 0) {
             close(dirfd);
-            errno = ENAMETOOLONG;
             return -1;
         }
-        memcpy(name, p, n);
-        name[n] = '\0';
-        p += n;
         if (strcmp(name, ".") == 0)
             continue;
         dirfd = step(dirfd, name, uid, links, shown);

@@ -479,18 +479,25 @@ static int serve_connection(struct sf_config *c)
     sf_conn_run(c, bind, SF_CONN_SOCKET_FD, SF_CONN_REPORT_FD);
 }
 
+/* The signals a listener, and each connection after it, reads from its
+ * signalfd; a dead client must not kill us mid-write (SIGPIPE). */
+static void block_server_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigprocmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 /* -i: the one connection on FD (stdio.c), with the signals a listener's
  * connection inherits blocked for conn.c's signalfd. */
 static int serve_stdio(struct sf_config *c, ssh_bind bind, int fd)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_server_signals(&set);
     sf_conn_run(c, bind, fd, -1);
 }
 
@@ -623,13 +630,7 @@ int main(int argc, char **argv)
     }
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGCHLD);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_server_signals(&set);
     int pipefd[2];
     l.cfg = &cfg;
     /* One descriptor per pending connection: full must fit in our limit. */
