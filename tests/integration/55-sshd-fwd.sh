@@ -217,9 +217,11 @@ AS=(setpriv "--reuid=$SF_UID" "--regid=$SF_UID" --clear-groups --)
 with_agent() {
   SSH_AUTH_SOCK=$WORK/ag$1.sock ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
     -o LogLevel=error -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" -A \
-    "$SF_USER@127.0.0.1" 'echo "$SSH_AUTH_SOCK"; exec sleep 600' </dev/null >"$WORK/$2.out" 2>&1 &
+    "$SF_USER@127.0.0.1" 'echo "$SSH_AUTH_SOCK"; echo "$$"; exec sleep 600' </dev/null >"$WORK/$2.out" 2>&1 &
   AG=$!
   at_exit "kill $AG 2>/dev/null"
+  # its session too: a connection killed with SIGKILL hangs nothing up
+  at_exit "kill \$(sed -n 2p '$WORK/$2.out') 2>/dev/null"
 }
 # link_lists KEY: the stable path, used here as the user, lists KEY
 link_lists() { SSH_AUTH_SOCK=$LINK "${AS[@]}" ssh-add -l 2>/dev/null | grep -q "$1"; }
