@@ -122,13 +122,15 @@ dist: bundle
 	cd dist && sha256sum $(notdir $(DIST_TGZ)) >$(notdir $(DIST_TGZ)).sha256
 	@echo "dist: $(DIST_TGZ) ($$(du -h $(DIST_TGZ) | cut -f1))"
 
-# Static analysis of every component (settings in .clang-tidy).
+# Static analysis of every component: cppcheck, clang-tidy (settings in
+# .clang-tidy) and gcc -fanalyzer (known findings explained in .ci/analyzer-known).
 lint: $(LIBSSH_A)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
 	  init envfile sshfallback
 	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE \
 	  -I$(LIBSSH_DIR)/include
+	bash .ci/analyzer $(LIBSSH_DIR)/include
 
 clean:
 	rm -rf $(BUILD) $(BINS) dist tests/.work
