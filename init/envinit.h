@@ -156,22 +156,22 @@ void env_key_upper(const char *name, char *out, size_t outlen);
 enum cli_cmd { CMD_RUN, CMD_CHECK, CMD_ENV, CMD_STATUS, CMD_SSH_SUPERVISE, CMD_PREPARE, CMD_SSH_STDIO,
                CMD_SSH_CONFIG, CMD_HELP, CMD_VERSION };
 const char *cli_command_name(enum cli_cmd cmd);  /* "check", ...; "" for none */
-/* Each flag is one set; 512 holds tini's -e for all 256 exit codes and
- * every other flag besides. More is refused with this number. */
-#define CLI_MAX_SETS 512
-
+struct cli_set {
+    const char *key, *value;
+};
 struct cli {
     enum cli_cmd cmd;
     const char *config_path;    /* -c/--config */
     int verbosity;              /* number of -v */
-    struct {
-        const char *key, *value;
-    } sets[CLI_MAX_SETS];       /* flags, applied last */
+    /* flags, applied last: one per word of ARGV at most, so room for
+     * argc of them is allocated (no cap; tini's -e for all 256 codes) */
+    struct cli_set *sets;
     size_t n_sets;
     char **command;             /* COMMAND [ARG...], NULL when none */
 };
 
-/* Parses ARGV (getopt state is reset, so it may be called repeatedly). A
+/* Parses ARGV (getopt state is reset, so it may be called repeatedly; each
+ * call allocates CLI->sets anew, kept for the life of the process). A
  * first non-option word check, env, status, ssh-supervise, ssh-stdio or
  * ssh-config is a subcommand unless "--" came before it; the words after
  * it are COMMAND. -1 with ERR on a bad option. */
