@@ -115,6 +115,7 @@ struct sftp {
     int dpipe[2], rpipe[2];
     struct handle h[SFTP_MAX_HANDLES];
     struct name_cache users, groups;
+    unsigned char *copy_buf; /* copy-data without copy_file_range; made on first use */
 };
 
 /* A reader over one packet's payload; any overrun sets bad and yields zeros. */
@@ -471,6 +472,7 @@ static void do_init(struct sftp *s, struct rd *r)
         {"fstatvfs@openssh.com", "2"},     {"hardlink@openssh.com", "1"},
         {"fsync@openssh.com", "1"},        {"lsetstat@openssh.com", "1"},
         {"limits@openssh.com", "1"},       {"expand-path@openssh.com", "1"},
+        {"copy-data", "1"},
     };
     size_t at = reply_begin(s, FXP_VERSION);
     put_u32(s, SFTP_VERSION);
@@ -514,8 +516,9 @@ static void do_open(struct sftp *s, uint32_t id, struct rd *r)
         send_result(s, id, -1);
         return;
     }
+    int fl = open_flags(pflags);
     mode_t mode = (a.flags & ATTR_PERMISSIONS) ? (mode_t)(a.perm & 07777) : 0666;
-    int fd = open(path, open_flags(pflags), mode);
+    int fd = open(path, fl, mode);
     if (fd < 0) {
         send_result(s, id, -1);
         return;
@@ -1189,6 +1192,120 @@ static void do_fsync(struct sftp *s, uint32_t id, struct rd *r)
     send_result(s, id, fsync(h->fd));
 }
 
+/* One step of copy-data: up to N bytes from IN at *RO to OUT at *WO (the
+ * end, for an O_APPEND handle). The bytes, 0 at the end of IN, or -1. */
+static ssize_t copy_step(struct sftp *s, int in, uint64_t *ro, int out, uint64_t *wo, size_t n,
+                         bool append)
+{
+    if (!append) {
+        /* In the kernel: no copy through us, and a reflink where the file system has them. */
+        loff_t i = (loff_t)*ro, o = (loff_t)*wo;
+        ssize_t m;
+        do
+            m = copy_file_range(in, &i, out, &o, n, 0);
+        while (m < 0 && errno == EINTR);
+        if (m >= 0) {
+            *ro += (uint64_t)m;
+            *wo += (uint64_t)m;
+            return m;
+        }
+        if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+            return -1;
+    }
+    if (!s->copy_buf && !(s->copy_buf = malloc(SFTP_MAX_RW)))
+        return -1;
+    if (n > SFTP_MAX_RW)
+        n = SFTP_MAX_RW;
+    ssize_t m;
+    do
+        m = pread(in, s->copy_buf, n, (off_t)*ro);
+    while (m < 0 && errno == EINTR);
+    if (m <= 0)
+        return m;
+    if (write_all(out, s->copy_buf, (size_t)m, *wo) < 0)
+        return -1;
+    *ro += (uint64_t)m;
+    *wo += (uint64_t)m;
+    return m;
+}
+
+/* copy-data (OpenSSH's PROTOCOL): LENGTH bytes (0: up to the end) from
+ * READ-HANDLE at an offset to WRITE-HANDLE at an offset, in the server.
+ * One handle for both, or ranges of one file that overlap, are refused as
+ * FAILURE, as OpenSSH's sftp-server does: the result would depend on the
+ * order of the copying. */
+static void do_copy_data(struct sftp *s, uint32_t id, struct rd *r)
+{
+    struct handle *from = rd_handle(s, r, H_FILE);
+    uint64_t ro = rd_u64(r), len = rd_u64(r);
+    struct handle *to = rd_handle(s, r, H_FILE);
+    uint64_t wo = rd_u64(r);
+    if (malformed(s, id, r))
+        return;
+    if (!from || !to) {
+        send_bad_handle(s, id);
+        return;
+    }
+    if (from == to) {
+        send_status(s, id, FX_FAILURE, "Cannot copy within one handle");
+        return;
+    }
+    int rfl = fcntl(from->fd, F_GETFL), wfl = fcntl(to->fd, F_GETFL);
+    if (rfl < 0 || wfl < 0) {
+        send_result(s, id, -1);
+        return;
+    }
+    if ((rfl & O_ACCMODE) == O_WRONLY || (wfl & O_ACCMODE) == O_RDONLY) {
+        send_status(s, id, FX_PERMISSION_DENIED,
+                    (rfl & O_ACCMODE) == O_WRONLY ? "Read handle is not open for reading"
+                                                  : "Write handle is not open for writing");
+        return;
+    }
+    if (ro > (uint64_t)INT64_MAX || wo > (uint64_t)INT64_MAX) {
+        errno = EINVAL;
+        send_result(s, id, -1);
+        return;
+    }
+    bool to_eof = len == 0, append = (wfl & O_APPEND) != 0;
+    if (to_eof || len > (uint64_t)INT64_MAX - ro)
+        len = (uint64_t)INT64_MAX - ro; /* the end of the file comes first */
+    struct stat a, b;
+    if (fstat(from->fd, &a) < 0 || fstat(to->fd, &b) < 0) {
+        send_result(s, id, -1);
+        return;
+    }
+    /* Appending to the file being read: the write range is its end, which moves. */
+    if (a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+        (append || (ro < wo ? wo - ro < len : ro - wo < len))) {
+        send_status(s, id, FX_FAILURE, "Overlapping copy within one file");
+        return;
+    }
+    while (len > 0) {
+        if (!append && wo > (uint64_t)INT64_MAX - 1) {
+            errno = EFBIG;
+            send_result(s, id, -1);
+            return;
+        }
+        uint64_t room = append ? len : (uint64_t)INT64_MAX - wo;
+        uint64_t step = len < room ? len : room;
+        if (step > (1u << 30))
+            step = 1u << 30;
+        ssize_t m = copy_step(s, from->fd, &ro, to->fd, &wo, (size_t)step, append);
+        if (m < 0) {
+            send_result(s, id, -1);
+            return;
+        }
+        if (m == 0) {
+            if (to_eof)
+                break;
+            send_status(s, id, FX_EOF, "End of file");
+            return;
+        }
+        len -= (uint64_t)m;
+    }
+    send_status(s, id, FX_OK, "Success");
+}
+
 static void do_limits(struct sftp *s, uint32_t id)
 {
     size_t at = reply_begin(s, FXP_EXTENDED_REPLY);
@@ -1227,6 +1344,8 @@ static void do_extended(struct sftp *s, uint32_t id, struct rd *r)
         do_limits(s, id);
     else if (ext_is(name, n, "expand-path@openssh.com"))
         do_expand_path(s, id, r);
+    else if (ext_is(name, n, "copy-data"))
+        do_copy_data(s, id, r);
     else
         send_status(s, id, FX_OP_UNSUPPORTED, "Unsupported extension");
 }
@@ -1406,6 +1525,7 @@ int sf_sftp_serve(int in_fd, int out_fd)
         }
     }
     close_all(s);
+    free(s->copy_buf);
     free(s->in);
     free(s->out);
     free(s);

@@ -20,6 +20,8 @@ LOCAL=$WORK/local
 mkdir -p "$LOCAL"
 head -c 64M /dev/urandom >"$LOCAL/big"
 BIG_SUM=$(sha256sum <"$LOCAL/big")
+head -c 5M /dev/urandom >"$LOCAL/mid"
+MID_SUM=$(sha256sum <"$LOCAL/mid")
 # A tree for scp -r: nested folders, an empty file, a file with a space.
 mkdir -p "$LOCAL/tree/a/b/c" "$LOCAL/tree/empty"
 head -c 300K /dev/urandom >"$LOCAL/tree/a/one"
@@ -79,6 +81,18 @@ run_cases() {
   out=$(sftp_batch "$P" <<<"rename other hard" 2>&1)
   expect_eq "$L/posix-rename-replaces" replaced "$(cat "$SFTP_HOME/hard" 2>/dev/null)"
 
+  # copy-data: cp in the server
+  out=$(sftp_batch "$P" <<<"put $LOCAL/mid mid"$'\n'"cp mid midcopy" 2>&1); rc=$?
+  expect_eq "$L/cp-copy-data" "0 $MID_SUM" "$rc $(home_sum midcopy)"
+  echo keep >"$SFTP_HOME/rotarget" && chown $SFTP_UID "$SFTP_HOME/rotarget" && chmod 444 "$SFTP_HOME/rotarget"
+  out=$(sftp_batch "$P" <<<"cp mid rotarget" 2>&1); rc=$?
+  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ "$(cat "$SFTP_HOME/rotarget")" = keep ]; then
+    pass "$L/cp-onto-read-only"
+  else
+    fail "$L/cp-onto-read-only" "rc=$rc: $out"
+  fi
+  rm -f "$SFTP_HOME/mid" "$SFTP_HOME/midcopy" "$SFTP_HOME/rotarget"
+
   out=$(sftp_batch "$P" <<<"df -h" 2>&1)
   if echo "$out" | grep -q 'Size'; then pass "$L/df-statvfs"; else fail "$L/df-statvfs" "$out"; fi
 
@@ -117,9 +131,9 @@ run_cases() {
 servers=${SFTP_T_SERVERS:-openssh envinit}
 if [[ " $servers " == *" openssh "* ]]; then
   sftp_start_openssh 2201 "$SFTP_SERVER" || fail openssh-start "sshd did not start"
-  # Ours answers, not OpenSSH's sftp-server: it advertises no copy-data.
+  # Ours answers, not OpenSSH's sftp-server: it advertises no home-directory.
   out=$(sftp_batch 2201 -vv <<<"pwd" 2>&1)
-  if echo "$out" | grep -q 'limits@openssh.com' && ! echo "$out" | grep -q 'copy-data'; then
+  if echo "$out" | grep -q 'copy-data' && ! echo "$out" | grep -q 'home-directory'; then
     pass openssh+sftp.c/served-by-sftp.c
   else
     fail openssh+sftp.c/served-by-sftp.c "$out"

@@ -305,10 +305,11 @@ START_TEST(version_lists_extensions)
             !strcmp(name, "fsync@openssh.com") || !strcmp(name, "hardlink@openssh.com") ||
             (!strcmp(name, "statvfs@openssh.com") && !strcmp(data, "2")) ||
             (!strcmp(name, "fstatvfs@openssh.com") && !strcmp(data, "2")) ||
-            !strcmp(name, "lsetstat@openssh.com") || !strcmp(name, "expand-path@openssh.com"))
+            !strcmp(name, "lsetstat@openssh.com") || !strcmp(name, "expand-path@openssh.com") ||
+            (!strcmp(name, "copy-data") && !strcmp(data, "1")))
             seen++;
     }
-    ck_assert_int_eq(seen, 8);
+    ck_assert_int_eq(seen, 9);
     ck_assert_int_eq(srv_stop(), 0);
 }
 END_TEST
@@ -853,6 +854,140 @@ START_TEST(replies_to_a_regular_file)
 }
 END_TEST
 
+static uint32_t req_copy(const unsigned char rh[4], uint64_t roff, uint64_t len,
+                         const unsigned char wh[4], uint64_t woff)
+{
+    uint32_t id = next_id++;
+    p_begin(EXTENDED);
+    p_u32(id);
+    p_str("copy-data");
+    p_bytes(rh, 4);
+    p_u64(roff);
+    p_u64(len);
+    p_bytes(wh, 4);
+    p_u64(woff);
+    p_send();
+    return id;
+}
+
+/* The N bytes of srv_dir/NAME in BUF; the file's size. */
+static size_t srv_read(const char *name, unsigned char *buf, size_t n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", srv_dir, name);
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ssize_t got = read(fd, buf, n);
+    ck_assert_int_ge(got, 0);
+    close(fd);
+    return (size_t)got;
+}
+
+START_TEST(copy_data_copies_ranges)
+{
+    static unsigned char data[700000], got[800000];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 13 + (i >> 11));
+    srv_start();
+    init();
+    unsigned char src[4], dst[4], part[4];
+    open_file("src", 0x02 | 0x08 | 0x10, src);
+    for (size_t off = 0; off < sizeof data; off += 100000)
+        write_at(src, off, data + off, sizeof data - off < 100000 ? sizeof data - off : 100000);
+    expect_status(req_handle(CLOSE, src), OK);
+    open_file("src", 0x01, src);
+    /* length 0: up to the end of the file */
+    open_file("dst", 0x02 | 0x08 | 0x10, dst);
+    expect_status(req_copy(src, 0, 0, dst, 0), OK);
+    ck_assert_uint_eq(srv_read("dst", got, sizeof got), sizeof data);
+    ck_assert_int_eq(memcmp(got, data, sizeof data), 0);
+    /* a range to an offset */
+    open_file("part", 0x02 | 0x08 | 0x10, part);
+    expect_status(req_copy(src, 1000, 5000, part, 10), OK);
+    ck_assert_uint_eq(srv_read("part", got, sizeof got), 5010);
+    ck_assert_int_eq(memcmp(got + 10, data + 1000, 5000), 0);
+    ck_assert_int_eq(got[0], 0); /* the hole before the offset */
+    /* a length past the end: what there is is copied, then EOF */
+    expect_status(req_copy(src, sizeof data - 100, 1000, part, 0), FX_EOF);
+    ck_assert_uint_eq(srv_read("part", got, sizeof got), 5010);
+    ck_assert_int_eq(memcmp(got, data + sizeof data - 100, 100), 0);
+    /* reading at the end: nothing to copy, EOF */
+    expect_status(req_copy(src, sizeof data, 10, part, 0), FX_EOF);
+    ck_assert_int_eq(srv_stop(), 0);
+}
+END_TEST
+
+START_TEST(copy_data_appends_to_an_append_handle)
+{
+    srv_start();
+    init();
+    unsigned char src[4], dst[4];
+    open_file("src", 0x01 | 0x02 | 0x08, src);
+    write_at(src, 0, "0123456789", 10);
+    open_file("log", 0x02 | 0x08, dst);
+    write_at(dst, 0, "head:", 5);
+    expect_status(req_handle(CLOSE, dst), OK);
+    open_file("log", 0x02 | 0x04, dst); /* APPEND */
+    expect_status(req_copy(src, 2, 3, dst, 0), OK);
+    unsigned char got[32];
+    ck_assert_uint_eq(srv_read("log", got, sizeof got), 8);
+    ck_assert_int_eq(memcmp(got, "head:234", 8), 0);
+    ck_assert_int_eq(srv_stop(), 0);
+}
+END_TEST
+
+START_TEST(copy_data_refusals)
+{
+    srv_start();
+    init();
+    unsigned char rw[4], rw2[4], ro[4], wo[4];
+    open_file("f", 0x01 | 0x02 | 0x08, rw);
+    static unsigned char data[4096];
+    memset(data, 'x', sizeof data);
+    write_at(rw, 0, data, sizeof data);
+    open_file("f", 0x01 | 0x02, rw2);
+    /* one handle for both ends */
+    expect_status(req_copy(rw, 0, 10, rw, 100), FAILURE);
+    /* one file, overlapping ranges, either way round, and to its end */
+    expect_status(req_copy(rw, 0, 200, rw2, 100), FAILURE);
+    expect_status(req_copy(rw, 100, 200, rw2, 0), FAILURE);
+    expect_status(req_copy(rw, 0, 0, rw2, 8192), FAILURE);
+    /* one file, ranges apart: fine */
+    expect_status(req_copy(rw, 0, 100, rw2, 100), OK);
+    expect_status(req_copy(rw, 1000, 100, rw2, 4096), OK);
+    /* a read end not open for reading, a write end not open for writing */
+    open_file("f", 0x01, ro);
+    open_file("w", 0x02 | 0x08, wo);
+    expect_status(req_copy(wo, 0, 10, rw, 0), PERMISSION_DENIED);
+    expect_status(req_copy(rw, 0, 10, ro, 0), PERMISSION_DENIED);
+    /* stale, directory and unknown handles */
+    unsigned char stale[4];
+    memcpy(stale, wo, 4);
+    expect_status(req_handle(CLOSE, wo), OK);
+    expect_status(req_copy(rw, 0, 10, stale, 0), FAILURE);
+    uint32_t id = req_path(OPENDIR, ".");
+    expect_reply(HANDLE, id);
+    unsigned char dh[4];
+    memcpy(dh, r_str(NULL), 4);
+    expect_status(req_copy(dh, 0, 10, rw2, 0), FAILURE);
+    /* offsets past what a file can hold */
+    expect_status(req_copy(ro, UINT64_MAX, 10, rw2, 0), BAD_MESSAGE);
+    expect_status(req_copy(ro, 0, 10, rw2, UINT64_MAX - 5), BAD_MESSAGE);
+    /* truncated: no write offset */
+    id = next_id++;
+    p_begin(EXTENDED);
+    p_u32(id);
+    p_str("copy-data");
+    p_bytes(ro, 4);
+    p_u64(0);
+    p_u64(0);
+    p_bytes(rw2, 4);
+    p_send();
+    expect_status(id, BAD_MESSAGE);
+    ck_assert_int_eq(srv_stop(), 0);
+}
+END_TEST
+
 /* One TCase per test, named after it, so each prints its own PASS:/FAIL:. */
 static void add(Suite *s, const TTest *t)
 {
@@ -873,6 +1008,7 @@ int main(void)
         setstat_fsetstat_statvfs_fsync, malformed_requests_get_bad_message,
         handle_table_is_bounded, oversized_packet_ends_session, zero_length_packet_ends_session,
         eof_mid_packet_exits_cleanly, random_packets_never_crash, replies_to_a_regular_file,
+        copy_data_copies_ranges, copy_data_appends_to_an_append_handle, copy_data_refusals,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         add(s, tests[i]);
