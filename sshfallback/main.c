@@ -561,9 +561,10 @@ int main(int argc, char **argv)
     static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10};
     static struct listener l;
     /* The SFTP subsystem's own program image, started by a session
-     * (already the user) on the channel's pipes. */
-    if (argc == 2 && strcmp(argv[1], SF_SFTP_SERVER_SWITCH) == 0)
-        return sf_sftp_serve(STDIN_FILENO, STDOUT_FILENO);
+     * (already the user) on the channel's pipes; sftp-server's options
+     * may follow the switch. */
+    if (argc >= 2 && strcmp(argv[1], SF_SFTP_SERVER_SWITCH) == 0)
+        return sf_sftp_main(SF_NAME " " SF_SFTP_SERVER_SWITCH, argc - 2, argv + 2);
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;
     resolve_defaults(&cfg);

@@ -86,6 +86,39 @@ enum {
 #define SFTP_DIR_BATCH 100                     /* entries per READDIR reply */
 #define SFTP_PIPE_SIZE (1 << 20)
 
+/* ---- request names (OpenSSH's `sftp-server -Q requests`) ---- */
+enum req {
+    REQ_OPEN, REQ_CLOSE, REQ_READ, REQ_WRITE, REQ_LSTAT, REQ_FSTAT, REQ_SETSTAT,
+    REQ_FSETSTAT, REQ_OPENDIR, REQ_READDIR, REQ_REMOVE, REQ_MKDIR, REQ_RMDIR,
+    REQ_REALPATH, REQ_STAT, REQ_RENAME, REQ_READLINK, REQ_SYMLINK, REQ_POSIX_RENAME,
+    REQ_STATVFS, REQ_FSTATVFS, REQ_HARDLINK, REQ_FSYNC, REQ_LSETSTAT, REQ_LIMITS,
+    REQ_EXPAND_PATH, REQ_COPY_DATA, REQ_SERVED,
+    /* OpenSSH's, not served here (answered OP_UNSUPPORTED); allowed in -p/-P
+     * so that an sftp-server command line works unchanged */
+    REQ_HOME_DIRECTORY = REQ_SERVED, REQ_USERS_GROUPS_BY_ID, REQ_KNOWN,
+};
+static const struct {
+    const char *name;
+    bool writes; /* refused under -R (OPEN: checked by its flags instead) */
+} requests[REQ_KNOWN] = {
+    [REQ_OPEN] = {"open", false},         [REQ_CLOSE] = {"close", false},
+    [REQ_READ] = {"read", false},         [REQ_WRITE] = {"write", true},
+    [REQ_LSTAT] = {"lstat", false},       [REQ_FSTAT] = {"fstat", false},
+    [REQ_SETSTAT] = {"setstat", true},    [REQ_FSETSTAT] = {"fsetstat", true},
+    [REQ_OPENDIR] = {"opendir", false},   [REQ_READDIR] = {"readdir", false},
+    [REQ_REMOVE] = {"remove", true},      [REQ_MKDIR] = {"mkdir", true},
+    [REQ_RMDIR] = {"rmdir", true},        [REQ_REALPATH] = {"realpath", false},
+    [REQ_STAT] = {"stat", false},         [REQ_RENAME] = {"rename", true},
+    [REQ_READLINK] = {"readlink", false}, [REQ_SYMLINK] = {"symlink", true},
+    [REQ_POSIX_RENAME] = {"posix-rename", true}, [REQ_STATVFS] = {"statvfs", false},
+    [REQ_FSTATVFS] = {"fstatvfs", false}, [REQ_HARDLINK] = {"hardlink", true},
+    [REQ_FSYNC] = {"fsync", true},        [REQ_LSETSTAT] = {"lsetstat", true},
+    [REQ_LIMITS] = {"limits", false},     [REQ_EXPAND_PATH] = {"expand-path", false},
+    [REQ_COPY_DATA] = {"copy-data", true},
+    [REQ_HOME_DIRECTORY] = {"home-directory", false},
+    [REQ_USERS_GROUPS_BY_ID] = {"users-groups-by-id", false},
+};
+
 /* ---- state ---- */
 enum handle_kind { H_FREE = 0, H_FILE, H_DIR };
 struct handle {
@@ -115,6 +148,8 @@ struct sftp {
     int dpipe[2], rpipe[2];
     struct handle h[SFTP_MAX_HANDLES];
     struct name_cache users, groups;
+    int read_only;           /* -R: OPEN refuses writing, creating, truncating */
+    uint64_t denied;         /* bit REQ_x: answered PERMISSION_DENIED */
     unsigned char *copy_buf; /* copy-data without copy_file_range; made on first use */
 };
 
@@ -435,6 +470,11 @@ static int handle_close(struct handle *h)
     return rc;
 }
 
+static void send_denied(struct sftp *s, uint32_t id)
+{
+    send_status(s, id, FX_PERMISSION_DENIED, "Permission denied");
+}
+
 static void send_bad_handle(struct sftp *s, uint32_t id)
 {
     send_status(s, id, FX_FAILURE, "Invalid handle");
@@ -517,6 +557,10 @@ static void do_open(struct sftp *s, uint32_t id, struct rd *r)
         return;
     }
     int fl = open_flags(pflags);
+    if (s->read_only && ((fl & O_ACCMODE) != O_RDONLY || (fl & (O_CREAT | O_TRUNC)))) {
+        send_denied(s, id);
+        return;
+    }
     mode_t mode = (a.flags & ATTR_PERMISSIONS) ? (mode_t)(a.perm & 07777) : 0666;
     int fd = open(path, fl, mode);
     if (fd < 0) {
@@ -1322,32 +1366,47 @@ static int ext_is(const unsigned char *name, size_t n, const char *want)
     return n == strlen(want) && memcmp(name, want, n) == 0;
 }
 
+/* Extended requests by wire name, and their names in -p/-P. */
+static const struct {
+    const char *wire;
+    enum req req;
+} extensions[] = {
+    {"posix-rename@openssh.com", REQ_POSIX_RENAME}, {"hardlink@openssh.com", REQ_HARDLINK},
+    {"statvfs@openssh.com", REQ_STATVFS},           {"fstatvfs@openssh.com", REQ_FSTATVFS},
+    {"fsync@openssh.com", REQ_FSYNC},               {"lsetstat@openssh.com", REQ_LSETSTAT},
+    {"limits@openssh.com", REQ_LIMITS},             {"expand-path@openssh.com", REQ_EXPAND_PATH},
+    {"copy-data", REQ_COPY_DATA},
+};
+
 static void do_extended(struct sftp *s, uint32_t id, struct rd *r)
 {
     size_t n;
     const unsigned char *name = rd_str(r, &n);
     if (malformed(s, id, r))
         return;
-    if (ext_is(name, n, "posix-rename@openssh.com"))
-        do_two_paths(s, id, r, OP_POSIX_RENAME);
-    else if (ext_is(name, n, "hardlink@openssh.com"))
-        do_two_paths(s, id, r, OP_HARDLINK);
-    else if (ext_is(name, n, "statvfs@openssh.com"))
-        do_statvfs(s, id, r);
-    else if (ext_is(name, n, "fstatvfs@openssh.com"))
-        do_fstatvfs(s, id, r);
-    else if (ext_is(name, n, "fsync@openssh.com"))
-        do_fsync(s, id, r);
-    else if (ext_is(name, n, "lsetstat@openssh.com"))
-        do_setstat(s, id, r, 1);
-    else if (ext_is(name, n, "limits@openssh.com"))
-        do_limits(s, id);
-    else if (ext_is(name, n, "expand-path@openssh.com"))
-        do_expand_path(s, id, r);
-    else if (ext_is(name, n, "copy-data"))
-        do_copy_data(s, id, r);
-    else
+    int req = -1;
+    for (size_t i = 0; i < sizeof extensions / sizeof extensions[0] && req < 0; i++)
+        if (ext_is(name, n, extensions[i].wire))
+            req = (int)extensions[i].req;
+    if (req < 0) {
         send_status(s, id, FX_OP_UNSUPPORTED, "Unsupported extension");
+        return;
+    }
+    if (s->denied & UINT64_C(1) << req) {
+        send_denied(s, id);
+        return;
+    }
+    switch (req) {
+    case REQ_POSIX_RENAME: do_two_paths(s, id, r, OP_POSIX_RENAME); break;
+    case REQ_HARDLINK: do_two_paths(s, id, r, OP_HARDLINK); break;
+    case REQ_STATVFS: do_statvfs(s, id, r); break;
+    case REQ_FSTATVFS: do_fstatvfs(s, id, r); break;
+    case REQ_FSYNC: do_fsync(s, id, r); break;
+    case REQ_LSETSTAT: do_setstat(s, id, r, 1); break;
+    case REQ_LIMITS: do_limits(s, id); break;
+    case REQ_EXPAND_PATH: do_expand_path(s, id, r); break;
+    default: do_copy_data(s, id, r); break;
+    }
 }
 
 /* ---- dispatch ---- */
@@ -1363,6 +1422,11 @@ static void handle_packet(struct sftp *s, const unsigned char *p, size_t len)
     uint32_t id = rd_u32(&r);
     if (r.bad) {
         send_bad(s, 0);
+        return;
+    }
+    /* FXP_OPEN .. FXP_SYMLINK are REQ_OPEN .. REQ_SYMLINK, in order */
+    if (type >= FXP_OPEN && type <= FXP_SYMLINK && (s->denied & UINT64_C(1) << (type - FXP_OPEN))) {
+        send_denied(s, id);
         return;
     }
     switch (type) {
@@ -1482,7 +1546,278 @@ static void close_all(struct sftp *s)
             handle_close(&s->h[i]);
 }
 
-int sf_sftp_serve(int in_fd, int out_fd)
+/* ---- options (OpenSSH's sftp-server's, same letters, same meaning) ---- */
+
+/* The request named by the N bytes at NAME; -1 when there is none. */
+static int request_index(const char *name, size_t n)
+{
+    for (int i = 0; i < REQ_KNOWN; i++)
+        if (strlen(requests[i].name) == n && memcmp(requests[i].name, name, n) == 0)
+            return i;
+    return -1;
+}
+
+/* Whether the comma list LIST names request I. */
+static bool list_has(const char *list, int i)
+{
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        if (request_index(list, n) == i)
+            return true;
+        list += n + (list[n] == ',');
+    }
+    return false;
+}
+
+/* 0, or -1 with an error in ERR when LIST names a request no one knows. */
+static int check_list(const char *list, char opt, char *err, size_t errlen)
+{
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n > 0 && request_index(list, n) < 0) {
+            snprintf(err, errlen, "-%c: unknown request \"%.*s\" (-Q requests lists them)", opt,
+                     (int)(n > 64 ? 64 : n), list);
+            return -1;
+        }
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+int sf_sftp_parse_args(int argc, char *const *argv, struct sf_sftp_opts *o, char *err,
+                       size_t errlen)
+{
+    *o = (struct sf_sftp_opts){.umask = -1};
+    err[0] = 0;
+    int i = 0;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || !a[1])
+            break;
+        for (const char *c = a + 1; *c; c++) {
+            char opt = *c;
+            if (opt == 'R') {
+                o->read_only = 1;
+                continue;
+            }
+            if (opt == 'e')
+                continue; /* log to stderr: we always do */
+            if (opt == 'h') {
+                o->help = 1;
+                continue;
+            }
+            if (!strchr("dflpPQu", opt)) {
+                snprintf(err, errlen, "unknown option -%c", opt);
+                return -1;
+            }
+            /* An option with a value: the rest of this word, or the next word. */
+            const char *v = c[1] ? c + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) {
+                snprintf(err, errlen, "option -%c needs a value", opt);
+                return -1;
+            }
+            switch (opt) {
+            case 'd':
+                o->start_dir = v;
+                break;
+            case 'p':
+            case 'P':
+                if (check_list(v, opt, err, errlen) < 0)
+                    return -1;
+                if (*(opt == 'p' ? &o->allow : &o->deny)) {
+                    snprintf(err, errlen, "-%c given twice", opt);
+                    return -1;
+                }
+                *(opt == 'p' ? &o->allow : &o->deny) = v;
+                break;
+            case 'Q':
+                if (strcmp(v, "requests") != 0) {
+                    snprintf(err, errlen, "-Q: unknown query \"%.64s\" (only \"requests\")", v);
+                    return -1;
+                }
+                o->query_requests = 1;
+                break;
+            case 'u': {
+                char *end;
+                errno = 0;
+                long m = strtol(v, &end, 8);
+                if (errno || end == v || *end || m < 0 || m > 0777) {
+                    snprintf(err, errlen, "-u: invalid umask \"%.64s\" (octal, at most 0777)", v);
+                    return -1;
+                }
+                o->umask = (int)m;
+                break;
+            }
+            default:
+                break; /* -f FACILITY, -l LEVEL: we log errors to stderr only */
+            }
+            break; /* the value ended this word */
+        }
+    }
+    if (i < argc) {
+        snprintf(err, errlen, "unexpected argument \"%.64s\"", argv[i]);
+        return -1;
+    }
+    return 0;
+}
+
+const char *sf_sftp_request_name(int i)
+{
+    return i >= 0 && i < REQ_SERVED ? requests[i].name : NULL;
+}
+
+int sf_sftp_request_permitted(const struct sf_sftp_opts *o, const char *name)
+{
+    int i = request_index(name, strlen(name));
+    if (i < 0)
+        return 0;
+    if (!o)
+        return 1;
+    if (o->read_only && requests[i].writes)
+        return 0;
+    if (list_has(o->deny, i))
+        return 0;
+    return !o->allow || list_has(o->allow, i);
+}
+
+int sf_sftp_expand_dir(const char *tmpl, const char *user, const char *home, char *out,
+                       size_t size)
+{
+    size_t n = 0;
+    const char *p = tmpl;
+    /* "~" and "~/..." first, as OpenSSH's tilde expansion; "~user" is the caller's. */
+    if (p[0] == '~' && (p[1] == '/' || !p[1])) {
+        int w = snprintf(out, size, "%s", home);
+        if (w < 0 || (size_t)w >= size)
+            goto too_long;
+        n = (size_t)w;
+        p++;
+    }
+    for (; *p; p++) {
+        const char *add = NULL;
+        char one[2] = {*p, 0};
+        if (*p != '%') {
+            add = one;
+        } else if (p[1] == '%') {
+            add = "%";
+        } else if (p[1] == 'd') {
+            add = home;
+        } else if (p[1] == 'u') {
+            add = user;
+        } else {
+            errno = EINVAL;
+            return -1;
+        }
+        if (*p == '%')
+            p++;
+        size_t k = strlen(add);
+        if (size - n <= k)
+            goto too_long;
+        memcpy(out + n, add, k);
+        n += k;
+    }
+    if (n == 0)
+        goto invalid;
+    out[n] = 0;
+    return 0;
+invalid:
+    errno = EINVAL;
+    return -1;
+too_long:
+    errno = ENAMETOOLONG;
+    return -1;
+}
+
+static void usage(const char *prog)
+{
+    dprintf(2, "usage: %s [-ehR] [-d start_directory] [-f log_facility] [-l log_level]\n"
+               "       [-P denied_requests] [-p allowed_requests] [-u umask]\n"
+               "       %s -Q requests\n",
+            prog, prog);
+}
+
+/* The user's name and home for -d: from the password database, else the
+ * numeric id and the folder we were started in (the home, as sshd does). */
+static void who_am_i(char *user, size_t ulen, char *home, size_t hlen)
+{
+    const struct passwd *pw = getpwuid(getuid());
+    if (pw && strlen(pw->pw_name) < ulen && strlen(pw->pw_dir) < hlen) {
+        snprintf(user, ulen, "%s", pw->pw_name);
+        snprintf(home, hlen, "%s", pw->pw_dir);
+        return;
+    }
+    snprintf(user, ulen, "%u", (unsigned)getuid());
+    if (!getcwd(home, hlen))
+        snprintf(home, hlen, "/");
+}
+
+/* -d: the start folder, expanded; a folder we cannot enter is reported and
+ * the session goes on where it is, as OpenSSH's sftp-server does. */
+static void enter_start_dir(const char *tmpl)
+{
+    char user[256], home[PATH_MAX], tilde[PATH_MAX], dir[PATH_MAX];
+    who_am_i(user, sizeof user, home, sizeof home);
+    if (tmpl[0] == '~' && tmpl[1] && tmpl[1] != '/') {
+        /* ~name/...: that user's home */
+        size_t n = strcspn(tmpl + 1, "/");
+        char name[256];
+        const struct passwd *pw = NULL;
+        if (n < sizeof name) {
+            memcpy(name, tmpl + 1, n);
+            name[n] = 0;
+            pw = getpwnam(name);
+        }
+        if (!pw) {
+            dprintf(2, SF_NAME ": sftp: -d %s: no such user; staying in the home folder\n", tmpl);
+            return;
+        }
+        int w = snprintf(tilde, sizeof tilde, "%s%s", pw->pw_dir, tmpl + 1 + n);
+        if (w < 0 || (size_t)w >= sizeof tilde) {
+            dprintf(2, SF_NAME ": sftp: -d %s: too long; staying in the home folder\n", tmpl);
+            return;
+        }
+        tmpl = tilde;
+    }
+    if (sf_sftp_expand_dir(tmpl, user, home, dir, sizeof dir) < 0) {
+        dprintf(2, SF_NAME ": sftp: -d %s: %s; staying in the home folder\n", tmpl,
+                errno == EINVAL ? "only %d, %u and %% expand" : strerror(errno));
+        return;
+    }
+    if (chdir(dir) < 0)
+        dprintf(2, SF_NAME ": sftp: -d: cannot enter %s: %s; staying in the home folder\n", dir,
+                strerror(errno));
+}
+
+int sf_sftp_main(const char *prog, int argc, char *const *argv)
+{
+    struct sf_sftp_opts o;
+    char err[256];
+    if (sf_sftp_parse_args(argc, argv, &o, err, sizeof err) < 0) {
+        dprintf(2, "%s: %s\n", prog, err);
+        usage(prog);
+        return 2;
+    }
+    if (o.help) {
+        usage(prog);
+        return 1;
+    }
+    if (o.query_requests) {
+        for (int i = 0; i < REQ_SERVED; i++)
+            printf("%s\n", requests[i].name);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (o.umask >= 0)
+        umask((mode_t)o.umask);
+    if (o.start_dir)
+        enter_start_dir(o.start_dir);
+    return sf_sftp_serve(STDIN_FILENO, STDOUT_FILENO, &o);
+}
+
+int sf_sftp_serve(int in_fd, int out_fd, const struct sf_sftp_opts *o)
 {
     struct sftp *s = calloc(1, sizeof *s);
     if (s)
@@ -1498,6 +1833,10 @@ int sf_sftp_serve(int in_fd, int out_fd)
     }
     s->in_fd = in_fd;
     s->out_fd = out_fd;
+    s->read_only = o && o->read_only;
+    for (int i = 0; i < REQ_SERVED; i++)
+        if (!sf_sftp_request_permitted(o, requests[i].name))
+            s->denied |= UINT64_C(1) << i;
     for (unsigned i = 0; i < SFTP_MAX_HANDLES; i++)
         s->h[i].fd = -1;
     splice_setup(s);

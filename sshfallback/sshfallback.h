@@ -490,9 +490,52 @@ int sf_agent_entry_parse(const char *name, struct sf_agent_entry *out);
 unsigned long long sf_proc_stat_start(const char *stat);
 
 /* sftp.c: the SFTP subsystem (protocol 3), run in a program image of its
- * own (envinit-sshd --sftp-server, started by a session that is already
- * the user): it holds nothing of the connection's keys. */
+ * own (envinit-sshd --sftp-server [OPTIONS], started by a session that is
+ * already the user): it holds nothing of the connection's keys. OPTIONS are
+ * OpenSSH sftp-server's, with its meaning (tests/envinit-sftp-server takes
+ * the same, so either can stand in for sftp-server):
+ *   -R           read only: every request that would change something
+ *                (write, setstat, remove, mkdir, rename, an OPEN that
+ *                writes, creates or truncates, ...) gets PERMISSION_DENIED
+ *   -p LIST      only the requests named in the comma list are served
+ *   -P LIST      the requests named are refused (PERMISSION_DENIED)
+ *                LIST names are `-Q requests`' (open, read, remove,
+ *                posix-rename, copy-data, ...); an unknown name is an error
+ *   -u UMASK     octal umask for the files and folders created
+ *   -d DIR       start folder; %d the user's home, %u the user's name,
+ *                %% a %, a leading ~ or ~user a home (unreachable: logged,
+ *                the session starts in the home)
+ *   -Q requests  print the request names, one a line, and exit
+ *   -e, -f FACILITY, -l LEVEL are taken and change nothing (errors always
+ *   go to stderr); -h prints the usage. */
 #define SF_SFTP_SERVER_SWITCH "--sftp-server"
-int sf_sftp_serve(int in_fd, int out_fd);
+struct sf_sftp_opts {
+    int read_only;           /* -R */
+    const char *allow, *deny; /* -p, -P comma lists; NULL: not given */
+    int umask;               /* -u; -1: not given */
+    const char *start_dir;   /* -d, before expansion; NULL: not given */
+    int query_requests, help; /* -Q requests, -h */
+};
+/* Parses the options in ARGV[0..ARGC) (no program name) into O. 0, or -1
+ * with a message in ERR. Pure. */
+int sf_sftp_parse_args(int argc, char *const *argv, struct sf_sftp_opts *o, char *err,
+                       size_t errlen);
+/* Whether O (NULL: no options) lets the request NAME (as -Q lists it) be
+ * served; 0 for a name no one knows. An OPEN under -R is decided by its
+ * flags, not here. Pure. */
+int sf_sftp_request_permitted(const struct sf_sftp_opts *o, const char *name);
+/* The Ith name -Q requests prints; NULL past the last. */
+const char *sf_sftp_request_name(int i);
+/* -d's expansion of TMPL: a leading ~ or ~/ and %d are HOME, %u is USER,
+ * %% is %. 0, or -1 with errno EINVAL (another %x, or empty) or
+ * ENAMETOOLONG. Pure. */
+int sf_sftp_expand_dir(const char *tmpl, const char *user, const char *home, char *out,
+                       size_t size);
+/* A whole server on stdin and stdout: ARGV[0..ARGC) are the options; PROG
+ * names us in messages. The exit status. */
+int sf_sftp_main(const char *prog, int argc, char *const *argv);
+/* Serves one client on IN_FD/OUT_FD under O (NULL: no restrictions); the
+ * caller has applied -u and -d. */
+int sf_sftp_serve(int in_fd, int out_fd, const struct sf_sftp_opts *o);
 
 #endif

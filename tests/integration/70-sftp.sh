@@ -4,7 +4,9 @@
 # test:
 #   openssh+sftp.c  Debian's sshd with `Subsystem sftp build/tests/envinit-sftp-server`
 #   envinit-sshd    envinit-sshd alone (its --sftp-server program image)
-# SFTP_T_SERVERS="openssh envinit" (default: both when available) selects.
+#   openssh+sftp.c with sftp-server's options (-R, -P, -u, -d), also as
+#                   `envinit-sshd --sftp-server -R`
+# SFTP_T_SERVERS="openssh envinit options" (default: all) selects.
 if [ -z "${SFTP_T_IN_NS:-}" ]; then
   export SFTP_T_IN_NS=1
   exec unshare --mount --net -- bash "$0" "$@"
@@ -128,7 +130,7 @@ run_cases() {
   rm -rf "$LOCAL/back" "$LOCAL/got"
 }
 
-servers=${SFTP_T_SERVERS:-openssh envinit}
+servers=${SFTP_T_SERVERS:-openssh envinit options}
 if [[ " $servers " == *" openssh "* ]]; then
   sftp_start_openssh 2201 "$SFTP_SERVER" || fail openssh-start "sshd did not start"
   # Ours answers, not OpenSSH's sftp-server: it advertises no home-directory.
@@ -147,5 +149,109 @@ if [[ " $servers " == *" envinit "* ]]; then
     run_cases envinit-sshd 2202
   else
     fail envinit-sshd-start "envinit-sshd did not start"
+  fi
+fi
+
+# ---- sftp-server's options, under OpenSSH's sshd ----
+# refused_put LABEL PORT: a put is refused with "Permission denied".
+refused_put() {
+  local out rc
+  out=$(sftp_batch "$2" <<<"put $LOCAL/tree/with\\ space newfile" 2>&1); rc=$?
+  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ ! -e "$SFTP_HOME/newfile" ]; then
+    pass "$1"
+  else
+    fail "$1" "rc=$rc: $out"
+  fi
+}
+# read_only_cases LABEL PORT: get and ls work; put, rm, mkdir are refused.
+read_only_cases() {
+  local L=$1 P=$2 out rc
+  rm -rf "${SFTP_HOME:?}"/* "$LOCAL/got"
+  cp "$LOCAL/mid" "$SFTP_HOME/kept" && chown $SFTP_UID "$SFTP_HOME/kept"
+  out=$(sftp_batch "$P" <<<"get kept $LOCAL/got" 2>&1); rc=$?
+  expect_eq "$L/get" "0 $MID_SUM" "$rc $(sha256sum <"$LOCAL/got" 2>/dev/null)"
+  out=$(sftp_batch "$P" <<<"ls" 2>&1)
+  expect_eq "$L/ls" kept "$(echo "$out" | grep -v '^sftp>' | tr -s ' \n' ' ' | sed 's/ $//')"
+  refused_put "$L/put-refused" "$P"
+  out=$(sftp_batch "$P" <<<"rm kept" 2>&1); rc=$?
+  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ -e "$SFTP_HOME/kept" ]; then
+    pass "$L/rm-refused"
+  else
+    fail "$L/rm-refused" "rc=$rc: $out"
+  fi
+  out=$(sftp_batch "$P" <<<"mkdir made" 2>&1); rc=$?
+  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ ! -e "$SFTP_HOME/made" ]; then
+    pass "$L/mkdir-refused"
+  else
+    fail "$L/mkdir-refused" "rc=$rc: $out"
+  fi
+  rm -f "$LOCAL/got"
+}
+
+if [[ " $servers " == *" options "* ]]; then
+  out=$("$SFTP_SERVER" -Q requests 2>&1)
+  if echo "$out" | grep -qx open && echo "$out" | grep -qx copy-data && echo "$out" | grep -qx posix-rename; then
+    pass options/Q-requests
+  else
+    fail options/Q-requests "$out"
+  fi
+  out=$("$SFTP_SERVER" -p nosuchrequest </dev/null 2>&1); rc=$?
+  if [ "$rc" -eq 2 ] && echo "$out" | grep -q nosuchrequest; then pass options/unknown-request-name; else fail options/unknown-request-name "rc=$rc: $out"; fi
+
+  if sftp_start_openssh 2203 "$SFTP_SERVER -R"; then
+    read_only_cases options-R 2203
+  else
+    fail options-R-start "sshd did not start"
+  fi
+
+  if sftp_start_openssh 2204 "$SFTP_SERVER -P remove"; then
+    rm -rf "${SFTP_HOME:?}"/*
+    echo x >"$SFTP_HOME/victim" && chown $SFTP_UID "$SFTP_HOME/victim"
+    out=$(sftp_batch 2204 <<<"rm victim" 2>&1); rc=$?
+    if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ -e "$SFTP_HOME/victim" ]; then
+      pass options-P-remove/rm-refused
+    else
+      fail options-P-remove/rm-refused "rc=$rc: $out"
+    fi
+    out=$(sftp_batch 2204 <<<"put $LOCAL/mid up"$'\n'"mkdir d"$'\n'"rename victim d/moved"$'\n'"rmdir nosuch" 2>&1)
+    expect_eq options-P-remove/others-allowed "$MID_SUM x" \
+      "$(home_sum up) $(cat "$SFTP_HOME/d/moved" 2>/dev/null)"
+  else
+    fail options-P-remove-start "sshd did not start"
+  fi
+
+  if sftp_start_openssh 2205 "$SFTP_SERVER -u 077"; then
+    rm -rf "${SFTP_HOME:?}"/*
+    cp "$LOCAL/mid" "$LOCAL/open644" && chmod 644 "$LOCAL/open644"
+    cp "$LOCAL/mid" "$LOCAL/open666" && chmod 666 "$LOCAL/open666"
+    out=$(sftp_batch 2205 <<<"put $LOCAL/open644 a"$'\n'"put $LOCAL/open666 b"$'\n'"mkdir d" 2>&1); rc=$?
+    expect_eq options-u-077/modes "0 600 600 700 $MID_SUM" \
+      "$rc $(stat -c %a "$SFTP_HOME/a" "$SFTP_HOME/b" "$SFTP_HOME/d" 2>/dev/null | tr '\n' ' ')$(home_sum a)"
+    rm -f "$LOCAL/open644" "$LOCAL/open666"
+  else
+    fail options-u-start "sshd did not start"
+  fi
+
+  if sftp_start_openssh 2206 "$SFTP_SERVER -d /tmp"; then
+    out=$(sftp_batch 2206 <<<"pwd" 2>&1)
+    if echo "$out" | grep -qx 'Remote working directory: /tmp'; then pass options-d/pwd; else fail options-d/pwd "$out"; fi
+  else
+    fail options-d-start "sshd did not start"
+  fi
+  if sftp_start_openssh 2208 "$SFTP_SERVER -d %d/start"; then
+    mkdir -p "$SFTP_HOME/start" && chown $SFTP_UID "$SFTP_HOME/start"
+    out=$(sftp_batch 2208 <<<"pwd" 2>&1)
+    if echo "$out" | grep -qx "Remote working directory: $SFTP_HOME/start"; then pass options-d-percent-d/pwd; else fail options-d-percent-d/pwd "$out"; fi
+  else
+    fail options-d-percent-d-start "sshd did not start"
+  fi
+
+  # envinit-sshd's own program image takes the same options after the switch.
+  if [ ! -x "$SFTP_FALLBACK" ]; then
+    fail envinit-sshd-built "$SFTP_FALLBACK not built (make envinit-sshd)"
+  elif sftp_start_openssh 2207 "$SFTP_FALLBACK --sftp-server -R"; then
+    read_only_cases envinit-sshd-sftp-server-R 2207
+  else
+    fail envinit-sshd-sftp-server-R-start "sshd did not start"
   fi
 fi

@@ -10,6 +10,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +32,7 @@ enum { OK = 0, FX_EOF = 1, NO_SUCH_FILE = 2, PERMISSION_DENIED = 3, FAILURE = 4,
 static int srv_fd = -1;
 static pid_t srv_pid = -1;
 static char srv_dir[64];
+static const struct sf_sftp_opts *srv_opts; /* the next srv_start's options */
 
 static void srv_start(void)
 {
@@ -44,7 +46,7 @@ static void srv_start(void)
         close(sv[0]);
         if (chdir(srv_dir) < 0)
             _exit(99);
-        _exit(sf_sftp_serve(sv[1], sv[1]));
+        _exit(sf_sftp_serve(sv[1], sv[1], srv_opts));
     }
     close(sv[1]);
     srv_fd = sv[0];
@@ -831,7 +833,7 @@ START_TEST(replies_to_a_regular_file)
     if (pid == 0) {
         if (chdir(dir) < 0)
             _exit(99);
-        _exit(sf_sftp_serve(in[0], out));
+        _exit(sf_sftp_serve(in[0], out, NULL));
     }
     close(in[0]);
     int status;
@@ -988,6 +990,288 @@ START_TEST(copy_data_refusals)
 }
 END_TEST
 
+/* ---- options ---- */
+
+static int parse(struct sf_sftp_opts *o, char *err, ...)
+{
+    char *argv[16];
+    int argc = 0;
+    va_list ap;
+    va_start(ap, err);
+    for (char *a; argc < 15 && (a = va_arg(ap, char *));)
+        argv[argc++] = a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return sf_sftp_parse_args(argc, argv, o, err, 256);
+}
+
+START_TEST(options_parse_like_sftp_server)
+{
+    struct sf_sftp_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, NULL), 0);
+    ck_assert_int_eq(o.read_only, 0);
+    ck_assert_int_eq(o.umask, -1);
+    ck_assert_ptr_null(o.allow);
+    ck_assert_ptr_null(o.deny);
+    ck_assert_ptr_null(o.start_dir);
+    ck_assert_int_eq(parse(&o, err, "-R", "-p", "open,read,close", "-P", "remove", "-u", "077",
+                           "-d", "%d/in", NULL), 0);
+    ck_assert_int_eq(o.read_only, 1);
+    ck_assert_str_eq(o.allow, "open,read,close");
+    ck_assert_str_eq(o.deny, "remove");
+    ck_assert_int_eq(o.umask, 077);
+    ck_assert_str_eq(o.start_dir, "%d/in");
+    /* getopt's forms: flags together, a value in the same word */
+    ck_assert_int_eq(parse(&o, err, "-eRu022", "-Pcopy-data,posix-rename", NULL), 0);
+    ck_assert_int_eq(o.read_only, 1);
+    ck_assert_int_eq(o.umask, 022);
+    ck_assert_str_eq(o.deny, "copy-data,posix-rename");
+    /* sftp-server's logging options are taken */
+    ck_assert_int_eq(parse(&o, err, "-e", "-f", "AUTHPRIV", "-l", "VERBOSE", NULL), 0);
+    ck_assert_int_eq(parse(&o, err, "-Q", "requests", NULL), 0);
+    ck_assert_int_eq(o.query_requests, 1);
+    ck_assert_int_eq(parse(&o, err, "-h", NULL), 0);
+    ck_assert_int_eq(o.help, 1);
+    /* OpenSSH's names we do not serve are still names */
+    ck_assert_int_eq(parse(&o, err, "-P", "home-directory,users-groups-by-id", NULL), 0);
+    /* empty items are nothing */
+    ck_assert_int_eq(parse(&o, err, "-p", "open,,read,", NULL), 0);
+
+    ck_assert_int_eq(parse(&o, err, "-p", "open,bogus", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "bogus"));
+    ck_assert_int_eq(parse(&o, err, "-P", "open*", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-p", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-p", "open", "-p", "read", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-u", "8", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-u", "1000", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-u", "", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-u", "-1", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-u", "07x", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-Q", "features", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-x", NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "-x"));
+    ck_assert_int_eq(parse(&o, err, "extra", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-R", "--", "extra", NULL), -1);
+    ck_assert_int_eq(parse(&o, err, "-R", "--", NULL), 0);
+}
+END_TEST
+
+START_TEST(options_decide_requests)
+{
+    struct sf_sftp_opts o;
+    char err[256];
+    ck_assert_int_eq(sf_sftp_request_permitted(NULL, "remove"), 1);
+    ck_assert_int_eq(sf_sftp_request_permitted(NULL, "nonsense"), 0);
+    ck_assert_int_eq(parse(&o, err, "-R", NULL), 0);
+    const char *writes[] = {"write", "setstat", "fsetstat", "remove", "mkdir", "rmdir", "rename",
+                            "symlink", "posix-rename", "hardlink", "fsync", "lsetstat",
+                            "copy-data"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        ck_assert_msg(!sf_sftp_request_permitted(&o, writes[i]), "%s under -R", writes[i]);
+    const char *reads[] = {"open", "close", "read", "lstat", "fstat", "opendir", "readdir",
+                           "realpath", "stat", "readlink", "statvfs", "fstatvfs", "limits",
+                           "expand-path"};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++)
+        ck_assert_msg(sf_sftp_request_permitted(&o, reads[i]), "%s under -R", reads[i]);
+    ck_assert_int_eq(parse(&o, err, "-P", "remove,rmdir", NULL), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "remove"), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "rmdir"), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "rename"), 1);
+    /* "remove" is not a prefix match */
+    ck_assert_int_eq(parse(&o, err, "-P", "rename", NULL), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "posix-rename"), 1);
+    ck_assert_int_eq(parse(&o, err, "-p", "open,read,close,stat", NULL), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "read"), 1);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "lstat"), 0);
+    /* denied wins over allowed */
+    ck_assert_int_eq(parse(&o, err, "-p", "open,read", "-P", "read", NULL), 0);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "open"), 1);
+    ck_assert_int_eq(sf_sftp_request_permitted(&o, "read"), 0);
+    /* -Q requests' list */
+    int n = 0;
+    while (sf_sftp_request_name(n))
+        n++;
+    ck_assert_int_eq(n, 27);
+    ck_assert_str_eq(sf_sftp_request_name(0), "open");
+    ck_assert_str_eq(sf_sftp_request_name(26), "copy-data");
+    ck_assert_ptr_null(sf_sftp_request_name(-1));
+}
+END_TEST
+
+START_TEST(options_expand_start_dir)
+{
+    char out[64];
+    ck_assert_int_eq(sf_sftp_expand_dir("%d/up", "alice", "/home/alice", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/home/alice/up");
+    ck_assert_int_eq(sf_sftp_expand_dir("/srv/%u/%%d", "alice", "/h", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/srv/alice/%d");
+    ck_assert_int_eq(sf_sftp_expand_dir("~", "a", "/h/a", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/h/a");
+    ck_assert_int_eq(sf_sftp_expand_dir("~/x", "a", "/h/a", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/h/a/x");
+    ck_assert_int_eq(sf_sftp_expand_dir("/tmp", "a", "/h/a", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/tmp");
+    ck_assert_int_eq(sf_sftp_expand_dir("a~", "a", "/h", out, sizeof out), 0);
+    ck_assert_str_eq(out, "a~");
+    errno = 0;
+    ck_assert_int_eq(sf_sftp_expand_dir("%h", "a", "/h", out, sizeof out), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(sf_sftp_expand_dir("/x%", "a", "/h", out, sizeof out), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(sf_sftp_expand_dir("", "a", "/h", out, sizeof out), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(sf_sftp_expand_dir("%d%d%d%d%d%d%d%d", "a", "/home/someone", out, sizeof out),
+                     -1);
+    ck_assert_int_eq(errno, ENAMETOOLONG);
+    /* OUT holds 63 bytes and the NUL */
+    char longest[65];
+    memset(longest, 'x', 64);
+    longest[64] = 0;
+    ck_assert_int_eq(sf_sftp_expand_dir(longest + 1, "a", "/h", out, sizeof out), 0);
+    ck_assert_str_eq(out, longest + 1);
+    ck_assert_int_eq(sf_sftp_expand_dir(longest, "a", "/h", out, sizeof out), -1);
+    ck_assert_int_eq(errno, ENAMETOOLONG);
+}
+END_TEST
+
+static void make_file(const char *name)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", srv_dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "data", 4), 4);
+    close(fd);
+}
+
+static uint32_t req_ext_path(const char *ext, const char *path)
+{
+    uint32_t id = next_id++;
+    p_begin(EXTENDED);
+    p_u32(id);
+    p_str(ext);
+    p_str(path);
+    p_send();
+    return id;
+}
+
+START_TEST(read_only_server_refuses_changes)
+{
+    struct sf_sftp_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, "-R", NULL), 0);
+    srv_opts = &o;
+    srv_start();
+    srv_opts = NULL;
+    init();
+    make_file("f");
+    struct stat st;
+    /* OPEN: reading yes; writing, creating, truncating no */
+    unsigned char h[4], w[4];
+    open_file("f", 0x01, h);
+    expect_reply(DATA, req_read(h, 0, 100));
+    ck_assert_str_eq(r_str(NULL), "data");
+    const uint32_t denied_open[] = {0x02, 0x01 | 0x02, 0x01 | 0x08, 0x01 | 0x10, 0x02 | 0x04};
+    for (size_t i = 0; i < sizeof denied_open / sizeof denied_open[0]; i++) {
+        uint32_t id = next_id++;
+        p_begin(OPEN);
+        p_u32(id);
+        p_str(i == 2 ? "new" : "f");
+        p_u32(denied_open[i]);
+        p_u32(0);
+        p_send();
+        expect_status(id, PERMISSION_DENIED);
+    }
+    ck_assert_int_eq(srv_file("new", &st), -1);
+    expect_status(req_path(REMOVE, "f"), PERMISSION_DENIED);
+    expect_status(req_path(RMDIR, "."), PERMISSION_DENIED);
+    uint32_t id = next_id++;
+    p_begin(MKDIR);
+    p_u32(id);
+    p_str("d");
+    p_u32(0);
+    p_send();
+    expect_status(id, PERMISSION_DENIED);
+    expect_status(two_paths(RENAME, NULL, "f", "g"), PERMISSION_DENIED);
+    expect_status(two_paths(EXTENDED, "posix-rename@openssh.com", "f", "g"), PERMISSION_DENIED);
+    expect_status(two_paths(EXTENDED, "hardlink@openssh.com", "f", "g"), PERMISSION_DENIED);
+    expect_status(two_paths(SYMLINK, NULL, "f", "g"), PERMISSION_DENIED);
+    id = next_id++;
+    p_begin(SETSTAT);
+    p_u32(id);
+    p_str("f");
+    p_u32(4);
+    p_u32(0600);
+    p_send();
+    expect_status(id, PERMISSION_DENIED);
+    expect_status(req_handle(FSETSTAT, h), PERMISSION_DENIED);
+    memcpy(w, h, 4);
+    expect_status(req_copy(h, 0, 0, w, 0), PERMISSION_DENIED);
+    /* a write on a read handle would fail anyway; it is refused before that */
+    id = next_id++;
+    p_begin(WRITE);
+    p_u32(id);
+    p_bytes(h, 4);
+    p_u64(0);
+    p_str("x");
+    p_send();
+    expect_status(id, PERMISSION_DENIED);
+    /* everything is where it was */
+    ck_assert_int_eq(srv_file("f", &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0644);
+    ck_assert_int_eq(st.st_size, 4);
+    ck_assert_int_eq(srv_file("g", &st), -1);
+    ck_assert_int_eq(srv_file("d", &st), -1);
+    /* reading requests still work */
+    expect_reply(ATTRS, req_path(STAT, "f"));
+    expect_reply(HANDLE, req_path(OPENDIR, "."));
+    expect_reply(EXTENDED_REPLY, req_ext_path("statvfs@openssh.com", "."));
+    expect_reply(NAME, req_path(REALPATH, "."));
+    ck_assert_int_eq(srv_stop(), 0);
+}
+END_TEST
+
+START_TEST(allow_and_deny_lists)
+{
+    struct sf_sftp_opts o;
+    char err[256];
+    ck_assert_int_eq(parse(&o, err, "-P", "remove", NULL), 0);
+    srv_opts = &o;
+    srv_start();
+    srv_opts = NULL;
+    init();
+    make_file("f");
+    struct stat st;
+    expect_status(req_path(REMOVE, "f"), PERMISSION_DENIED);
+    ck_assert_int_eq(srv_file("f", &st), 0);
+    expect_status(two_paths(RENAME, NULL, "f", "g"), OK);
+    ck_assert_int_eq(srv_stop(), 0);
+
+    ck_assert_int_eq(parse(&o, err, "-p", "open,close,read,stat", NULL), 0);
+    srv_opts = &o;
+    srv_start();
+    srv_opts = NULL;
+    init();
+    make_file("f");
+    unsigned char h[4];
+    open_file("f", 0x01, h);
+    expect_reply(ATTRS, req_path(STAT, "f"));
+    expect_status(req_path(LSTAT, "f"), PERMISSION_DENIED);
+    expect_status(req_path(OPENDIR, "."), PERMISSION_DENIED);
+    uint32_t id = next_id++;
+    p_begin(EXTENDED);
+    p_u32(id);
+    p_str("limits@openssh.com");
+    p_send();
+    expect_status(id, PERMISSION_DENIED);
+    /* unknown extensions stay unsupported, whatever the lists say */
+    expect_status(req_ext_path("nonsense@example.com", "."), OP_UNSUPPORTED);
+    expect_status(req_handle(CLOSE, h), OK);
+    ck_assert_int_eq(srv_stop(), 0);
+}
+END_TEST
+
 /* One TCase per test, named after it, so each prints its own PASS:/FAIL:. */
 static void add(Suite *s, const TTest *t)
 {
@@ -1009,6 +1293,8 @@ int main(void)
         handle_table_is_bounded, oversized_packet_ends_session, zero_length_packet_ends_session,
         eof_mid_packet_exits_cleanly, random_packets_never_crash, replies_to_a_regular_file,
         copy_data_copies_ranges, copy_data_appends_to_an_append_handle, copy_data_refusals,
+        options_parse_like_sftp_server, options_decide_requests, options_expand_start_dir,
+        read_only_server_refuses_changes, allow_and_deny_lists,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         add(s, tests[i]);
