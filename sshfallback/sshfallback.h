@@ -182,6 +182,31 @@
 #define SF_PUBKEYS "ssh-ed25519,sk-ssh-ed25519@openssh.com," \
                    "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," \
                    "sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
+/* The host key algorithms envinit-sshd can serve (with a key of its type). */
+#define SF_HOSTKEYS_SERVABLE "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384," \
+                             "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
+
+/* ---- algorithm lists (algo.c, pure) ---- */
+/* The lists a command line may change, in the order of SF_KEX... above. */
+enum sf_algo_kind { SF_ALGO_KEX, SF_ALGO_CIPHERS, SF_ALGO_MACS, SF_ALGO_HOSTKEYS, SF_ALGO_PUBKEYS, SF_ALGO_N };
+#define SF_ALGO_MAX 1024
+/* OpenSSH's syntax for an algorithm list SPEC (sshd_config(5)
+ * KexAlgorithms...): "a,b" the list itself; "+a,b" DEFAULTS then those;
+ * "-a,b" DEFAULTS without those; "^a,b" those then the rest of DEFAULTS.
+ * Names may be patterns (* and ?): each stands for the names of SUPPORTED
+ * it matches, and must match one. NULL SPEC: DEFAULTS. Duplicates are
+ * dropped. The result (comma list) into OUT: 0, or -1 with ERR (an
+ * unknown name is named, with the supported ones; an empty result). */
+int sf_algo_apply(const char *defaults, const char *spec, const char *supported, char *out, size_t size,
+                  char *err, size_t esize);
+/* The host key types the host key algorithm list ALGOS needs: SF_HK_*
+ * bits; *ECDSA_BITS the curve of the ECDSA algorithm named first (256,
+ * 384, 521; 0 without one): a server holds one ECDSA key. */
+#define SF_HK_ED25519 1u
+#define SF_HK_ECDSA 2u
+#define SF_HK_RSA 4u
+unsigned sf_hostkey_kinds(const char *algos, int *ecdsa_bits);
+
 
 /* ---- logging (log.c) ---- */
 enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };

@@ -353,6 +353,66 @@ START_TEST(hostkey_no_symlinked_folder)
 }
 END_TEST
 
+/* OpenSSH's list syntax on a default, against what is supported. */
+#define ALGO_SUP "a1,a2,b1,b2,c1,none-x"
+static const char *algo(const char *deflt, const char *spec, int want_rc, char *err)
+{
+    static char out[SF_ALGO_MAX];
+    ck_assert_int_eq(sf_algo_apply(deflt, spec, ALGO_SUP, out, sizeof out, err, 256), want_rc);
+    return out;
+}
+
+START_TEST(algo_lists)
+{
+    char err[256] = "";
+    ck_assert_str_eq(algo("a1,b1", NULL, 0, err), "a1,b1");
+    ck_assert_str_eq(algo("a1,b1", "c1,a2", 0, err), "c1,a2");       /* exactly */
+    ck_assert_str_eq(algo("a1,b1", "+c1,a2", 0, err), "a1,b1,c1,a2"); /* appended */
+    ck_assert_str_eq(algo("a1,b1", "+b1,c1", 0, err), "a1,b1,c1");    /* no duplicate */
+    ck_assert_str_eq(algo("a1,b1,c1", "-b1", 0, err), "a1,c1");       /* removed */
+    ck_assert_str_eq(algo("a1,a2,b1", "-a*", 0, err), "b1");          /* removed by pattern */
+    ck_assert_str_eq(algo("a1,b1,c1", "^c1", 0, err), "c1,a1,b1");    /* put first */
+    ck_assert_str_eq(algo("a1,b1", "^a2,b1", 0, err), "a2,b1,a1");    /* new and old first */
+    ck_assert_str_eq(algo("a1", "+b?", 0, err), "a1,b1,b2");          /* a pattern: what it matches */
+    ck_assert_str_eq(algo("a1", "b*,a*", 0, err), "b1,b2,a1,a2");     /* pattern by pattern */
+}
+END_TEST
+
+START_TEST(algo_errors)
+{
+    char err[256] = "";
+    algo("a1", "+a1,nonsense", -1, err);
+    ck_assert_ptr_nonnull(strstr(err, "'nonsense'")); /* the unknown name is named */
+    algo("a1", "-zz*", -1, err);                      /* a removal that matches nothing: a typo */
+    ck_assert_ptr_nonnull(strstr(err, "'zz*'"));
+    algo("a1", "-a1", -1, err);                       /* nothing left */
+    ck_assert_ptr_nonnull(strstr(err, "no algorithm"));
+    algo("a1", "+", -1, err);
+    algo("a1", "", -1, err);
+    algo("a1", "a1,,b1", -1, err);
+    algo("a1", "a1,", -1, err);
+    algo("a1", "A1", -1, err); /* names are case-sensitive, as in OpenSSH */
+    char small[8], e[64];
+    ck_assert_int_eq(sf_algo_apply("a1", "+b1,b2,c1", ALGO_SUP, small, sizeof small, e, sizeof e), -1);
+}
+END_TEST
+
+START_TEST(algo_hostkey_kinds)
+{
+    int bits;
+    ck_assert_uint_eq(sf_hostkey_kinds(SF_HOSTKEYS, &bits), SF_HK_ED25519);
+    ck_assert_int_eq(bits, 0);
+    ck_assert_uint_eq(sf_hostkey_kinds("rsa-sha2-512,ssh-ed25519,ecdsa-sha2-nistp384,ecdsa-sha2-nistp256", &bits),
+                      SF_HK_ED25519 | SF_HK_ECDSA | SF_HK_RSA);
+    ck_assert_int_eq(bits, 384); /* the curve named first */
+    ck_assert_uint_eq(sf_hostkey_kinds("rsa-sha2-256", &bits), SF_HK_RSA);
+    ck_assert_uint_eq(sf_hostkey_kinds("ssh-rsa", &bits), SF_HK_RSA);
+    ck_assert_uint_eq(sf_hostkey_kinds("ecdsa-sha2-nistp521", &bits), SF_HK_ECDSA);
+    ck_assert_int_eq(bits, 521);
+    ck_assert_uint_eq(sf_hostkey_kinds("sk-ssh-ed25519@openssh.com,ssh-ed25519-cert-v01@openssh.com", &bits), 0);
+}
+END_TEST
+
 START_TEST(tty_modes_applied)
 {
     unsigned char m[64];
@@ -443,6 +503,9 @@ static Suite *suite(void)
     UNIT_ADD(s, env_accepted);
     UNIT_ADD(s, env_caps);
     UNIT_ADD(s, x11_displays_capped);
+    UNIT_ADD(s, algo_lists);
+    UNIT_ADD(s, algo_errors);
+    UNIT_ADD(s, algo_hostkey_kinds);
     UNIT_ADD(s, tty_modes_applied);
     UNIT_ADD(s, tty_modes_edges);
     UNIT_ADD(s, log_safe_strings);
