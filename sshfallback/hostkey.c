@@ -1,5 +1,6 @@
-/* The host key: given (a mounted Secret), or ed25519 created once (0600,
- * atomically) and reused after. */
+/* The host keys: given (a mounted Secret), or created once (0600,
+ * atomically) and reused after; one per type the host key algorithms
+ * need (ed25519 by default; ECDSA and RSA when enabled). */
 #include "sshfallback.h"
 #include "../envfile/envfile.h"
 
@@ -88,6 +89,40 @@ static int store_key(ssh_key key, const char *path)
     return err ? (errno = err, -1) : 0;
 }
 
+/* A type of host key: what makes one, and its file name. */
+struct kind {
+    unsigned bit;               /* SF_HK_* */
+    const char *file;           /* under /etc/envinit, the state or the runtime folder */
+};
+static const struct kind kinds[] = {
+    {SF_HK_ED25519, "ssh_host_ed25519_key"},
+    {SF_HK_ECDSA, "ssh_host_ecdsa_key"},
+    {SF_HK_RSA, "ssh_host_rsa_key"},
+};
+#define SF_RSA_BITS 3072
+
+/* What a key of kind K must be: its libssh type (ECDSA: of curve BITS). */
+static enum ssh_keytypes_e wanted_type(const struct kind *k, int ecdsa_bits)
+{
+    if (k->bit == SF_HK_ED25519)
+        return SSH_KEYTYPE_ED25519;
+    if (k->bit == SF_HK_RSA)
+        return SSH_KEYTYPE_RSA;
+    return ecdsa_bits == 384 ? SSH_KEYTYPE_ECDSA_P384 : ecdsa_bits == 521 ? SSH_KEYTYPE_ECDSA_P521
+                                                                          : SSH_KEYTYPE_ECDSA_P256;
+}
+
+/* The type as ssh-keygen -l names it, so fingerprints compare at a glance. */
+static const char *label(enum ssh_keytypes_e t)
+{
+    switch (t) {
+    case SSH_KEYTYPE_ED25519: return "ED25519";
+    case SSH_KEYTYPE_RSA: return "RSA";
+    case SSH_KEYTYPE_ECDSA_P256: case SSH_KEYTYPE_ECDSA_P384: case SSH_KEYTYPE_ECDSA_P521: return "ECDSA";
+    default: return ssh_key_type_to_char(t);
+    }
+}
+
 static void log_fingerprint(ssh_key key, const char *path)
 {
     unsigned char *hash = NULL;
@@ -96,7 +131,7 @@ static void log_fingerprint(ssh_key key, const char *path)
         return;
     char *fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
     if (fp)
-        sf_log(SF_INFO, "host key %s: ED25519 %s", path, fp);
+        sf_log(SF_INFO, "host key %s: %s %s", path, label(ssh_key_type(key)), fp);
     ssh_string_free_char(fp);
     ssh_clean_pubkey_hash(&hash);
 }
@@ -111,11 +146,11 @@ static ssh_key load_existing(const char *path)
     return key;
 }
 
-static ssh_key create(const char *path, int quiet_eacces)
+static ssh_key create(const char *path, enum ssh_keytypes_e type, int quiet_eacces)
 {
     ssh_key key = NULL;
-    if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
-        sf_log(SF_ERROR, "host key %s: ed25519 generation failed", path);
+    if (ssh_pki_generate(type, type == SSH_KEYTYPE_RSA ? SF_RSA_BITS : 0, &key) != SSH_OK) {
+        sf_log(SF_ERROR, "host key %s: %s generation failed", path, ssh_key_type_to_char(type));
         return NULL;
     }
     if (store_key(key, path) < 0) {
@@ -130,56 +165,67 @@ static ssh_key create(const char *path, int quiet_eacces)
     return key;
 }
 
-/* The first ed25519 key of the vetted list; the others are named. */
-static ssh_key pick_ed25519(const struct envfile_hostkeys *keys, const char **chosen)
+/* From the vetted list, the first key of each type WANT[0..N) into
+ * OUT[] (NULL where none is), its path into CHOSEN[]; the others are named. */
+static void pick(const struct envfile_hostkeys *keys, const enum ssh_keytypes_e *want, size_t n, ssh_key *out,
+                 const char **chosen)
 {
-    ssh_key found = NULL;
     for (size_t i = 0; i < keys->n; i++) {
         ssh_key k = load_existing(keys->path[i]);
         if (!k)
             continue;
-        if (!found && ssh_key_type(k) == SSH_KEYTYPE_ED25519) {
-            found = k;
-            *chosen = keys->path[i];
+        size_t j = 0;
+        while (j < n && (out[j] || ssh_key_type(k) != want[j]))
+            j++;
+        if (j < n) {
+            out[j] = k;
+            chosen[j] = keys->path[i];
             continue;
         }
-        sf_log(SF_INFO, "host key %s: %s; not used (envinit-sshd serves one ed25519 host key)", keys->path[i],
-               ssh_key_type_to_char(ssh_key_type(k)));
+        sf_log(SF_INFO, "host key %s: %s; not used (one key per type the host key algorithms enable)",
+               keys->path[i], ssh_key_type_to_char(ssh_key_type(k)));
         ssh_key_free(k);
     }
-    return found;
 }
 
 /* Keys named on the command line: each a key file or a folder of them. A
- * single file that does not exist yet is generated there. */
-static ssh_key load_given(const char *const *paths, size_t n, const struct envfile_owner *who, char *shown,
-                          size_t len)
+ * single file that does not exist yet is generated there, of the first
+ * type needed. Every type needed must be found: else -1 (logged). */
+static int load_given(const char *const *paths, size_t n, const struct envfile_owner *who,
+                      const enum ssh_keytypes_e *want, size_t n_want, ssh_key *out, const char **shown)
 {
     struct stat st;
     if (n == 1 && lstat(paths[0], &st) < 0 && errno == ENOENT) {
-        snprintf(shown, len, "%s", paths[0]);
-        return create(paths[0], 0);
+        shown[0] = paths[0];
+        out[0] = create(paths[0], want[0], 0);
+        if (out[0] && n_want > 1) {
+            sf_log(SF_ERROR, "host key %s: generated as %s, but the host key algorithms need %zu types of key: "
+                   "give a folder holding one of each (ssh-keygen -t ed25519/ecdsa/rsa)", paths[0],
+                   ssh_key_type_to_char(want[0]), n_want);
+            return -1;
+        }
+        return out[0] ? 0 : -1;
     }
     static struct envfile_hostkeys keys;
     memset(&keys, 0, sizeof keys);
     for (size_t i = 0; i < n; i++)
         envfile_hostkeys_list(paths[i], who, &keys);
-    const char *chosen = NULL;
-    ssh_key key = pick_ed25519(&keys, &chosen);
-    if (!key) {
-        sf_log(SF_ERROR, "no usable ed25519 host key among the %zu given (%u refused, reasons above)", keys.n,
-               keys.refused);
-        return NULL;
-    }
-    snprintf(shown, len, "%s", chosen);
-    return key;
+    pick(&keys, want, n_want, out, shown);
+    for (size_t j = 0; j < n_want; j++)
+        if (!out[j]) {
+            sf_log(SF_ERROR, "no usable %s host key among the %zu given (%u refused, reasons above); the host key "
+                   "algorithms (--host-key-algorithms) need one", ssh_key_type_to_char(want[j]), keys.n,
+                   keys.refused);
+            return -1;
+        }
+    return 0;
 }
 
-static ssh_key load_or_create(const char *path, int quiet_eacces)
+static ssh_key load_or_create(const char *path, enum ssh_keytypes_e type, int quiet_eacces)
 {
     struct stat st;
     if (lstat(path, &st) < 0 && errno == ENOENT)
-        return create(path, quiet_eacces);
+        return create(path, type, quiet_eacces);
     if (lstat(path, &st) < 0) {
         sf_log(SF_ERROR, "host key %s: %s", path, strerror(errno));
         return NULL;
@@ -189,7 +235,14 @@ static ssh_key load_or_create(const char *path, int quiet_eacces)
         sf_log(SF_ERROR, "host key %s: %s", path, problem);
         return NULL;
     }
-    return load_existing(path);
+    ssh_key key = load_existing(path);
+    if (key && ssh_key_type(key) != type) {
+        sf_log(SF_ERROR, "host key %s: a %s key where a %s key belongs", path, ssh_key_type_to_char(ssh_key_type(key)),
+               ssh_key_type_to_char(type));
+        ssh_key_free(key);
+        return NULL;
+    }
+    return key;
 }
 
 static int unwritable(void)
@@ -199,53 +252,89 @@ static int unwritable(void)
 
 /* Not root: the state folder in the user's own home, which outlives the
  * container when the home does. */
-static ssh_key load_state(const char *home, char *shown, size_t len)
+static ssh_key load_state(const char *home, const char *file, enum ssh_keytypes_e type, char *shown, size_t len)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
-    int n = xdg && *xdg == '/' ? snprintf(shown, len, "%s/envinit/ssh_host_ed25519_key", xdg)
-                               : snprintf(shown, len, "%s/.local/state/envinit/ssh_host_ed25519_key", home);
+    int n = xdg && *xdg == '/' ? snprintf(shown, len, "%s/envinit/%s", xdg, file)
+                               : snprintf(shown, len, "%s/.local/state/envinit/%s", home, file);
     if (n < 0 || (size_t)n >= len)
         return errno = ENAMETOOLONG, NULL;
-    return load_or_create(shown, 1);
+    return load_or_create(shown, type, 1);
 }
 
 /* Read-only image: a key in the runtime folder, new at every start. */
-static ssh_key load_runtime(char *shown, size_t len)
+static ssh_key load_runtime(const char *deflt, const char *file, enum ssh_keytypes_e type, char *shown, size_t len)
 {
     char dir[4096];
     const char *tried = NULL;
     if (envfile_runtime_dir(dir, sizeof dir, &tried) < 0) {
         sf_log(SF_ERROR, "no writable folder for a host key (tried %s, %s and %s): mount one (a tmpfs or "
                "emptyDir at /run or /tmp) or give keys with host_keys (ENVINIT_HOST_KEYS)",
-               SF_DEFAULT_HOSTKEY, "the state folder", tried);
+               deflt, "the state folder", tried);
         return NULL;
     }
-    if (snprintf(shown, len, "%s/ssh_host_ed25519_key", dir) >= (int)len)
+    if (snprintf(shown, len, "%s/%s", dir, file) >= (int)len)
         return NULL;
-    ssh_key key = load_or_create(shown, 0);
+    ssh_key key = load_or_create(shown, type, 0);
     if (key)
         sf_log(SF_WARN, "host key %s: in the runtime folder because %s is read-only, so its fingerprint "
                "changes at every container start and clients will warn; mount a key and name it with "
-               "host_keys (ENVINIT_HOST_KEYS) to keep one", shown, SF_DEFAULT_HOSTKEY);
+               "host_keys (ENVINIT_HOST_KEYS) to keep one", shown, deflt);
     return key;
 }
 
-void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_user *user,
-                      const struct envfile_owner *who)
+/* The default rule for one kind: /etc/envinit, the state folder, the runtime folder. */
+static ssh_key load_default(const struct kind *k, enum ssh_keytypes_e type, const struct envfile_user *user,
+                            char *shown, size_t len)
 {
-    static char shown[4096];
-    ssh_key key;
-    if (n) {
-        key = load_given(paths, n, who, shown, sizeof shown);
-    } else {
-        snprintf(shown, sizeof shown, "%s", SF_DEFAULT_HOSTKEY);
-        key = load_or_create(shown, 1);
-        if (!key && unwritable() && geteuid() != 0)
-            key = load_state(user->home, shown, sizeof shown);
-        if (!key && unwritable())
-            key = load_runtime(shown, sizeof shown);
-    }
-    if (key)
-        log_fingerprint(key, shown);
+    char deflt[256];
+    snprintf(deflt, sizeof deflt, "%s/%s", SF_HOSTKEY_DIR, k->file);
+    snprintf(shown, len, "%s", deflt);
+    ssh_key key = load_or_create(shown, type, 1);
+    if (!key && unwritable() && geteuid() != 0)
+        key = load_state(user->home, k->file, type, shown, len);
+    if (!key && unwritable())
+        key = load_runtime(deflt, k->file, type, shown, len);
     return key;
+}
+
+size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, const struct envfile_user *user,
+                       const struct envfile_owner *who, void *keys[SF_MAX_SERVED_KEYS])
+{
+    static char shown_buf[SF_MAX_SERVED_KEYS][4096];
+    const char *shown[SF_MAX_SERVED_KEYS] = {0};
+    enum ssh_keytypes_e want[SF_MAX_SERVED_KEYS];
+    const struct kind *kind[SF_MAX_SERVED_KEYS];
+    ssh_key out[SF_MAX_SERVED_KEYS] = {0};
+    int ecdsa_bits;
+    unsigned need = sf_hostkey_kinds(algos, &ecdsa_bits);
+    size_t n_want = 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (need & kinds[i].bit) {
+            kind[n_want] = &kinds[i];
+            want[n_want++] = wanted_type(&kinds[i], ecdsa_bits);
+        }
+    if (n_want == 0) {
+        sf_log(SF_ERROR, "the host key algorithms '%s' name no type of key envinit-sshd serves", algos);
+        return 0;
+    }
+    int ok = 1;
+    if (n) {
+        ok = load_given(paths, n, who, want, n_want, out, shown) == 0;
+    } else {
+        for (size_t j = 0; ok && j < n_want; j++) {
+            out[j] = load_default(kind[j], want[j], user, shown_buf[j], sizeof shown_buf[j]);
+            shown[j] = shown_buf[j];
+            ok = out[j] != NULL;
+        }
+    }
+    for (size_t j = 0; j < n_want; j++) {
+        if (ok) {
+            log_fingerprint(out[j], shown[j]);
+            keys[j] = out[j];
+        } else {
+            ssh_key_free(out[j]);
+        }
+    }
+    return ok ? n_want : 0;
 }

@@ -43,8 +43,12 @@ static void usage(FILE *out)
             "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
             "       [--gateway-ports] [--no-stream-local-bind-unlink]\n"
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
+            "       [--kex-algorithms LIST] [--ciphers LIST] [--macs LIST]\n"
+            "       [--host-key-algorithms LIST] [--pubkey-accepted-algorithms LIST]\n"
+            "           LIST as in sshd_config: a,b (exactly), +a,b (added to the default),\n"
+            "           -a,b (removed; * and ? patterns), ^a,b (put first)\n"
             "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
-            "       " SF_NAME " --print-host-key [FLAGS...]   the served host key's public line\n"
+            "       " SF_NAME " --print-host-key [FLAGS...]   the served host keys' public lines\n"
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
 
@@ -61,7 +65,8 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
        O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
-       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY, O_NO_SL_UNLINK };
+       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY, O_NO_SL_UNLINK,
+       O_ALGO /* + enum sf_algo_kind */ };
 
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
@@ -99,6 +104,11 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         {"connection", no_argument, 0, O_CONNECTION},
         {"inetd", no_argument, 0, 'i'},
         {"print-host-key", no_argument, 0, O_PRINT_KEY},
+        {"kex-algorithms", required_argument, 0, O_ALGO + SF_ALGO_KEX},
+        {"ciphers", required_argument, 0, O_ALGO + SF_ALGO_CIPHERS},
+        {"macs", required_argument, 0, O_ALGO + SF_ALGO_MACS},
+        {"host-key-algorithms", required_argument, 0, O_ALGO + SF_ALGO_HOSTKEYS},
+        {"pubkey-accepted-algorithms", required_argument, 0, O_ALGO + SF_ALGO_PUBKEYS},
         {0, 0, 0, 0},
     };
     unsigned u;
@@ -144,6 +154,10 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         case O_CONNECTION: c->connection = 1; break;
         case 'i': c->inetd = 1; break;
         case O_PRINT_KEY: c->print_host_key = 1; break;
+        case O_ALGO + SF_ALGO_KEX: case O_ALGO + SF_ALGO_CIPHERS: case O_ALGO + SF_ALGO_MACS:
+        case O_ALGO + SF_ALGO_HOSTKEYS: case O_ALGO + SF_ALGO_PUBKEYS:
+            c->algo_spec[o - O_ALGO] = optarg; /* checked by resolve_algorithms */
+            break;
         default: usage(stderr); return -1;
         }
         if (bad) {
@@ -207,23 +221,81 @@ static int drop_listener_caps(void)
     return 0;
 }
 
-static ssh_bind make_bind(const struct sf_config *c, ssh_key key)
+/* libssh's list of what it implements for TYPE (SSH_KEX...), from its
+ * kex.c: our copy of libssh is linked in, so this internal function is
+ * the very list ssh_bind_options_set checks against. */
+const char *ssh_kex_get_supported_method(uint32_t type);
+
+/* The algorithm lists offered: each compiled default with its switch
+ * applied (sf_algo_apply), checked against what libssh implements (never
+ * "none"); for host keys, against what we can hold a key for. Parsed the
+ * same way by every connection's program image. 0, or -1 (logged). */
+static int resolve_algorithms(struct sf_config *c)
+{
+    static const struct { const char *deflt, *option; int libssh_type; } a[SF_ALGO_N] = {
+        [SF_ALGO_KEX] = {SF_KEX, "--kex-algorithms", SSH_KEX},
+        [SF_ALGO_CIPHERS] = {SF_CIPHERS, "--ciphers", SSH_CRYPT_C_S},
+        [SF_ALGO_MACS] = {SF_MACS, "--macs", SSH_MAC_C_S},
+        [SF_ALGO_HOSTKEYS] = {SF_HOSTKEYS, "--host-key-algorithms", SSH_HOSTKEYS},
+        [SF_ALGO_PUBKEYS] = {SF_PUBKEYS, "--pubkey-accepted-algorithms", SSH_HOSTKEYS},
+    };
+    for (int i = 0; i < SF_ALGO_N; i++) {
+        char supported[SF_ALGO_MAX * 2] = "", err[SF_ALGO_MAX * 3];
+        const char *impl = ssh_kex_get_supported_method((uint32_t)a[i].libssh_type);
+        /* libssh's names that we offer: never "none"; host keys only of a
+         * type we can hold */
+        for (const char *p = impl ? impl : ""; *p;) {
+            size_t n = strcspn(p, ",");
+            int keep = n && !(n == 4 && memcmp(p, "none", 4) == 0);
+            if (keep && i == SF_ALGO_HOSTKEYS) {
+                char one[128];
+                keep = n < sizeof one - 2 && snprintf(one, sizeof one, ",%.*s,", (int)n, p) > 0 &&
+                       strstr("," SF_HOSTKEYS_SERVABLE ",", one) != NULL;
+            }
+            size_t used = strlen(supported);
+            if (keep && used + n + 2 < sizeof supported)
+                snprintf(supported + used, sizeof supported - used, "%s%.*s", used ? "," : "", (int)n, p);
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+        if (sf_algo_apply(a[i].deflt, c->algo_spec[i], supported, c->algos[i], sizeof c->algos[i], err,
+                          sizeof err) < 0) {
+            sf_log(SF_ERROR, "%s '%s': %s; not starting", a[i].option, c->algo_spec[i] ? c->algo_spec[i] : "",
+                   err);
+            return -1;
+        }
+        if (c->algo_spec[i])
+            sf_log(SF_DEBUG, "%s: %s", a[i].option, c->algos[i]);
+    }
+    return 0;
+}
+
+/* The bind for C's settings, holding KEYS[0..N_KEYS): libssh owns each
+ * key once imported (ssh_bind_free frees it). */
+static ssh_bind make_bind(const struct sf_config *c, ssh_key *keys, size_t n_keys)
 {
     ssh_bind b = ssh_bind_new();
     int no = 0, verbosity = c->libssh_log > 1 ? SSH_LOG_PROTOCOL : SSH_LOG_NOLOG;
     if (!b)
         return NULL;
+    for (size_t i = 0; i < n_keys; i++)
+        if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, keys[i]) != SSH_OK) {
+            sf_log(SF_ERROR, "libssh rejected the %s host key: %s; not starting",
+                   ssh_key_type_to_char(ssh_key_type(keys[i])), ssh_get_error(b));
+            ssh_bind_free(b);
+            return NULL;
+        }
     struct { enum ssh_bind_options_e opt; const void *val; const char *what; } o[] = {
         {SSH_BIND_OPTIONS_PROCESS_CONFIG, &no, "config"},
         {SSH_BIND_OPTIONS_LOG_VERBOSITY, &verbosity, "log"},
-        {SSH_BIND_OPTIONS_IMPORT_KEY, key, "host key"},
-        {SSH_BIND_OPTIONS_KEY_EXCHANGE, SF_KEX, "kex"},
-        {SSH_BIND_OPTIONS_CIPHERS_C_S, SF_CIPHERS, "ciphers"},
-        {SSH_BIND_OPTIONS_CIPHERS_S_C, SF_CIPHERS, "ciphers"},
-        {SSH_BIND_OPTIONS_HMAC_C_S, SF_MACS, "macs"},
-        {SSH_BIND_OPTIONS_HMAC_S_C, SF_MACS, "macs"},
-        {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, SF_HOSTKEYS, "host key algorithms"},
-        {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, SF_PUBKEYS, "public key types"},
+        {SSH_BIND_OPTIONS_KEY_EXCHANGE, c->algos[SF_ALGO_KEX], "kex"},
+        {SSH_BIND_OPTIONS_CIPHERS_C_S, c->algos[SF_ALGO_CIPHERS], "ciphers"},
+        {SSH_BIND_OPTIONS_CIPHERS_S_C, c->algos[SF_ALGO_CIPHERS], "ciphers"},
+        {SSH_BIND_OPTIONS_HMAC_C_S, c->algos[SF_ALGO_MACS], "macs"},
+        {SSH_BIND_OPTIONS_HMAC_S_C, c->algos[SF_ALGO_MACS], "macs"},
+        {SSH_BIND_OPTIONS_HOSTKEY_ALGORITHMS, c->algos[SF_ALGO_HOSTKEYS], "host key algorithms"},
+        {SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, c->algos[SF_ALGO_PUBKEYS], "public key types"},
     };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
         if (ssh_bind_options_set(b, o[i].opt, o[i].val) != SSH_OK) {
@@ -426,21 +498,27 @@ static void resolve_defaults(struct sf_config *c)
         c->group_path = ENVFILE_GROUP;
 }
 
-/* The host key for the connections' program images: a sealed memory file
- * that only this process and its children hold, never a path. */
-static int key_memfd(ssh_key key)
+/* The host keys for the connections' program images: a sealed memory
+ * file that only this process and its children hold, never a path. Each
+ * key in OpenSSH's private key format, ended by a NUL byte. */
+static int key_memfd(ssh_key *keys, size_t n)
 {
-    char *b64 = NULL;
-    if (ssh_pki_export_privkey_base64(key, NULL, NULL, NULL, &b64) != SSH_OK)
-        return -1;
-    size_t len = strlen(b64);
-    int fd = memfd_create("envinit-sshd host key", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    ssize_t w = fd < 0 ? -1 : write(fd, b64, len);
-    explicit_bzero(b64, len);
-    ssh_string_free_char(b64);
-    if (w != (ssize_t)len ||
-        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-        sf_log(SF_ERROR, "cannot hand the host key to connections: %s; not starting", strerror(errno));
+    int fd = memfd_create("envinit-sshd host keys", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    int ok = fd >= 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        char *b64 = NULL;
+        if (ssh_pki_export_privkey_base64(keys[i], NULL, NULL, NULL, &b64) != SSH_OK) {
+            errno = EINVAL;
+            ok = 0;
+            break;
+        }
+        size_t len = strlen(b64) + 1; /* its NUL too */
+        ok = write(fd, b64, len) == (ssize_t)len;
+        explicit_bzero(b64, len);
+        ssh_string_free_char(b64);
+    }
+    if (!ok || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+        sf_log(SF_ERROR, "cannot hand the host keys to connections: %s; not starting", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -448,21 +526,32 @@ static int key_memfd(ssh_key key)
     return fd;
 }
 
-static ssh_key key_from_fd(int fd)
+/* The keys of key_memfd's file FD into KEYS[]: how many (0 when any is bad). */
+static size_t keys_from_fd(int fd, ssh_key keys[SF_MAX_SERVED_KEYS])
 {
     struct stat st;
-    ssh_key key = NULL;
+    size_t n = 0;
+    int bad = 0;
     char *buf = NULL;
     if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1 << 20) &&
         (buf = calloc(1, (size_t)st.st_size + 1)) != NULL &&
-        pread(fd, buf, (size_t)st.st_size, 0) == st.st_size)
-        ssh_pki_import_privkey_base64(buf, NULL, NULL, NULL, &key);
+        pread(fd, buf, (size_t)st.st_size, 0) == st.st_size) {
+        for (char *p = buf; p < buf + st.st_size && *p && !bad; p += strlen(p) + 1) {
+            keys[n] = NULL;
+            bad = n == SF_MAX_SERVED_KEYS || ssh_pki_import_privkey_base64(p, NULL, NULL, NULL, &keys[n]) != SSH_OK;
+            if (!bad)
+                n++;
+        }
+    }
     if (buf) {
         explicit_bzero(buf, (size_t)st.st_size);
         free(buf);
     }
     close(fd);
-    return key;
+    if (bad)
+        while (n)
+            ssh_key_free(keys[--n]);
+    return n;
 }
 
 /* A connection's own program image (--connection, started by the
@@ -470,8 +559,9 @@ static ssh_key key_from_fd(int fd)
  * conn.c, which becomes the user before it reads a byte from the client. */
 static int serve_connection(struct sf_config *c)
 {
-    ssh_key key = key_from_fd(SF_CONN_KEY_FD);
-    ssh_bind bind = key ? make_bind(c, key) : NULL;
+    ssh_key keys[SF_MAX_SERVED_KEYS];
+    size_t n = keys_from_fd(SF_CONN_KEY_FD, keys);
+    ssh_bind bind = n ? make_bind(c, keys, n) : NULL;
     if (!bind) {
         sf_log(SF_ERROR, "connection: no host key from the listener; connection closed");
         return 1;
@@ -501,16 +591,20 @@ static int serve_stdio(struct sf_config *c, ssh_bind bind, int fd)
     sf_conn_run(c, bind, fd, -1);
 }
 
-/* --print-host-key: the public line of KEY, the only thing on stdout. */
-static int print_host_key(ssh_key key)
+/* --print-host-key: the public line of each key, the only thing on stdout. */
+static int print_host_keys(ssh_key *keys, size_t n)
 {
-    char *b64 = NULL;
-    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
-        sf_log(SF_ERROR, "cannot export the host key's public part");
-        return 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *b64 = NULL;
+        if (ssh_pki_export_pubkey_base64(keys[i], &b64) != SSH_OK) {
+            sf_log(SF_ERROR, "cannot export the host key's public part");
+            return 1;
+        }
+        rc = printf("%s %s\n", ssh_key_type_to_char(ssh_key_type(keys[i])), b64) < 0;
+        ssh_string_free_char(b64);
     }
-    int rc = printf("%s %s\n", ssh_key_type_to_char(ssh_key_type(key)), b64) < 0 || fflush(stdout) != 0;
-    ssh_string_free_char(b64);
+    rc = rc || fflush(stdout) != 0;
     if (rc)
         sf_log(SF_ERROR, "writing the host key to stdout: %s", strerror(errno));
     return rc;
@@ -568,6 +662,8 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;
     resolve_defaults(&cfg);
+    if (resolve_algorithms(&cfg) < 0)
+        return SF_EXIT_CONFIG;
     envfile_log = envfile_to_sf_log;
 
     static struct envfile_user u;
@@ -606,12 +702,14 @@ int main(int argc, char **argv)
     }
     if (cfg.connection)
         return serve_connection(&cfg);
-    ssh_key key = sf_hostkey_load(cfg.host_keys, cfg.n_host_keys, &u, &who);
-    if (!key)
+    ssh_key keys[SF_MAX_SERVED_KEYS];
+    size_t n_keys = sf_hostkey_load(cfg.host_keys, cfg.n_host_keys, cfg.algos[SF_ALGO_HOSTKEYS], &u, &who,
+                                    (void **)keys);
+    if (!n_keys)
         return SF_EXIT_CONFIG;
     if (cfg.print_host_key)
-        return print_host_key(key);
-    ssh_bind bind = make_bind(&cfg, key);
+        return print_host_keys(keys, n_keys);
+    ssh_bind bind = make_bind(&cfg, keys, n_keys);
     if (!bind)
         return 1;
     if (cfg.test_only) {
@@ -621,9 +719,8 @@ int main(int argc, char **argv)
     if (cfg.inetd)
         return serve_stdio(&cfg, bind, stdio_fd);
     /* The listener keeps the key only in the descriptor it hands on. */
-    l.key_fd = key_memfd(key);
-    ssh_bind_free(bind);
-    ssh_key_free(key);
+    l.key_fd = key_memfd(keys, n_keys);
+    ssh_bind_free(bind); /* and the keys with it */
     l.conn_args = connection_args(argc, argv);
     if (l.key_fd < 0 || !l.conn_args || sf_reexec_init(argv[0]) < 0) {
         sf_log(SF_ERROR, "cannot prepare the connections' program image (%s); not starting", strerror(errno));

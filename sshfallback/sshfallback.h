@@ -14,12 +14,14 @@
  *   -l, --listen ADDR          address to bind (default "0.0.0.0"; "::" binds
  *                              IPv6 and IPv4 together)
  *   -k, --host-key PATH        host private key file, or a folder of them (a mounted
- *                              Secret); repeatable; the first ed25519 key is served
- *                              (see sf_hostkey_load). A single file that does not
+ *                              Secret); repeatable; the first key of each type the
+ *                              host key algorithms need is served (see
+ *                              sf_hostkey_load). A single file that does not
  *                              exist is generated there. Default
- *                              /etc/envinit/ssh_host_ed25519_key, generated when
- *                              absent; read-only: the state folder (not root), then
- *                              the runtime folder /run/envinit or /tmp/envinit-UID.
+ *                              /etc/envinit/ssh_host_ed25519_key (and _ecdsa_key,
+ *                              _rsa_key when enabled), generated when absent;
+ *                              read-only: the state folder (not root), then the
+ *                              runtime folder /run/envinit or /tmp/envinit-UID.
  *   -u, --user NAME            the environment user, the only user who may log
  *                              in (default: envfile_user_default: yourself when
  *                              not root; as root "coder", else uid 1000, else root)
@@ -75,21 +77,35 @@
  *                              the log; from= then matches only patterns such
  *                              as "*" that match the word UNKNOWN).
  *       --print-host-key       print the public key line ("ssh-ed25519 AAAA...")
- *                              of the host key the server would serve, then exit
- *                              (the key is made first when the rule makes one)
+ *                              of each host key the server would serve, then exit
+ *                              (a key is made first when the rule makes one)
+ *       --kex-algorithms LIST, --ciphers LIST, --macs LIST,
+ *       --host-key-algorithms LIST, --pubkey-accepted-algorithms LIST
+ *                              sshd_config's KexAlgorithms, Ciphers, MACs,
+ *                              HostKeyAlgorithms, PubkeyAcceptedAlgorithms with
+ *                              their syntax, applied to SF_KEX... below: "a,b"
+ *                              exactly these, "+a,b" added, "-a,b" removed (* and ?
+ *                              patterns), "^a,b" put first (sf_algo_apply). Each
+ *                              name must be one our libssh implements (never
+ *                              "none"), else the start fails with exit 78 naming
+ *                              it. A host key algorithm of ecdsa-sha2-* or rsa-*
+ *                              makes the server hold a key of that type as well.
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
  * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
- * no usable host key, root without the capabilities to become the user.
+ * no usable host key, an unknown algorithm, root without the capabilities
+ * to become the user.
  *
  * Behaviour (issue 5):
  *  - one process per connection. The listener (root) keeps only
  *    CAP_NET_BIND_SERVICE, CAP_SETUID and CAP_SETGID (bounding set untouched,
- *    so sudo works in sessions) and holds the host key only in a sealed
+ *    so sudo works in sessions) and holds the host keys only in a sealed
  *    memfd. Each connection is a new program image (reexec.c, --connection)
- *    that reads the key from it and takes the user's groups, gid and uid
+ *    that reads the keys from it and takes the user's groups, gid and uid
  *    (libcap-ng), not dumpable, before libssh reads a byte from the client.
  *    As non-root, nothing changes identity.
- *  - algorithms: SF_KEX, SF_CIPHERS, SF_MACS, SF_HOSTKEYS, SF_PUBKEYS below.
+ *  - algorithms: SF_KEX, SF_CIPHERS, SF_MACS, SF_HOSTKEYS, SF_PUBKEYS below,
+ *    changed by --kex-algorithms... (every connection's image parses the
+ *    same switches, so all offer the same).
  *  - public key authentication only; authorized_keys options restrict,
  *    no-pty, no-port-forwarding, no-agent-forwarding, no-X11-forwarding,
  *    command="...", from="...", no-touch-required and verify-required are
@@ -163,7 +179,6 @@
 #include <sys/types.h>
 
 #define SF_NAME "envinit-sshd"
-#define SF_DEFAULT_HOSTKEY "/etc/envinit/ssh_host_ed25519_key"
 /* Exit status for a configuration no restart can fix (no such user,
  * unusable host key, missing capabilities): envinit then stops restarting
  * the server and reports it (sysexits' EX_CONFIG). */
@@ -206,7 +221,6 @@ int sf_algo_apply(const char *defaults, const char *spec, const char *supported,
 #define SF_HK_ECDSA 2u
 #define SF_HK_RSA 4u
 unsigned sf_hostkey_kinds(const char *algos, int *ecdsa_bits);
-
 
 /* ---- logging (log.c) ---- */
 enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };
@@ -252,6 +266,8 @@ struct sf_config {
     int gateway_ports, x11_use_localhost;
     int no_stream_local_bind_unlink; /* never replace a stale socket at a -R path */
     unsigned x11_display_offset;
+    const char *algo_spec[SF_ALGO_N]; /* --kex-algorithms...: OpenSSH syntax, NULL: default */
+    char algos[SF_ALGO_N][SF_ALGO_MAX]; /* what is offered: the defaults with algo_spec applied */
 };
 
 /* Parses "S:R:F" (or "S"); 0, or -1 when malformed (R > 100, S > F, ...). */
@@ -371,23 +387,30 @@ struct termios;
  * (what came before it is applied). */
 int sf_tty_modes_apply(const unsigned char *m, size_t len, struct termios *t);
 
-/* ---- host key (hostkey.c) ---- */
+/* ---- host keys (hostkey.c) ---- */
 struct envfile_owner;
-/* The server's ed25519 host key. With PATHS[0..N) (--host-key: key files
- * or folders of them, e.g. a mounted Secret): the first ed25519 key that
- * envfile_hostkeys_list accepts for WHO (a single file that does not exist
- * is generated there). Without: SF_DEFAULT_HOSTKEY, generated (0600,
- * atomically) when absent; when that cannot be written, for a non-root
- * USER its state folder ($XDG_STATE_HOME, else ~/.local/state)/envinit,
- * then the runtime folder (envfile_runtime_dir; said with a warning: the
- * key then changes at every start). Logs the SHA256 fingerprint. Returns
- * an ssh_key (void * keeps libssh out of this header) or NULL (logged). */
-void *sf_hostkey_load(const char *const *paths, size_t n, const struct envfile_user *user,
-                      const struct envfile_owner *who);
+#define SF_HOSTKEY_DIR "/etc/envinit"
+#define SF_MAX_SERVED_KEYS 3
+/* The server's host keys for the host key algorithm list ALGOS: one key
+ * per type it needs (sf_hostkey_kinds), ed25519, ECDSA, RSA in this order.
+ * With PATHS[0..N) (--host-key: key files or folders of them, e.g. a
+ * mounted Secret): the first key of each type that envfile_hostkeys_list
+ * accepts for WHO (a single file that does not exist is generated there,
+ * of the first type needed; more types then need a folder). Without: for
+ * each type SF_HOSTKEY_DIR/ssh_host_{ed25519,ecdsa,rsa}_key (ECDSA on
+ * the curve named first, RSA of 3072 bits), generated (0600, atomically)
+ * when absent; when that cannot be written, for a non-root USER its state
+ * folder ($XDG_STATE_HOME, else ~/.local/state)/envinit, then the runtime
+ * folder (envfile_runtime_dir; said with a warning: the key then changes
+ * at every start). Logs each SHA256 fingerprint. KEYS[] gets ssh_keys
+ * (void * keeps libssh out of this header); returns how many, or 0 when a
+ * type needed has no usable key (logged). */
+size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, const struct envfile_user *user,
+                       const struct envfile_owner *who, void *keys[SF_MAX_SERVED_KEYS]);
 
 /* ---- the connection process (conn.c) ---- */
 /* A connection's program image (--connection) finds the client's socket,
- * the host key (a sealed memory file) and the listener's report pipe here. */
+ * the host keys (a sealed memory file) and the listener's report pipe here. */
 #define SF_CONN_SOCKET_FD 3
 #define SF_CONN_KEY_FD 4
 #define SF_CONN_REPORT_FD 5

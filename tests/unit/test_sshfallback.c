@@ -337,15 +337,16 @@ START_TEST(hostkey_no_symlinked_folder)
     struct envfile_user u = {.uid = geteuid()};
     struct envfile_owner who = {.uid = geteuid()};
     const char *paths[] = {key};
-    ck_assert_ptr_null(sf_hostkey_load(paths, 1, &u, &who));
+    void *k[SF_MAX_SERVED_KEYS] = {0};
+    ck_assert_uint_eq(sf_hostkey_load(paths, 1, SF_HOSTKEYS, &u, &who, k), 0);
     struct stat st;
     snprintf(made, sizeof made, "%s/envinit", target);
     ck_assert_int_eq(lstat(made, &st), -1);
     /* Through real folders it is made, folders included. */
     snprintf(key, sizeof key, "%s/real/envinit/ssh_host_ed25519_key", root);
-    void *k = sf_hostkey_load(paths, 1, &u, &who);
-    ck_assert_ptr_nonnull(k);
-    ssh_key_free(k);
+    ck_assert_uint_eq(sf_hostkey_load(paths, 1, SF_HOSTKEYS, &u, &who, k), 1);
+    ck_assert_int_eq(ssh_key_type(k[0]), SSH_KEYTYPE_ED25519);
+    ssh_key_free(k[0]);
     ck_assert_int_eq(lstat(key, &st), 0);
     ck_assert_uint_eq(st.st_mode & 0777, 0600);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
