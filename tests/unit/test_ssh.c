@@ -681,6 +681,16 @@ START_TEST(fallback_argv)
     ck_assert_uint_ge(n, 2);
     ck_assert_str_eq(fb.argv[n - 2], "--no-port-forwarding");
     ck_assert_str_eq(fb.argv[n - 1], "--no-x11-forwarding");
+    /* envinit-sshd's algorithm lists in OpenSSH's syntax are single words */
+    fb.argv[n - 2] = NULL; /* those words go: their buffer is reused */
+    fallback_add_args(&fb, "", "--kex-algorithms ^ecdh-sha2-nistp256,diffie-hellman-group14-sha256 "
+                               "--host-key-algorithms +ecdsa-sha2-nistp256 --macs -hmac-sha2-*");
+    for (n = 0; fb.argv[n];)
+        n++;
+    ck_assert_uint_ge(n, 6);
+    ck_assert_str_eq(fb.argv[n - 5], "^ecdh-sha2-nistp256,diffie-hellman-group14-sha256");
+    ck_assert_str_eq(fb.argv[n - 3], "+ecdsa-sha2-nistp256");
+    ck_assert_str_eq(fb.argv[n - 1], "-hmac-sha2-*");
 }
 END_TEST
 
