@@ -7,7 +7,9 @@ if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0"
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
-require ssh ssh-keygen ssh-keyscan ssh-audit setpriv ip
+require ssh ssh-keygen ssh-keyscan ssh-audit setpriv ip java
+JSCH_JAR=/usr/share/java/jsch.jar
+[ -r "$JSCH_JAR" ] || { fail jsch "$JSCH_JAR missing (Debian's libjsch-java)"; exit 1; }
 ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
@@ -117,4 +119,28 @@ else
   pass cipher-exact-others-refused
 fi
 expect_eq mac-exact-ok ok "$(sf_ssh -o Ciphers=aes128-ctr -o MACs=hmac-sha2-512 -- echo ok </dev/null 2>&1)"
+sf_stop
+
+# ---- JSch 0.1.55 (Debian 12's libjsch-java), as Java tools of its age
+# connect: no curve25519, no DH group16/18, no ed25519 host key; user keys
+# ECDSA in PEM form (its RSA signatures are SHA-1 ssh-rsa) ----
+ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -f "$WORK/keys/jsch"
+sf_keys "$(sf_pub good)" "$(sf_pub jsch)"
+jsch() { java -cp "$JSCH_JAR" "$SRC/tests/helpers/jsch_exec.java" 127.0.0.1 "$SF_PORT" "$SF_USER" \
+  "$WORK/keys/jsch" "$@" 2>&1; }
+sf_start -k "$WORK/hk"
+case "$(jsch 'echo ok')" in
+  *"error: Algorithm negotiation fail"*) pass jsch-default-refused ;;
+  *) fail jsch-default-refused "$(jsch 'echo ok' | tail -1)" ;;
+esac
+sf_stop
+sf_start -k "$WORK/hk" --kex-algorithms +ecdh-sha2-nistp256 --host-key-algorithms +ecdsa-sha2-nistp256
+out=$(jsch 'echo ok')
+case "$out" in
+  "ok"*"exit 0 "*"hostkey=ecdsa-sha2-nistp256") pass jsch-login-with-switches ;;
+  *) fail jsch-login-with-switches "$(printf '%s' "$out" | tail -3 | tr '\n' ' ') $(tail -2 "$SF_LOG" | tr '\n' ' ')" ;;
+esac
+ssh-audit -n -p "$SF_PORT" 127.0.0.1 >"$WORK/audit-jsch.txt" 2>&1
+echo "# ssh-audit with the JSch switches: $(grep -c '\[fail\]' "$WORK/audit-jsch.txt") fail / $(grep -c '\[warn\]' "$WORK/audit-jsch.txt") warn"
+grep -E '\[(fail|warn)\]' "$WORK/audit-jsch.txt" | sed 's/^/#   /'
 exit 0
