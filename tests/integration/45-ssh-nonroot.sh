@@ -8,7 +8,8 @@ ssh_t_setup
 # shellcheck disable=SC2034 # read by start_envinit (40-ssh-lib.bash)
 WRAP=(setpriv "--reuid=$T_UID" "--regid=$T_UID" --clear-groups --)
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_STATUS_FILE="$T_HOME/status" \
-  ENVINIT_FALLBACK_ARGS="--no-port-forwarding --no-print-motd" HOME="$T_HOME" || exit 1
+  ENVINIT_FALLBACK_ARGS="--no-port-forwarding --no-print-motd --kex-algorithms -diffie-hellman-group18-sha512" \
+  HOME="$T_HOME" || exit 1
 STATUS=$T_HOME/status
 expect skip-openssh-logged wait_until 5 grep -q 'OpenSSH needs root' "$LOG"
 if has_fallback; then
@@ -36,6 +37,19 @@ print(d["kind"], d["up"], d["port"], d["last_exit"])' 2>&1)
     *"open failed"*|*prohibited*|*"stdio forwarding failed"*) pass fallback-args-honoured ;;
     *) fail fallback-args-honoured "forwarding not refused despite --no-port-forwarding: '$out'" ;;
   esac
+  # an algorithm list in OpenSSH's syntax, through fallback_args: the
+  # removed key exchange is refused, its neighbour still works
+  kex_ssh() {
+    timeout 10 ssh -F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+      -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+      -o KexAlgorithms="$1" -p 2222 "$T_USER@127.0.0.1" echo ok </dev/null 2>&1
+  }
+  expect_eq fallback-args-kex-kept ok "$(kex_ssh diffie-hellman-group16-sha512)"
+  if [ "$(kex_ssh diffie-hellman-group18-sha512)" = ok ]; then
+    fail fallback-args-kex-removed "diffie-hellman-group18-sha512 still negotiated"
+  else
+    pass fallback-args-kex-removed
+  fi
   in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" "$ENVINIT" status >/dev/null 2>&1
   expect_eq status-up 0 "$?"
 else
