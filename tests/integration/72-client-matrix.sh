@@ -1,7 +1,7 @@
 #!/bin/bash
 # Other SSH implementations' clients against envinit-sshd: Go's
 # golang.org/x/crypto/ssh with github.com/pkg/sftp, PuTTY's plink and psftp,
-# paramiko, rsync and git over OpenSSH's ssh. Debian's OpenSSH sshd,
+# paramiko, JSch, rsync and git over OpenSSH's ssh. Debian's OpenSSH sshd,
 # with its own sshd_config, runs every case as well: a case that fails on it
 # too is a setup problem and is reported as one, never as a pass. (curl's
 # sftp:// and scp://, libssh2, are in 53-sshd-audit.sh.) Everything runs on
@@ -13,10 +13,12 @@ source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
 require ip ssh ssh-keygen /usr/sbin/sshd socat sha256sum go plink psftp puttygen \
-  /usr/bin/python3 rsync git ss su
+  /usr/bin/python3 java rsync git ss su
 ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 /usr/bin/python3 -c 'import paramiko' 2>/dev/null || { fail requires-paramiko "python3-paramiko not installed (run .ci/deps test)"; exit 1; }
+JSCH_JAR=/usr/share/java/jsch.jar
+[ -r "$JSCH_JAR" ] || { fail requires-jsch "$JSCH_JAR missing: libjsch-java not installed (run .ci/deps test)"; exit 1; }
 for d in golang.org/x/crypto/ssh github.com/pkg/sftp; do
   [ -d "/usr/share/gocode/src/$d" ] || { fail requires-go-packages "/usr/share/gocode/src/$d missing (run .ci/deps test)"; exit 1; }
 done
@@ -43,9 +45,12 @@ sf_setup
 ns_user "$SF_USER" $SF_UID "$SF_HOME"
 mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd
 KEYS=$WORK/keys
-# PuTTY wants its own key format.
+# JSch 0.1.55 reads PEM private keys only and knows no ed25519: an ECDSA key
+# in PEM for it. PuTTY wants its own format.
+ssh-keygen -q -t ecdsa -b 256 -m PEM -N '' -C jsch -f "$KEYS/jsch"
 puttygen "$KEYS/good" -O private -o "$KEYS/good.ppk" >"$WORK/puttygen.log" 2>&1 \
   || { fail puttygen-convert "$(cat "$WORK/puttygen.log")"; exit 1; }
+sf_keys "$(sf_pub good)" "$(sf_pub jsch)"
 
 # shellcheck disable=SC2119 # the defaults, no flags
 sf_start || { fail envinit-sshd-start "$(tail -3 "$SF_LOG")"; exit 1; }
@@ -53,10 +58,12 @@ sf_start || { fail envinit-sshd-start "$(tail -3 "$SF_LOG")"; exit 1; }
 OPENSSH_PORT=2223
 OPENSSH_LOG=$WORK/openssh.log
 ssh-keygen -q -t ed25519 -N '' -f "$WORK/openssh_ed25519"
+ssh-keygen -q -t ecdsa -b 256 -N '' -f "$WORK/openssh_ecdsa"
 cat >"$WORK/sshd_config" <<CFG
 Port $OPENSSH_PORT
 ListenAddress 127.0.0.1
 HostKey $WORK/openssh_ed25519
+HostKey $WORK/openssh_ecdsa
 UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -72,6 +79,39 @@ at_exit "kill $! 2>/dev/null"
 wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$OPENSSH_PORT" 2>/dev/null \
   || { fail openssh-listens "$(tail -5 "$OPENSSH_LOG")"; exit 1; }
 
+# JSch 0.1.55 offers no curve25519, no ed25519 host key and no -etm MAC: its
+# own envinit-sshd with what JSch shares with OpenSSH's defaults added
+# (ecdh-sha2-nistp256, an ECDSA host key; hmac-sha2-256 is already offered).
+JSCH_PORT=2224
+JSCH_LOG=$WORK/sshd-jsch.log
+"$SF_BIN" -p $JSCH_PORT -l 127.0.0.1 -k "$WORK/hostkey-jsch" -u "$SF_USER" \
+  --passwd "$WORK/passwd" --group "$WORK/group" \
+  --kex-algorithms +ecdh-sha2-nistp256 --host-key-algorithms +ecdsa-sha2-nistp256 \
+  2>"$JSCH_LOG" &
+at_exit "kill $! 2>/dev/null"
+wait_until 5 grep -q 'listening on' "$JSCH_LOG" \
+  || fail envinit-sshd-jsch-start "envinit-sshd with --kex-algorithms/--host-key-algorithms did not start: $(head -1 "$JSCH_LOG")"
+
+# Its control: OpenSSH's sshd limited to what envinit-sshd then offers (its
+# lists in sshfallback.h plus the two additions), so that it shows those
+# additions are enough for JSch.
+sf_list() { # NAME: the value of sshfallback.h's #define NAME, one line
+  awk -v n="$1" '$1 == "#define" && $2 == n {f=1} f {print; if ($0 !~ /\\$/) exit}' \
+    "$SRC/sshfallback/sshfallback.h" | grep -o '"[^"]*"' | tr -d '"\n'
+}
+JSCH_CONTROL_PORT=2225
+sed "s/^Port .*/Port $JSCH_CONTROL_PORT/" "$WORK/sshd_config" >"$WORK/sshd_config.jsch"
+cat >>"$WORK/sshd_config.jsch" <<CFG
+KexAlgorithms $(sf_list SF_KEX),ecdh-sha2-nistp256
+HostKeyAlgorithms $(sf_list SF_HOSTKEYS),ecdsa-sha2-nistp256
+Ciphers $(sf_list SF_CIPHERS)
+MACs $(sf_list SF_MACS)
+CFG
+/usr/sbin/sshd -D -e -f "$WORK/sshd_config.jsch" 2>"$OPENSSH_LOG.jsch" &
+at_exit "kill $! 2>/dev/null"
+wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$JSCH_CONTROL_PORT" 2>/dev/null \
+  || { fail openssh-jsch-listens "$(tail -5 "$OPENSSH_LOG.jsch")"; exit 1; }
+
 # The echo server the forwards reach, on the servers' side.
 ECHO_PORT=7777
 socat TCP-LISTEN:$ECHO_PORT,bind=127.0.0.1,reuseaddr,fork EXEC:cat 2>/dev/null &
@@ -86,7 +126,7 @@ fp() { ssh-keygen -l -E sha256 -f "$1" | awk '{print $2}'; }
 "$SF_BIN" --print-host-key -k "$WORK/hostkey" >"$WORK/hostkey-line.pub" 2>>"$SF_LOG"
 declare -A HOSTKEYS=(
   [$SF_PORT]="-hostkey $(fp "$WORK/hostkey-line.pub")"
-  [$OPENSSH_PORT]="-hostkey $(fp "$WORK/openssh_ed25519.pub")"
+  [$OPENSSH_PORT]="-hostkey $(fp "$WORK/openssh_ed25519.pub") -hostkey $(fp "$WORK/openssh_ecdsa.pub")"
 )
 
 DATA=$WORK/data.bin
@@ -157,6 +197,10 @@ plink_forward() {
   return "$rc"
 }
 
+jsch_client() { local p=$1; shift; java -cp "$JSCH_JAR" "$SRC/tests/helpers/JschClient.java" "$p" "$SF_USER" "$KEYS/jsch" "$@" </dev/null; }
+jsch_exec() { local out rc; out=$(jsch_client "$1" exec "$EXEC_CMD"); rc=$?; exec_ok "$rc" "$out"; }
+jsch_sftp() { jsch_client "$1" sftp "$DATA" "up-$2.bin" "$WORK/back-jsch-$2" && roundtrip_ok "$2" "$WORK/back-jsch-$2"; }
+
 # rsync and git speak through OpenSSH's ssh to programs the user's shell runs.
 make_tree() {
   mkdir -p "$WORK/tree/a/b" "$WORK/tree/empty"
@@ -190,13 +234,14 @@ git_rt() {
   [ "$got" = "$want" ] || { echo "the clone after the push holds '$got', want '$want'"; return 1; }
 }
 
-# mcase CLIENT FEATURE FN: FN against OpenSSH's sshd (the control) and
-# against envinit-sshd.
+# mcase CLIENT FEATURE FN [OUR_PORT [CONTROL_PORT]]: FN against OpenSSH's
+# sshd (the control, on CONTROL_PORT, default OPENSSH_PORT) and against
+# envinit-sshd (on OUR_PORT, default SF_PORT).
 ROWS=()
 mcase() {
-  local client=$1 feat=$2 fn=$3 o=FAIL e=FAIL
-  if "$fn" "$OPENSSH_PORT" "openssh" >"$WORK/why.o" 2>&1; then o=ok; fi
-  if "$fn" "$SF_PORT" "envinit" >"$WORK/why.e" 2>&1; then e=ok; fi
+  local client=$1 feat=$2 fn=$3 port=${4:-$SF_PORT} cport=${5:-$OPENSSH_PORT} o=FAIL e=FAIL
+  if "$fn" "$cport" "openssh" >"$WORK/why.o" 2>&1; then o=ok; fi
+  if "$fn" "$port" "envinit" >"$WORK/why.e" 2>&1; then e=ok; fi
   if [ $o = ok ]; then pass "openssh-control/$client/$feat"
   else fail "openssh-control/$client/$feat" "setup problem: fails on OpenSSH's sshd too: $(tail -3 "$WORK/why.o" | tr '\n' ' ')"; fi
   if [ $e = ok ] && [ $o = ok ]; then pass "$client/$feat"
@@ -217,6 +262,8 @@ mcase paramiko direct-tcpip pm_forward
 mcase plink exec-status plink_exec
 mcase psftp put-get psftp_rt
 mcase plink local-forward plink_forward
+mcase jsch exec-status jsch_exec $JSCH_PORT $JSCH_CONTROL_PORT
+mcase jsch sftp-roundtrip jsch_sftp $JSCH_PORT $JSCH_CONTROL_PORT
 mcase rsync tree-up-down rsync_rt
 mcase git clone-push git_rt
 
