@@ -84,7 +84,11 @@ wait_until 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$OPENSSH_PORT" 2>/dev/null \
 # (ecdh-sha2-nistp256, an ECDSA host key; hmac-sha2-256 is already offered).
 JSCH_PORT=2224
 JSCH_LOG=$WORK/sshd-jsch.log
-"$SF_BIN" -p $JSCH_PORT -l 127.0.0.1 -k "$WORK/hostkey-jsch" -u "$SF_USER" \
+# One host key per type enabled: a folder holding both (a single -k file
+# that does not exist is generated as one key only).
+mkdir -p "$WORK/hostkeys-jsch"
+for t in ed25519 ecdsa; do ssh-keygen -q -t $t -N '' -f "$WORK/hostkeys-jsch/ssh_host_${t}_key"; done
+"$SF_BIN" -p $JSCH_PORT -l 127.0.0.1 -k "$WORK/hostkeys-jsch" -u "$SF_USER" \
   --passwd "$WORK/passwd" --group "$WORK/group" \
   --kex-algorithms +ecdh-sha2-nistp256 --host-key-algorithms +ecdsa-sha2-nistp256 \
   2>"$JSCH_LOG" &
