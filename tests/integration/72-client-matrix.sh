@@ -204,6 +204,8 @@ plink_forward() {
 jsch_client() { local p=$1; shift; java -cp "$JSCH_JAR" "$SRC/tests/helpers/JschClient.java" "$p" "$SF_USER" "$KEYS/jsch" "$@" </dev/null; }
 jsch_exec() { local out rc; out=$(jsch_client "$1" exec "$EXEC_CMD"); rc=$?; exec_ok "$rc" "$out"; }
 jsch_sftp() { jsch_client "$1" sftp "$DATA" "up-$2.bin" "$WORK/back-jsch-$2" && roundtrip_ok "$2" "$WORK/back-jsch-$2"; }
+jsch_pty() { timeout 30 java -cp "$JSCH_JAR" "$SRC/tests/helpers/JschClient.java" "$1" "$SF_USER" "$KEYS/jsch" pty </dev/null; }
+jsch_forward() { jsch_client "$1" forward 127.0.0.1 "$ECHO_PORT" 1000000; }
 
 # rsync and git speak through OpenSSH's ssh to programs the user's shell runs.
 make_tree() {
@@ -268,6 +270,8 @@ mcase psftp put-get psftp_rt
 mcase plink local-forward plink_forward
 mcase jsch exec-status jsch_exec $JSCH_PORT $JSCH_CONTROL_PORT
 mcase jsch sftp-roundtrip jsch_sftp $JSCH_PORT $JSCH_CONTROL_PORT
+mcase jsch pty-window-change jsch_pty $JSCH_PORT $JSCH_CONTROL_PORT
+mcase jsch local-forward jsch_forward $JSCH_PORT $JSCH_CONTROL_PORT
 mcase rsync tree-up-down rsync_rt
 mcase git clone-push git_rt
 
