@@ -5,7 +5,9 @@
 # with its own sshd_config, runs every case as well: a case that fails on it
 # too is a setup problem and is reported as one, never as a pass. (curl's
 # sftp:// and scp://, libssh2, are in 53-sshd-audit.sh.) Everything runs on
-# loopback in a private network namespace.
+# loopback in a private network namespace. plink sends a window change only
+# when its own terminal is resized: its pty case runs it under a pty
+# (tests/helpers/pty_resize.py).
 # The case functions are called through mcase:
 # shellcheck disable=SC2317
 if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
@@ -173,6 +175,23 @@ pm_forward() { pm_client "$1" forward 127.0.0.1 "$ECHO_PORT" 1000000; }
 putty_opts() { echo "-batch -P $1 -i $KEYS/good.ppk ${HOSTKEYS[$1]}"; }
 # shellcheck disable=SC2046
 plink_exec() { local out rc; out=$(plink $(putty_opts "$1") "$SF_USER@127.0.0.1" "$EXEC_CMD" </dev/null); rc=$?; exec_ok "$rc" "$out"; }
+# plink changes the pty's size only on a SIGWINCH from its own terminal:
+# it runs under a pty that pty_resize.py resizes once the first size is in.
+sizes_ok() { # OUTPUT: stty size printed 24 80, then 50 132
+  local got
+  got=$(grep -E '^[0-9]+ [0-9]+$' <<<"$1" | paste -sd,)
+  [ "$got" = "24 80,50 132" ] && return 0
+  echo "stty size printed '$got', want '24 80,50 132'; output: $(tail -3 <<<"$1" | tr '\n' ' ')"; return 1
+}
+# shellcheck disable=SC2046
+plink_pty() {
+  local out rc
+  out=$(/usr/bin/python3 "$SRC/tests/helpers/pty_resize.py" 24 80 50 132 \
+    plink -t $(putty_opts "$1") "$SF_USER@127.0.0.1" 'stty size; read x; stty size' </dev/null)
+  rc=$?
+  [ "$rc" = 0 ] || { echo "status $rc: $(tail -3 <<<"$out" | tr '\n' ' ')"; return 1; }
+  sizes_ok "$out"
+}
 # shellcheck disable=SC2046
 psftp_rt() {
   printf 'put %s up-%s.bin\nget up-%s.bin %s\n' "$DATA" "$2" "$2" "$WORK/back-psftp-$2" >"$WORK/psftp-$2.cmd"
@@ -266,6 +285,7 @@ mcase paramiko pty-resize pm_pty
 mcase paramiko sftp-roundtrip pm_sftp
 mcase paramiko direct-tcpip pm_forward
 mcase plink exec-status plink_exec
+mcase plink pty-window-change plink_pty
 mcase psftp put-get psftp_rt
 mcase plink local-forward plink_forward
 mcase jsch exec-status jsch_exec $JSCH_PORT $JSCH_CONTROL_PORT
