@@ -281,7 +281,7 @@ mcase go-x-crypto pty-window-change go_pty
 mcase go-pkg-sftp sftp-roundtrip go_sftp
 mcase go-x-crypto direct-tcpip go_forward
 mcase paramiko exec-status pm_exec
-mcase paramiko pty-resize pm_pty
+mcase paramiko pty-window-change pm_pty
 mcase paramiko sftp-roundtrip pm_sftp
 mcase paramiko direct-tcpip pm_forward
 mcase plink exec-status plink_exec
