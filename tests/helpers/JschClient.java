@@ -93,15 +93,20 @@ public class JschClient {
         ch.setCommand("stty size; read x; stty size");
         InputStream in = ch.getInputStream();
         OutputStream out = ch.getOutputStream();
-        // No timeout here: with one, JSch sends its channel requests, the
-        // window-change too, with want reply set and blocks in setPtySize
-        // until the reply or the timeout; without, want reply is false, as
-        // RFC 4254 6.7 has it for window-change. The script bounds the run.
-        ch.connect();
+        // With a timeout, JSch sends its channel requests with want reply
+        // set, the window-change too, and waits in setPtySize for the
+        // answer, which a server owes it (RFC 4254, 5.4).
+        ch.connect(10000);
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
         List<String> got = sizes(r, true);
         // Connected: a window-change request.
+        long t0 = System.nanoTime();
         ch.setPtySize(132, 50, 0, 0);
+        long waited = (System.nanoTime() - t0) / 1000000;
+        if (waited > 5000) {
+            System.out.println("window-change unanswered: setPtySize waited " + waited + " ms");
+            return 1;
+        }
         Thread.sleep(200);
         out.write("go\n".getBytes(StandardCharsets.UTF_8));
         out.flush();
