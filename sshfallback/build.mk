@@ -64,7 +64,7 @@ bundle: envinit envinit-setup envinit-sshd
 # Static analysis of this component's own files (the lead's `make lint` runs
 # cppcheck over the folder; clang-tidy uses the repository's .clang-tidy).
 SSHF_LINT := sshfallback/algo.c sshfallback/authkeys.c sshfallback/conn.c sshfallback/fwd.c sshfallback/hostkey.c sshfallback/log.c \
-             sshfallback/main.c sshfallback/policy.c sshfallback/session.c sshfallback/stdio.c \
+             sshfallback/main.c sshfallback/options.c sshfallback/policy.c sshfallback/session.c sshfallback/stdio.c \
              tests/unit/test_sshfallback.c \
              tests/unit/test_sshfallback_fwd.c
 .PHONY: sshfallback-lint

@@ -45,6 +45,7 @@ static void usage(FILE *out)
             "       [--x11-use-localhost] [--x11-display-offset N]\n"
             "       [--kex-algorithms LIST] [--ciphers LIST] [--macs LIST]\n"
             "       [--host-key-algorithms LIST] [--pubkey-accepted-algorithms LIST]\n"
+            "       [--subsystem 'sftp internal-sftp [FLAGS]'] [-f SSHD_CONFIG] [-T]\n"
             "           LIST as in sshd_config: a,b (exactly), +a,b (added to the default),\n"
             "           -a,b (removed; * and ? patterns), ^a,b (put first)\n"
             "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
@@ -52,123 +53,120 @@ static void usage(FILE *out)
             "See sshfallback/sshfallback.h for the meaning of each flag.\n");
 }
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < lo || v > hi)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
-enum { O_GRACE = 256, O_TRIES, O_SESSIONS, O_STARTUPS, O_ACCEPT_ENV, O_KEEPALIVE,
-       O_PASSWD, O_GROUP, O_READY, O_NO_SFTP, O_NO_PORTFWD, O_NO_UNIXFWD, O_NO_AGENT, O_NO_X11, O_NO_MOTD,
-       O_GATEWAY, O_X11_LOCAL, O_X11_OFFSET, O_CONNECTION, O_PRINT_KEY, O_NO_SL_UNLINK,
-       O_ALGO /* + enum sf_algo_kind */ };
-
+/* The command line, through sf_options[] (options.c): getopt_long's
+ * options and the short ones come from the table. A switch given twice
+ * keeps its last value, as it always did; the file (-f) then only fills in
+ * what the command line left unset (sf_config_apply_text). */
 static int parse_args(int argc, char **argv, struct sf_config *c)
 {
-    static const struct option opts[] = {
-        {"port", required_argument, 0, 'p'},
-        {"listen", required_argument, 0, 'l'},
-        {"host-key", required_argument, 0, 'k'},
-        {"user", required_argument, 0, 'u'},
-        {"authorized-keys", required_argument, 0, 'a'},
-        {"log-stderr", no_argument, 0, 'e'},
-        {"foreground", no_argument, 0, 'D'},
-        {"verbose", no_argument, 0, 'v'},
-        {"quiet", no_argument, 0, 'q'},
-        {"test", no_argument, 0, 't'},
-        {"help", no_argument, 0, 'h'},
-        {"login-grace-time", required_argument, 0, O_GRACE},
-        {"max-auth-tries", required_argument, 0, O_TRIES},
-        {"max-sessions", required_argument, 0, O_SESSIONS},
-        {"max-startups", required_argument, 0, O_STARTUPS},
-        {"accept-env", required_argument, 0, O_ACCEPT_ENV},
-        {"keepalive", required_argument, 0, O_KEEPALIVE},
-        {"passwd", required_argument, 0, O_PASSWD},
-        {"group", required_argument, 0, O_GROUP},
-        {"ready-fd", required_argument, 0, O_READY},
-        {"no-sftp", no_argument, 0, O_NO_SFTP},
-        {"no-port-forwarding", no_argument, 0, O_NO_PORTFWD},
-        {"no-agent-forwarding", no_argument, 0, O_NO_AGENT},
-        {"no-x11-forwarding", no_argument, 0, O_NO_X11},
-        {"no-unix-forwarding", no_argument, 0, O_NO_UNIXFWD},
-        {"no-print-motd", no_argument, 0, O_NO_MOTD},
-        {"gateway-ports", no_argument, 0, O_GATEWAY},
-        {"no-stream-local-bind-unlink", no_argument, 0, O_NO_SL_UNLINK},
-        {"x11-use-localhost", no_argument, 0, O_X11_LOCAL},
-        {"x11-display-offset", required_argument, 0, O_X11_OFFSET},
-        {"connection", no_argument, 0, O_CONNECTION},
-        {"inetd", no_argument, 0, 'i'},
-        {"print-host-key", no_argument, 0, O_PRINT_KEY},
-        {"kex-algorithms", required_argument, 0, O_ALGO + SF_ALGO_KEX},
-        {"ciphers", required_argument, 0, O_ALGO + SF_ALGO_CIPHERS},
-        {"macs", required_argument, 0, O_ALGO + SF_ALGO_MACS},
-        {"host-key-algorithms", required_argument, 0, O_ALGO + SF_ALGO_HOSTKEYS},
-        {"pubkey-accepted-algorithms", required_argument, 0, O_ALGO + SF_ALGO_PUBKEYS},
-        {0, 0, 0, 0},
-    };
-    unsigned u;
-    int o;
-    while ((o = getopt_long(argc, argv, "p:l:k:u:a:eDvqthi", opts, NULL)) != -1) {
-        const char *bad = NULL;
-        switch (o) {
-        case 'p': if (parse_uint(optarg, 1, 65535, &u) < 0) bad = "--port"; else c->port = (int)u; break;
-        case 'l': c->listen_addr = optarg; break;
-        case 'k':
-            if (c->n_host_keys == SF_MAX_HOST_KEYS) bad = "--host-key (too many; the limit is 16)";
-            else c->host_keys[c->n_host_keys++] = optarg;
-            break;
-        case 'u': c->user = optarg; break;
-        case 'a': c->authorized_keys = optarg; break;
-        case 'e': case 'D': break;
-        case 'v': sf_log_level = SF_DEBUG; c->libssh_log++; break;
-        case 'q': sf_log_level = SF_WARN; break;
-        case 't': c->test_only = 1; break;
-        case 'h': usage(stdout); exit(0);
-        case O_GRACE: if (parse_uint(optarg, 1, 86400, &c->grace_s) < 0) bad = "--login-grace-time"; break;
-        case O_TRIES: if (parse_uint(optarg, 1, 1000, &c->max_auth_tries) < 0) bad = "--max-auth-tries"; break;
-        case O_SESSIONS: if (parse_uint(optarg, 1, 1000, &c->max_sessions) < 0) bad = "--max-sessions"; break;
-        case O_STARTUPS: if (sf_startups_parse(optarg, &c->startups) < 0) bad = "--max-startups"; break;
-        case O_ACCEPT_ENV:
-            if (c->n_accept_env == SF_MAX_ACCEPT_ENV) bad = "--accept-env (too many)";
-            else c->accept_env[c->n_accept_env++] = optarg;
-            break;
-        case O_KEEPALIVE: if (parse_uint(optarg, 0, 86400, &c->keepalive_s) < 0) bad = "--keepalive"; break;
-        case O_PASSWD: c->passwd_path = optarg; break;
-        case O_GROUP: c->group_path = optarg; break;
-        case O_READY: if (parse_uint(optarg, 0, 65535, &u) < 0) bad = "--ready-fd"; else c->ready_fd = (int)u; break;
-        case O_NO_SFTP: c->no_sftp = 1; break;
-        case O_NO_PORTFWD: c->no_port_forwarding = 1; break;
-        case O_NO_AGENT: c->no_agent_forwarding = 1; break;
-        case O_NO_X11: c->no_x11_forwarding = 1; break;
-        case O_NO_UNIXFWD: c->no_unix_forwarding = 1; break;
-        case O_NO_MOTD: c->no_motd = 1; break;
-        case O_GATEWAY: c->gateway_ports = 1; break;
-        case O_NO_SL_UNLINK: c->no_stream_local_bind_unlink = 1; break;
-        case O_X11_LOCAL: c->x11_use_localhost = 1; break;
-        case O_X11_OFFSET: if (parse_uint(optarg, 0, 1000, &c->x11_display_offset) < 0) bad = "--x11-display-offset"; break;
-        case O_CONNECTION: c->connection = 1; break;
-        case 'i': c->inetd = 1; break;
-        case O_PRINT_KEY: c->print_host_key = 1; break;
-        case O_ALGO + SF_ALGO_KEX: case O_ALGO + SF_ALGO_CIPHERS: case O_ALGO + SF_ALGO_MACS:
-        case O_ALGO + SF_ALGO_HOSTKEYS: case O_ALGO + SF_ALGO_PUBKEYS:
-            c->algo_spec[o - O_ALGO] = optarg; /* checked by resolve_algorithms */
-            break;
-        default: usage(stderr); return -1;
+    static struct option opts[SF_OPT_COUNT + 1];
+    char shorts[2 * SF_OPT_COUNT + 1];
+    size_t ns = 0;
+    for (size_t i = 0; i < SF_OPT_COUNT; i++) {
+        const struct sf_option *o = &sf_options[i];
+        int arg = o->kind != SF_OPT_FLAG && o->kind != SF_OPT_IGNORED && o->kind != SF_OPT_ACTION;
+        opts[i] = (struct option){o->name, arg ? required_argument : no_argument, NULL, 256 + (int)i};
+        if (o->short_opt) {
+            shorts[ns++] = (char)o->short_opt;
+            if (arg)
+                shorts[ns++] = ':';
         }
-        if (bad) {
-            sf_log(SF_ERROR, "bad value '%s' for %s", optarg, bad);
+    }
+    shorts[ns] = '\0';
+    int o;
+    while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+        size_t i = SF_OPT_COUNT;
+        if (o >= 256)
+            i = (size_t)(o - 256);
+        else
+            for (size_t j = 0; j < SF_OPT_COUNT; j++)
+                if (sf_options[j].short_opt == o)
+                    i = j;
+        if (i == SF_OPT_COUNT) {
+            usage(stderr);
             return -1;
         }
+        const struct sf_option *opt = &sf_options[i];
+        char err[512];
+        if (opt->kind == SF_OPT_ACTION) {
+            if (opt->off == SF_ACT_VERBOSE) {
+                sf_log_level = SF_DEBUG;
+                c->libssh_log++;
+            } else if (opt->off == SF_ACT_QUIET) {
+                sf_log_level = SF_WARN;
+            } else {
+                usage(stdout);
+                exit(0);
+            }
+        } else if (opt->kind != SF_OPT_IGNORED &&
+                   sf_option_set(c, opt, optarg ? optarg : "", 0, err, sizeof err) < 0) {
+            sf_log(SF_ERROR, "%s", err);
+            return -1;
+        }
+        c->seen[i] = 1;
     }
     if (optind != argc) {
         sf_log(SF_ERROR, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+/* The whole of FD (under 1 MiB), NUL-ended, or NULL with errno. pread:
+ * the listener's memory file has one offset for every connection. */
+static char *read_all(int fd)
+{
+    size_t len = 0, size = 4096;
+    char *buf = malloc(size);
+    ssize_t n;
+    while (buf && (n = pread(fd, buf + len, size - len - 1, (off_t)len)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            free(buf);
+            return NULL;
+        }
+        len += (size_t)n;
+        if (size - len - 1 == 0) {
+            char *more = size < (1u << 20) ? realloc(buf, size * 2) : NULL;
+            if (!more) {
+                free(buf);
+                errno = EFBIG;
+                return NULL;
+            }
+            buf = more;
+            size *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    return buf;
+}
+
+/* -f: the file (for a connection, the listener's copy on
+ * SF_CONN_CONFIG_FD) applied after the command line; *TEXT keeps it for
+ * the connections. 0, or -1 (logged). */
+static int apply_config_file(struct sf_config *c, char **text)
+{
+    *text = NULL;
+    if (!c->config_path)
+        return 0;
+    int fd = c->connection ? SF_CONN_CONFIG_FD : open(c->config_path, O_RDONLY | O_CLOEXEC);
+    char *t = fd >= 0 ? read_all(fd) : NULL;
+    int saved = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!t) {
+        sf_log(SF_ERROR, "configuration file %s: %s; not starting", c->config_path, strerror(saved));
+        return -1;
+    }
+    char err[768];
+    if (sf_config_apply_text(c, t, c->config_path, err, sizeof err) < 0) {
+        sf_log(SF_ERROR, "%s; not starting", err);
+        free(t);
+        return -1;
+    }
+    *text = t; /* the listener hands it on to the connections */
     return 0;
 }
 
@@ -312,6 +310,7 @@ struct listener {
     const struct sf_config *cfg;
     char **conn_args;           /* our own switches and --connection */
     int lfd, sfd, report_rd, report_wr, key_fd;
+    int config_fd;              /* the -f file's text, -1 without one */
     unsigned max_pending;       /* MaxStartups' full, within our descriptors */
     /* pending connections: the process, and our copy of its socket, to see
      * whether the client has sent anything and to close it */
@@ -346,11 +345,12 @@ static long long now_ms(void)
  * report pipe on the fixed descriptors conn.c expects. */
 static void __attribute__((noreturn)) start_connection(const struct listener *l, int fd)
 {
-    int from[3] = {fd, l->key_fd, l->report_wr}, high[3];
-    for (int i = 0; i < 3; i++)
+    int from[4] = {fd, l->key_fd, l->report_wr, l->config_fd}, high[4];
+    int n = l->config_fd >= 0 ? 4 : 3;
+    for (int i = 0; i < n; i++)
         if ((high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
             _exit(126);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < n; i++)
         if (dup2(high[i], SF_CONN_SOCKET_FD + i) < 0) /* dup2 leaves the copy open across exec */
             _exit(126);
     sf_reexec(l->conn_args);
@@ -526,6 +526,23 @@ static int key_memfd(ssh_key *keys, size_t n)
     return fd;
 }
 
+/* The -f file's TEXT for the connections' program images, sealed as the
+ * keys are: each connection applies what the listener applied, even when
+ * the file has changed since. */
+static int config_memfd(const char *text)
+{
+    int fd = memfd_create("envinit-sshd config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    size_t len = strlen(text);
+    if (fd >= 0 && (write(fd, text, len) != (ssize_t)len ||
+                    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        sf_log(SF_ERROR, "cannot hand the configuration to connections: %s; not starting", strerror(errno));
+    return fd;
+}
+
 /* The keys of key_memfd's file FD into KEYS[]: how many (0 when any is bad). */
 static size_t keys_from_fd(int fd, ssh_key keys[SF_MAX_SERVED_KEYS])
 {
@@ -661,9 +678,16 @@ int main(int argc, char **argv)
         return sf_sftp_main(SF_NAME " " SF_SFTP_SERVER_SWITCH, argc - 2, argv + 2);
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;
+    char *config_text;
+    if (apply_config_file(&cfg, &config_text) < 0)
+        return SF_EXIT_CONFIG;
     resolve_defaults(&cfg);
     if (resolve_algorithms(&cfg) < 0)
         return SF_EXIT_CONFIG;
+    if (cfg.print_config) {
+        sf_config_print(&cfg, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     envfile_log = envfile_to_sf_log;
 
     static struct envfile_user u;
@@ -722,7 +746,8 @@ int main(int argc, char **argv)
     l.key_fd = key_memfd(keys, n_keys);
     ssh_bind_free(bind); /* and the keys with it */
     l.conn_args = connection_args(argc, argv);
-    if (l.key_fd < 0 || !l.conn_args || sf_reexec_init(argv[0]) < 0) {
+    l.config_fd = config_text ? config_memfd(config_text) : -1;
+    if (l.key_fd < 0 || (config_text && l.config_fd < 0) || !l.conn_args || sf_reexec_init(argv[0]) < 0) {
         sf_log(SF_ERROR, "cannot prepare the connections' program image (%s); not starting", strerror(errno));
         return 1;
     }

@@ -306,7 +306,11 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
             _exit(126);
     }
     if (c->is_sftp) {
-        char *args[] = {SF_SFTP_SERVER_SWITCH, NULL};
+        /* Subsystem sftp internal-sftp FLAGS: sftp-server's flags */
+        const struct sf_config *cfg = c->conn->cfg;
+        char *args[SF_MAX_SFTP_ARGS + 2] = {SF_SFTP_SERVER_SWITCH};
+        for (size_t i = 0; i < cfg->n_sftp_args; i++)
+            args[i + 1] = cfg->sftp_args[i];
         sf_reexec(args);
     }
     if (c->display[0])

@@ -90,6 +90,30 @@
  *                              "none"), else the start fails with exit 78 naming
  *                              it. A host key algorithm of ecdsa-sha2-* or rsa-*
  *                              makes the server hold a key of that type as well.
+ *       --subsystem 'sftp internal-sftp [FLAGS]'
+ *                              sftp-server's flags (-R -p -P -u -d, see sftp.c)
+ *                              for each SFTP child (envinit-sshd --sftp-server FLAGS)
+ *   -f, --config FILE          settings in sshd_config syntax, applied after the
+ *                              command line (sf_config_apply_text): each switch
+ *                              above with a keyword (sf_options[] in options.c:
+ *                              Port, ListenAddress, HostKey, AuthorizedKeysFile,
+ *                              LoginGraceTime, MaxAuthTries, MaxSessions,
+ *                              MaxStartups, AcceptEnv, ClientAliveInterval,
+ *                              Allow{Tcp,StreamLocal,Agent}Forwarding,
+ *                              X11Forwarding, PrintMotd, GatewayPorts,
+ *                              StreamLocalBindUnlink, X11UseLocalhost,
+ *                              X11DisplayOffset, Subsystem, KexAlgorithms,
+ *                              Ciphers, MACs, HostKeyAlgorithms,
+ *                              PubkeyAcceptedAlgorithms). As sshd with -o: the
+ *                              command line wins, then the first value in the
+ *                              file; HostKey and AcceptEnv add up. Any other
+ *                              keyword, Match, Banner, ClientAliveCountMax or a
+ *                              bad value (yes/no checked) stops the start (78)
+ *                              naming the file, line and keyword. The listener
+ *                              reads it once; connections get its text
+ *                              (SF_CONN_CONFIG_FD), never the file again.
+ *   -T, --print-config         print the effective settings as `sshd -T` does
+ *                              (lowercase keyword, value), then exit
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
  * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
  * no usable host key, an unknown algorithm, root without the capabilities
@@ -176,6 +200,7 @@
 #define ENVINIT_SSHFALLBACK_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define SF_NAME "envinit-sshd"
@@ -238,6 +263,8 @@ const char *sf_log_safe(const char *s, char buf[SF_LOG_SAFE_SIZE]);
 /* ---- configuration (main.c fills it from the command line) ---- */
 #define SF_MAX_ACCEPT_ENV 32
 #define SF_MAX_HOST_KEYS 16
+#define SF_MAX_SFTP_ARGS 16
+#define SF_OPT_COUNT 41
 struct sf_startups {
     unsigned start, rate, full; /* MaxStartups start:rate:full */
 };
@@ -268,7 +295,55 @@ struct sf_config {
     unsigned x11_display_offset;
     const char *algo_spec[SF_ALGO_N]; /* --kex-algorithms...: OpenSSH syntax, NULL: default */
     char algos[SF_ALGO_N][SF_ALGO_MAX]; /* what is offered: the defaults with algo_spec applied */
+    const char *config_path;    /* -f: sshd_config-syntax file, NULL: none */
+    int print_config;           /* -T: print the effective settings and exit */
+    const char *sftp_subsystem; /* Subsystem's value, NULL: the default */
+    char *sftp_args[SF_MAX_SFTP_ARGS]; /* its sftp-server flags, for --sftp-server */
+    size_t n_sftp_args;
+    unsigned char seen[SF_OPT_COUNT]; /* set already (command line, then file): first wins */
 };
+
+/* ---- the settings table (options.c) ----
+ * One row per setting: its sshd_config keyword (NULL: command line only),
+ * its long switch (and short one), and how the value is set. main.c builds
+ * getopt_long's options from it and sf_config_apply_text reads a file
+ * (-f) with it, so the two cannot disagree. Precedence, as OpenSSH's sshd
+ * with -o: the command line is read first and the first value wins, so a
+ * switch beats the file, and a keyword given twice keeps its first value;
+ * HostKey and AcceptEnv add up (the command line's first). */
+enum sf_opt_kind {
+    SF_OPT_INT, SF_OPT_UINT, SF_OPT_SECONDS, /* number in [lo, hi]; SECONDS also 2m, 1h... */
+    SF_OPT_STR,
+    SF_OPT_FLAG,      /* switch without a value; keyword yes/no (lo: the field is its negation, and
+                       * "all" means yes: AllowTcpForwarding all) */
+    SF_OPT_HOSTKEY, SF_OPT_ACCEPT_ENV, SF_OPT_STARTUPS,
+    SF_OPT_ALGO,      /* off: enum sf_algo_kind */
+    SF_OPT_SUBSYSTEM, /* "sftp internal-sftp [sftp-server flags]" */
+    SF_OPT_IGNORED,   /* accepted for sshd compatibility */
+    SF_OPT_ACTION,    /* done by main.c: off is an SF_ACT_ */
+};
+enum { SF_ACT_VERBOSE, SF_ACT_QUIET, SF_ACT_HELP };
+struct sf_option {
+    const char *keyword, *name;
+    int short_opt;
+    enum sf_opt_kind kind;
+    size_t off;
+    unsigned lo, hi;
+};
+extern const struct sf_option sf_options[];
+/* Sets O from VALUE (the switch's argument, or the keyword's value when
+ * FROM_FILE; VALUE must outlive C). 0, or -1 with a message naming the
+ * switch or keyword in ERR. */
+int sf_option_set(struct sf_config *c, const struct sf_option *o, const char *value, int from_file, char *err,
+                  size_t esize);
+/* The row of an sshd_config KEYWORD (any case), or NULL. */
+const struct sf_option *sf_option_find_keyword(const char *keyword);
+/* Applies the sshd_config TEXT of FILE to C under the precedence above:
+ * 0, or -1 with ERR naming the file, the line and the keyword (an unknown
+ * or unimplemented keyword, Match, a bad value). */
+int sf_config_apply_text(struct sf_config *c, const char *text, const char *file, char *err, size_t esize);
+/* -T: the effective settings, "keyword value" a line, keywords in lowercase. */
+void sf_config_print(const struct sf_config *c, FILE *out);
 
 /* Parses "S:R:F" (or "S"); 0, or -1 when malformed (R > 100, S > F, ...). */
 int sf_startups_parse(const char *s, struct sf_startups *out);
@@ -414,6 +489,9 @@ size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, co
 #define SF_CONN_SOCKET_FD 3
 #define SF_CONN_KEY_FD 4
 #define SF_CONN_REPORT_FD 5
+/* the -f file's text as the listener read it (sealed memory file): every
+ * connection applies the very text the listener did */
+#define SF_CONN_CONFIG_FD 6
 /* Runs one accepted connection to its end; never returns. It becomes the
  * user (groups, gid, uid, no capability, not dumpable) before it reads a
  * byte from the client. REPORT_FD gets this process's pid (4 bytes) once

@@ -8,6 +8,7 @@
 #include <libssh/libssh.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -487,6 +488,108 @@ START_TEST(proc_stat_start_time)
 }
 END_TEST
 
+START_TEST(config_keywords)
+{
+    static struct sf_config c;
+    char err[512];
+    memset(&c, 0, sizeof c);
+    const char *text = "# comment\n\n  Port 2300\nport 2400\nMaxAuthTries=3\nAllowTcpForwarding no\n"
+                       "GatewayPorts yes\nPrintMotd no\nAcceptEnv FOO BAR_*\nAcceptEnv BAZ\n"
+                       "Subsystem sftp internal-sftp -R -u 022\nKexAlgorithms -diffie-hellman-group18-sha512\n"
+                       "LoginGraceTime 2m\nHostKey /a\nHostKey \"/b\"\nAllowStreamLocalForwarding all\n";
+    ck_assert_int_eq(sf_config_apply_text(&c, text, "f", err, sizeof err), 0);
+    ck_assert_int_eq(c.port, 2300); /* the first value wins */
+    ck_assert_uint_eq(c.max_auth_tries, 3);
+    ck_assert(c.no_port_forwarding && c.gateway_ports && c.no_motd && !c.no_unix_forwarding);
+    ck_assert_uint_eq(c.n_accept_env, 3);
+    ck_assert_str_eq(c.accept_env[2], "BAZ");
+    ck_assert_uint_eq(c.n_sftp_args, 3);
+    ck_assert_str_eq(c.sftp_args[0], "-R");
+    ck_assert_str_eq(c.sftp_args[2], "022");
+    ck_assert_str_eq(c.algo_spec[SF_ALGO_KEX], "-diffie-hellman-group18-sha512");
+    ck_assert_uint_eq(c.grace_s, 120);
+    ck_assert_uint_eq(c.n_host_keys, 2);
+    ck_assert_str_eq(c.host_keys[1], "/b");
+}
+END_TEST
+
+START_TEST(config_command_line_wins)
+{
+    static struct sf_config c;
+    char err[512];
+    memset(&c, 0, sizeof c);
+    const struct sf_option *port = sf_option_find_keyword("port"), *fwd = sf_option_find_keyword("AllowTcpForwarding");
+    ck_assert_ptr_nonnull(port);
+    ck_assert_str_eq(port->name, "port");
+    ck_assert_str_eq(fwd->name, "no-port-forwarding");
+    ck_assert_int_eq(sf_option_set(&c, port, "2222", 0, err, sizeof err), 0);
+    c.seen[port - sf_options] = 1;
+    ck_assert_int_eq(sf_option_set(&c, fwd, "", 0, err, sizeof err), 0);
+    c.seen[fwd - sf_options] = 1;
+    ck_assert_int_eq(sf_config_apply_text(&c, "Port 2300\nAllowTcpForwarding yes\n", "f", err, sizeof err), 0);
+    ck_assert_int_eq(c.port, 2222);
+    ck_assert(c.no_port_forwarding);
+    /* a value the command line overrides is still checked */
+    ck_assert_int_eq(sf_config_apply_text(&c, "AllowTcpForwarding perhaps\n", "f", err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "AllowTcpForwarding"));
+}
+END_TEST
+
+START_TEST(config_refusals)
+{
+    static const struct { const char *text, *named; } bad[] = {
+        {"Port 22\nMatch User root\n", "line 2: Match"},
+        {"UsePAM yes\n", "'UsePAM'"},
+        {"Banner /etc/issue\n", "Banner"},
+        {"ClientAliveCountMax 3\n", "ClientAliveCountMax"},
+        {"X11Forwarding maybe\n", "X11Forwarding"},
+        {"GatewayPorts clientspecified\n", "GatewayPorts"},
+        {"MaxAuthTries 0\n", "MaxAuthTries"},
+        {"Port\n", "Port without a value"},
+        {"Subsystem sftp /usr/lib/openssh/sftp-server\n", "Subsystem"},
+        {"Subsystem sftp internal-sftp -x\n", "Subsystem"},
+        {"LoginGraceTime 5x\n", "LoginGraceTime"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        static struct sf_config c;
+        char err[512];
+        memset(&c, 0, sizeof c);
+        ck_assert_int_eq(sf_config_apply_text(&c, bad[i].text, "cfg", err, sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].named) && strstr(err, "cfg line"), "%s: %s", bad[i].text, err);
+    }
+}
+END_TEST
+
+START_TEST(config_table_unique)
+{
+    for (size_t i = 0; i < SF_OPT_COUNT; i++)
+        for (size_t j = i + 1; j < SF_OPT_COUNT; j++) {
+            ck_assert_msg(strcmp(sf_options[i].name, sf_options[j].name) != 0, "%s", sf_options[i].name);
+            ck_assert(!sf_options[i].short_opt || sf_options[i].short_opt != sf_options[j].short_opt);
+            ck_assert(!sf_options[i].keyword || !sf_options[j].keyword ||
+                      strcasecmp(sf_options[i].keyword, sf_options[j].keyword) != 0);
+        }
+}
+END_TEST
+
+START_TEST(config_print)
+{
+    static struct sf_config c;
+    char err[512], buf[8192];
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(sf_config_apply_text(&c, "Port 2300\nX11Forwarding no\nSubsystem sftp internal-sftp -R\n",
+                                          "f", err, sizeof err), 0);
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    ck_assert_ptr_nonnull(f);
+    sf_config_print(&c, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(buf, "port 2300\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "x11forwarding no\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "allowtcpforwarding yes\n"));
+    ck_assert_ptr_nonnull(strstr(buf, "subsystem sftp internal-sftp -R\n"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sshfallback");
@@ -513,6 +616,11 @@ static Suite *suite(void)
     UNIT_ADD(s, hostkey_no_symlinked_folder);
     UNIT_ADD(s, agent_registry_names);
     UNIT_ADD(s, proc_stat_start_time);
+    UNIT_ADD(s, config_keywords);
+    UNIT_ADD(s, config_command_line_wins);
+    UNIT_ADD(s, config_refusals);
+    UNIT_ADD(s, config_table_unique);
+    UNIT_ADD(s, config_print);
     return s;
 }
 
