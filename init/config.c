@@ -51,6 +51,7 @@ static const struct key keys[] = {
     {"cvm", K_BOOL, OFF(cvm), 0, NULL, "write systemd units and exec systemd as PID 1"},
     {"status_file", K_STR, STR(status_path), NULL, "where the SSH status is written"},
     {"fallback_args", K_STR, STR(fallback_args), NULL, "extra envinit-sshd switches, e.g. --no-port-forwarding"},
+    {"fallback_config", K_STR, STR(fallback_config), NULL, "an sshd_config-syntax file for envinit-sshd (its -f)"},
 };
 #undef OFF
 #undef STR

@@ -117,6 +117,8 @@ int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size
         add_env(&u, "ENVINIT_FALLBACK_ARGS", c->fallback_args);
     if (c->host_keys[0])
         add_env(&u, "ENVINIT_HOST_KEYS", c->host_keys);
+    if (c->fallback_config[0])
+        add_env(&u, "ENVINIT_FALLBACK_CONFIG", c->fallback_config);
     add_env(&u, "ENVINIT_LOG_LEVEL", level_name(c->log_level));
     if (c->user[0])
         add_env(&u, "ENVINIT_USER", c->user);

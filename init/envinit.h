@@ -73,7 +73,7 @@ static inline int ascii_strcasecmp(const char *a, const char *b) { return ascii_
  * anything, with "file:line: what is wrong" (exit 2). */
 #define CONFIG_MAX_REWRITE 64
 #define CONFIG_MAX_KEYS 64
-#define CONFIG_KEY_COUNT 22 /* the settings (config.c's table checks it) */
+#define CONFIG_KEY_COUNT 23 /* the settings (config.c's table checks it) */
 /* Paths in settings: ample for any real path, small enough that the
  * settings do not weigh on an idle PID 1's memory. */
 #define CONFIG_PATH_LEN 512
@@ -113,6 +113,7 @@ struct config {
     int cvm;                    /* 0 */
     char status_path[CONFIG_PATH_LEN]; /* /run/envinit/status */
     char fallback_args[256];    /* extra envinit-sshd switches, blank-separated */
+    char fallback_config[CONFIG_PATH_LEN]; /* envinit-sshd -f: an sshd_config-syntax file */
     char config_path[CONFIG_PATH_LEN]; /* the file that was read, "" when none */
 };
 
@@ -488,7 +489,7 @@ int openssh_prepare(struct sshd_cmd *cmd);
 struct fallback_cmd {
     char *argv[FALLBACK_ARGV_MAX];
     char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];
-    char host_keys[CONFIG_PATH_LEN];
+    char host_keys[CONFIG_PATH_LEN], config[CONFIG_PATH_LEN];
 };
 /* false when envinit-sshd is not installed. USER may be "" (its default);
  * PORT 0 gives no --port (-i, --print-host-key). */
@@ -498,7 +499,7 @@ bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int por
 #define FALLBACK_EXIT_CONFIG 78
 /* Appends the host_keys setting (--host-key, when not "") and the
  * fallback_args setting's words to a built command line. */
-void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const char *words);
+void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const char *config, const char *words);
 
 /* CVM mode. */
 #define CVM_UNIT_NAME "envinit-ssh.service"

@@ -65,11 +65,13 @@ bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int por
     return true;
 }
 
-/* Appends --host-key HOST_KEYS (the host_keys setting, "" for none) and
- * WORDS (fallback_args: envinit-sshd's own switches such as
- * --no-port-forwarding, separated by blanks). Words beyond the argv's room
- * are dropped with a warning rather than cut in the middle. */
-void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const char *words)
+/* Appends --host-key HOST_KEYS (the host_keys setting, "" for none), -f
+ * CONFIG (fallback_config, "" for none) and WORDS (fallback_args:
+ * envinit-sshd's own switches such as --no-port-forwarding, separated by
+ * blanks; on envinit-sshd's command line they win over the file). Words
+ * beyond the argv's room are dropped with a warning rather than cut in the
+ * middle. */
+void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const char *config, const char *words)
 {
     size_t n = 0;
     while (cmd->argv[n])
@@ -78,6 +80,11 @@ void fallback_add_args(struct fallback_cmd *cmd, const char *host_keys, const ch
         snprintf(cmd->host_keys, sizeof cmd->host_keys, "%s", host_keys);
         cmd->argv[n++] = "--host-key";
         cmd->argv[n++] = cmd->host_keys;
+    }
+    if (config && config[0]) {
+        snprintf(cmd->config, sizeof cmd->config, "%s", config);
+        cmd->argv[n++] = "-f";
+        cmd->argv[n++] = cmd->config;
     }
     snprintf(cmd->extra, sizeof cmd->extra, "%s", words ? words : "");
     for (char *save = NULL, *w = strtok_r(cmd->extra, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {

@@ -195,7 +195,7 @@ static void print_commands(const struct config *c, FILE *out, const struct facts
     }
     struct fallback_cmd fb;
     if (fallback_build_argv(&fb, self_dir(), port, c->user)) {
-        fallback_add_args(&fb, c->host_keys, c->fallback_args);
+        fallback_add_args(&fb, c->host_keys, c->fallback_config, c->fallback_args);
         print_argv(out, "the fallback would run as", fb.argv);
     }
 }
@@ -286,7 +286,7 @@ static int exec_fallback(const struct config *c, int port, const char *why)
         ssh_status_set("none", "down", port, true, 0, "envinit-sshd is not installed");
         return SSH_SUPERVISE_NO_SERVER;
     }
-    fallback_add_args(&fb, c->host_keys, c->fallback_args);
+    fallback_add_args(&fb, c->host_keys, c->fallback_config, c->fallback_args);
     log_msg(port == c->ssh_port ? LOG_INFO : LOG_WARN, "ssh-supervise: starting envinit-sshd on port %d: %s",
             port, why);
     /* systemd supervises this process: the fallback simply takes it over. */

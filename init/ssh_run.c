@@ -29,6 +29,7 @@ static struct {
     char user[64];
     const char *fallback_args;  /* the config's */
     const char *host_keys;      /* the config's */
+    const char *fallback_config; /* the config's */
     struct service *svc;        /* the server we supervise, NULL when none */
     struct ssh_status st;       /* what the status file says apart from svc */
     char written[1024];         /* last rendered status, to skip identical writes */
@@ -61,6 +62,7 @@ void ssh_status_init(const struct config *c, const char *dir)
     snprintf(orch.user, sizeof orch.user, "%s", c->user);
     orch.fallback_args = c->fallback_args;
     orch.host_keys = c->host_keys;
+    orch.fallback_config = c->fallback_config;
 }
 
 /* ---- status ---- */
@@ -158,7 +160,7 @@ static struct service *start_fallback(int port)
         log_error("envinit-sshd is not installed in %s: no SSH server runs", orch.self_dir);
         return NULL;
     }
-    fallback_add_args(&fb, orch.host_keys, orch.fallback_args);
+    fallback_add_args(&fb, orch.host_keys, orch.fallback_config, orch.fallback_args);
     struct service_spec spec = {
         .name = "envinit-sshd",
         .argv = fb.argv,

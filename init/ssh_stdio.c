@@ -41,7 +41,7 @@ static bool stdio_argv(const struct config *c, struct fallback_cmd *cmd, char *m
         fallback_append(cmd, "-q");
     else if (c->log_level == LOG_DEBUG)
         fallback_append(cmd, "-v");
-    fallback_add_args(cmd, c->host_keys, c->fallback_args);
+    fallback_add_args(cmd, c->host_keys, c->fallback_config, c->fallback_args);
     return true;
 }
 

@@ -7,7 +7,10 @@ require setpriv
 ssh_t_setup
 # shellcheck disable=SC2034 # read by start_envinit (40-ssh-lib.bash)
 WRAP=(setpriv "--reuid=$T_UID" "--regid=$T_UID" --clear-groups --)
+# fallback_config: a file in sshd_config syntax for envinit-sshd (its -f)
+printf 'AcceptEnv MY_*\nMaxSessions 4\n' >"$T_HOME/fallback_sshd_config"
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_STATUS_FILE="$T_HOME/status" \
+  ENVINIT_FALLBACK_CONFIG="$T_HOME/fallback_sshd_config" \
   ENVINIT_FALLBACK_ARGS="--no-port-forwarding --no-print-motd --kex-algorithms -diffie-hellman-group18-sha512" \
   HOME="$T_HOME" || exit 1
 STATUS=$T_HOME/status
@@ -17,6 +20,9 @@ if has_fallback; then
   pid=$(status_field pid)
   expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
   expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
+  expect_eq fallback-config-applied "from-client" "$(timeout 10 ssh -F /dev/null -i "$WORK/id" -o IdentitiesOnly=yes \
+    -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
+    -o SetEnv=MY_VAR=from-client -p 2222 "$T_USER@127.0.0.1" 'echo "$MY_VAR"' </dev/null 2>&1)"
   expect_eq block-agent-sock-for-envinit-sshd "SSH_AUTH_SOCK=$T_HOME/.envinit-ssh-agent.sock" \
     "$(grep '^SSH_AUTH_SOCK=' "$T_HOME/.ssh/environment")"
   js=$(in_ns setpriv --reuid=$T_UID --regid=$T_UID --clear-groups -- env ENVINIT_STATUS_FILE="$STATUS" \

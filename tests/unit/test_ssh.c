@@ -669,12 +669,12 @@ START_TEST(fallback_argv)
              "%s/bundle/lib/ld-linux-x86-64.so.2 --library-path %s/bundle/lib %s/envinit-sshd --port 2222 --user coder",
              tmproot, tmproot, bin);
     ck_assert_str_eq(line, want);
-    fallback_add_args(&fb, "/etc/envinit/host-keys", "");
+    fallback_add_args(&fb, "/etc/envinit/host-keys", "/etc/envinit/sshd_config", "");
     argv_join(fb.argv, line, sizeof line);
-    ck_assert_ptr_nonnull(strstr(line, " --user coder --host-key /etc/envinit/host-keys"));
+    ck_assert_ptr_nonnull(strstr(line, " --user coder --host-key /etc/envinit/host-keys -f /etc/envinit/sshd_config"));
     ck_assert(fallback_build_argv(&fb, bin, 2222, "coder"));
     rm_tree();
-    fallback_add_args(&fb, "", "--no-port-forwarding  --no-x11-forwarding");
+    fallback_add_args(&fb, "", "", "--no-port-forwarding  --no-x11-forwarding");
     size_t n = 0;
     while (fb.argv[n])
         n++;
@@ -683,7 +683,7 @@ START_TEST(fallback_argv)
     ck_assert_str_eq(fb.argv[n - 1], "--no-x11-forwarding");
     /* envinit-sshd's algorithm lists in OpenSSH's syntax are single words */
     fb.argv[n - 2] = NULL; /* those words go: their buffer is reused */
-    fallback_add_args(&fb, "", "--kex-algorithms ^ecdh-sha2-nistp256,diffie-hellman-group14-sha256 "
+    fallback_add_args(&fb, "", "", "--kex-algorithms ^ecdh-sha2-nistp256,diffie-hellman-group14-sha256 "
                                "--host-key-algorithms +ecdsa-sha2-nistp256 --macs -hmac-sha2-*");
     for (n = 0; fb.argv[n];)
         n++;
