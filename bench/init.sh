@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/init.sh — envinit's PID-1 core against tini-static, tini and dumb-init,
-# all in one run on the same machine (issue 2's benchmark).
+# all in one run on the same machine.
 #
 #   bench/init.sh [--runs N] [--idle SECONDS] [--orphans N] [--orphan-runs N]
 #   (root; installs .ci/deps bench: tini, dumb-init)
@@ -17,7 +17,7 @@
 # 3. Reaping: X as PID 1 runs bench/orphans N (default 5000): N zombies are
 #    handed to PID 1 at once; time until all are reaped (median of
 #    --orphan-runs, default 5).
-# Prints a table with ratios to tini-static and checks issue 2's targets.
+# Prints a table with ratios to tini-static and checks its targets.
 # envinit runs with ENVINIT_SSH=off: as a tini drop-in it has no SSH work.
 # The run happens in a private mount namespace with a tmpfs on /run/envinit,
 # so envinit's status file never lands on the host.
@@ -154,7 +154,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a !~ /^[0-9.]+$/) p
   done
 } | tee "$OUT/table.md"
 
-# --- issue 2's targets ------------------------------------------------------------
+# --- targets ----------------------------------------------------------------------
 verdict() { if awk "BEGIN { exit !($2) }"; then echo "target met:    $1"; else echo "target MISSED: $1"; fi; }
 e=envinit t=tini-static
 {

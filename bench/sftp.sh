@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/sftp.sh — sftp throughput of sshfallback's SFTP subsystem (sftp.c)
-# against OpenSSH's, all in one run on the same machine (issue 7's benchmark).
+# against OpenSSH's, all in one run on the same machine.
 #
 #   bench/sftp.sh [--size MIB] [--runs N]
 #

@@ -1,6 +1,6 @@
 /* envfile — the environment user's SSH files, written safely.
  *
- * Contract (issue 3, "envfile"):
+ * Contract:
  *  - Pure functions (user/passwd parsing, block render/merge, variable
  *    filtering, key validation, option tokenizing, cgroup parsing,
  *    ~/.ssh/environment parsing) touch no file and allocate only what they

@@ -363,7 +363,7 @@ void ssh_start(const struct config *c, bool has_main);
 int cvm_exec_systemd(const struct config *c, char *const argv[], char *const envp[]);
 
 /* ---- SSH orchestration, CVM mode, status (owned by the ssh work) ---- */
-/* Which SSH server the environment gets (issue 4): OpenSSH when the image
+/* Which SSH server the environment gets: OpenSSH when the image
  * has it and envinit is root, else the bundled envinit-sshd; never a second
  * server on a port that is already served; in CVM mode systemd runs it.
  * Pure parts (parsers, the decision, rendering) take strings and structs

@@ -1,4 +1,4 @@
-/* The decision table of issue 4, as one pure function: which server runs
+/* The SSH decision table, as one pure function: which server runs
  * on which port, given what envinit found. Every row is a unit test. */
 #include "envinit.h"
 

@@ -119,7 +119,7 @@
  * no usable host key, an unknown algorithm, root without the capabilities
  * to become the user.
  *
- * Behaviour (issue 5):
+ * Behaviour:
  *  - one process per connection. The listener (root) keeps only
  *    CAP_NET_BIND_SERVICE, CAP_SETUID and CAP_SETGID (bounding set untouched,
  *    so sudo works in sessions) and holds the host keys only in a sealed
@@ -153,7 +153,7 @@
  *    to a second, then the process exits; nothing is left but programs that
  *    ignore SIGHUP, which the init process reaps later.
  *
- * Issue 7 (fwd.c, session.c):
+ * Forwarding and SFTP (fwd.c, session.c):
  *  - the "sftp" subsystem: a child of the connection process (already the
  *    user, cwd home) runs sf_sftp_serve on the channel's pipes. Allowed under
  *    "restrict" (as in OpenSSH); a forced command= runs instead of it.

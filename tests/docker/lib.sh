@@ -62,7 +62,7 @@ d_envinit_bundle() {
       if [ -d "$BUNDLE/bin" ]; then
         fail bundle "$BUNDLE/$f missing: make bundle must install ${need[*]#bin/} into $BUNDLE/bin"
       else
-        fail bundle "$BUNDLE missing: the bundle (make bundle, issue 5) has not landed or was not built"
+        fail bundle "$BUNDLE missing: the bundle has not been built (make bundle)"
       fi
       exit 1
     fi

@@ -1,5 +1,5 @@
 #!/bin/bash
-# envinit-sshd, issue 7: the sftp subsystem hook (quick; 70-sftp.sh does the
+# envinit-sshd: the sftp subsystem hook (quick; 70-sftp.sh does the
 # heavy testing), -L/-D/-R forwarding of ports and unix sockets, -A, -X, motd,
 # and every restriction refused when the key or a switch says so. Real OpenSSH clients only, all on
 # 127.0.0.1 of a private network namespace.

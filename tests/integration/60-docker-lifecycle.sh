@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 4: envinit as the ENTRYPOINT of a real container, driven
+# envinit as the ENTRYPOINT of a real container, driven
 # by the Docker engine. `docker stop` on an idle environment ends well within
 # the grace period with status 0; the main command's exit status comes back
 # from `docker run`; `docker kill -s HUP` reaches the main command; orphans

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 6: the image's own sshd, started by the main command,
+# the image's own sshd, started by the main command,
 # serves port 22 -> envinit (ENVINIT_SSH=auto, the default) starts no second
 # server, and the user's sshd is the one that answers (its host key, its
 # authorized_keys file).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 1: a slim image (busybox-static only, no sshd), the
+# a slim image (busybox-static only, no sshd), the
 # envinit bundle mounted read-only at /opt/envinit, the key passed in
 # ENVINIT_AUTHORIZED_KEYS -> the fallback server serves port 22, and
 # `ssh ... env` shows the image's ENV, the runtime's -e, and the CODER_

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 2: a Debian image with openssh-server (and no host keys)
+# a Debian image with openssh-server (and no host keys)
 # -> envinit creates the host keys, runs OpenSSH on 22, the key passed in
 # ENVINIT_AUTHORIZED_KEYS logs in, the ~/.ssh/environment block applies
 # (image ENV, runtime -e, CODER_*), and `envinit status` says openssh.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 5: the slim image run with --user 1000:1000 -> envinit is
+# the slim image run with --user 1000:1000 -> envinit is
 # not root, so OpenSSH is out and port 22 cannot be bound: the fallback runs
 # as that user on 2222 (fallback_port), and the key logs in as coder.
 . "$(dirname "$0")/../lib.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6, scenario 3: CVM mode. A Debian image with systemd and
+# CVM mode. A Debian image with systemd and
 # openssh-server (`systemctl enable ssh`, the page's sshd_config advice) run
 # with ENVINIT_CVM=1 -> envinit writes the key and the environment block, then
 # execs systemd: PID 1 is systemd, systemd's sshd serves 22, the key logs in

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 6: Dockerfile.example builds (FROM a local imported Debian image with
+# Dockerfile.example builds (FROM a local imported Debian image with
 # systemd and openssh-server, through its BASE build argument, and with the
 # bundle COPY --from the bundle image the repository's Dockerfile builds,
 # through ENVINIT_IMAGE; offline) and runs: envinit supervises the image's
