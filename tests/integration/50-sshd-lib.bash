@@ -8,6 +8,9 @@
 sf_enter_netns() {
   if [ -z "${SF_IN_NS:-}" ]; then
     export SF_IN_NS=1
+    # lib.sh made this run's WORK already; the script starts over in the
+    # namespace with a new one, and exec skips the EXIT trap.
+    rm -rf "$WORK"
     exec unshare -mn -- bash "$0" "$@"
   fi
   ip link set lo up
