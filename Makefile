@@ -35,7 +35,7 @@ CORE_OBJ += $(BUILD)/envfile/dirs.o
 BINS  = envinit envinit-setup
 TESTS =
 
-.PHONY: all check unit integration demo install clean fuzz bundle dist deps bench lint
+.PHONY: all check unit integration demo install clean fuzz fuzz-smoke bundle dist deps bench lint
 # The default goal; its programs are listed after the components' fragments
 # below have added theirs to BINS.
 all:
@@ -70,8 +70,27 @@ envinit: $(CORE_OBJ)
 envinit-setup: $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
 
+# libFuzzer targets: clang with the fuzzer, ASan and UBSan; each component's
+# fragment adds its targets (build/fuzz/fuzz_NAME) to FUZZ_TARGETS, and
+# compiles the code a target needs again with this instrumentation. The seed
+# corpus of fuzz_NAME is tests/fuzz/corpus/NAME. A long run:
+#   mkdir -p build/fuzz/corpus-NAME && build/fuzz/fuzz_NAME \
+#     -max_total_time=600 build/fuzz/corpus-NAME tests/fuzz/corpus/NAME
+# (generated corpora stay under build/). `make fuzz-smoke` runs each target
+# FUZZ_SECONDS (default 10) on its seeds.
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined
+FUZZ_TARGETS :=
+FUZZ_SECONDS ?= 10
+
 -include $(sort $(wildcard */*.mk))
 all: $(BINS)
+
+fuzz: $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz
+	@bash tests/fuzz/smoke.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Missing Debian packages are installed (as root) or named before building.
 deps:
