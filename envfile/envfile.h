@@ -101,6 +101,10 @@ int envfile_owner_can_write(const struct stat *dir, const struct envfile_owner *
 /* WHO could replace ENTRY of folder DIR: owns it, or writes DIR without
  * the sticky bit protecting ENTRY. Pure. */
 int envfile_owner_can_replace(const struct stat *dir, const struct stat *entry, const struct envfile_owner *who);
+/* Neither PATH (absolute) as named nor as resolved, nor any folder above
+ * either, is owned by WHO or replaceable by WHO: root may read it on WHO's
+ * behalf without WHO choosing what it reads. 1, or 0 with WHY set. */
+int envfile_path_safe_from(const char *path, const struct envfile_owner *who, char *why, size_t whylen);
 /* Why ST cannot be a host key for a server running as SELF: NULL when it
  * can. Refused: not a regular file, writable by group or others, readable
  * by others, and (OpenSSH's rule) group-readable when SELF owns it. Pure. */

@@ -86,6 +86,16 @@ static int ancestors_safe(const char *path, const struct envfile_owner *who, cha
     return 1;
 }
 
+int envfile_path_safe_from(const char *path, const struct envfile_owner *who, char *why, size_t whylen)
+{
+    char real[PATH_MAX];
+    if (path[0] != '/')
+        return snprintf(why, whylen, "not an absolute path"), 0;
+    if (!realpath(path, real))
+        return snprintf(why, whylen, "%s", strerror(errno)), 0;
+    return ancestors_safe(path, who, why, whylen) && ancestors_safe(real, who, why, whylen);
+}
+
 /* PATH (as named, maybe through Kubernetes' ..data symlinks) is usable as a
  * host key for a server running as SELF on behalf of WHO. REAL gets the
  * resolved path. NULL, or the reason it is refused. */
@@ -103,7 +113,7 @@ static const char *vet_key(const char *path, const struct envfile_owner *who, ui
     /* Served by the user itself: no one else's file is at stake. */
     if (self != 0 || who->uid == 0)
         return NULL;
-    if (!ancestors_safe(path, who, why, whylen) || !ancestors_safe(real, who, why, whylen))
+    if (!envfile_path_safe_from(path, who, why, whylen))
         return why;
     return NULL;
 }

@@ -206,6 +206,20 @@ static void report_authenticated(struct sf_conn *c)
     }
 }
 
+/* The Banner, once, when the client first asks to log in: RFC 4252 lets
+ * the server send it only once user authentication has begun. */
+static void send_banner(struct sf_conn *c, ssh_session session)
+{
+    if (c->banner_sent || !c->cfg->banner_text)
+        return;
+    c->banner_sent = 1;
+    ssh_string s = ssh_string_from_char(c->cfg->banner_text);
+    if (!s || ssh_send_issue_banner(session, s) != SSH_OK)
+        sf_log(SF_WARN, "%s port %d: cannot send the banner: %s; going on without it", c->peer, c->peer_port,
+               s ? ssh_get_error(session) : strerror(ENOMEM));
+    ssh_string_free(s);
+}
+
 /* A security key's signature (libssh has verified it, flags included) must
  * carry the flags its authorized_keys line asks for: user presence unless
  * no-touch-required, user verification with verify-required. 1 refused. */
@@ -231,6 +245,7 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     struct sf_conn *c = userdata;
     if (c->authenticated || c->stop)
         return SSH_AUTH_DENIED;
+    send_banner(c, session);
     if (strcmp(user, c->user.name) != 0) {
         char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_WARN, "%s port %d: user '%s' refused: only %s may log in", c->peer,
@@ -267,9 +282,8 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
 
 static int auth_none(ssh_session session, const char *user, void *userdata)
 {
-    (void)session;
     (void)user;
-    (void)userdata;
+    send_banner(userdata, session);
     return SSH_AUTH_DENIED; /* the method list answer; not a failed try */
 }
 
@@ -301,8 +315,14 @@ static void handle_timer(struct sf_conn *c)
                c->peer_port, c->cfg->grace_s);
         c->stop = 1;
         c->stop_reason = "Login grace time exceeded";
+    } else if (c->cfg->keepalive_max && c->alive_unanswered >= c->cfg->keepalive_max) {
+        sf_log(SF_INFO, "%s port %d: no answer to %u keepalives; disconnecting", c->peer, c->peer_port,
+               c->alive_unanswered);
+        c->stop = 1;
+        c->stop_reason = "Timeout, client not responding";
     } else {
         ssh_send_keepalive(c->session);
+        c->alive_unanswered++;
     }
 }
 
@@ -360,6 +380,8 @@ static const char *end_reason(const struct sf_conn *c)
 {
     if (c->stop && c->stop_reason && strcmp(c->stop_reason, "Server shutting down") == 0)
         return "killed";
+    if (c->stop && c->stop_reason && strncmp(c->stop_reason, "Timeout", 7) == 0)
+        return "timeout";
     if (!(ssh_get_status(c->session) & SSH_CLOSED_ERROR))
         return "client-closed";
     const char *e = ssh_get_error(c->session);
@@ -409,6 +431,8 @@ static void loop(struct sf_conn *c)
             handle_signals(c);
         if (p[1].revents)
             handle_timer(c);
+        if (p[2].revents & POLLIN)
+            c->alive_unanswered = 0; /* any byte from the client shows it is there */
         if (p[2].revents)
             session_ready(c);
         for (size_t i = 3; i < ns; i++)

@@ -38,7 +38,8 @@ static void usage(FILE *out)
             "usage: " SF_NAME " [-p PORT] [-l ADDR] [-k HOSTKEY] [-u USER] [-a AUTHORIZED_KEYS]\n"
             "       [-e] [-D] [-v] [-q] [-t] [--login-grace-time S] [--max-auth-tries N]\n"
             "       [--max-sessions N] [--max-startups S:R:F] [--accept-env PATTERN]\n"
-            "       [--keepalive S] [--passwd PATH] [--group PATH] [--ready-fd N]\n"
+            "       [--keepalive S] [--keepalive-count-max N] [--banner FILE]\n"
+            "       [--passwd PATH] [--group PATH] [--ready-fd N]\n"
             "       [--no-sftp] [--no-port-forwarding] [--no-unix-forwarding]\n"
             "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
             "       [--gateway-ports] [--no-stream-local-bind-unlink]\n"
@@ -311,6 +312,7 @@ struct listener {
     char **conn_args;           /* our own switches and --connection */
     int lfd, sfd, report_rd, report_wr, key_fd;
     int config_fd;              /* the -f file's text, -1 without one */
+    int banner_fd;              /* the banner's text, -1 without one */
     unsigned max_pending;       /* MaxStartups' full, within our descriptors */
     /* pending connections: the process, and our copy of its socket, to see
      * whether the client has sent anything and to close it */
@@ -341,17 +343,19 @@ static long long now_ms(void)
 }
 
 /* In the child: the connection gets a program image of its own, started
- * with the listener's switches, the client's socket, the host key and the
- * report pipe on the fixed descriptors conn.c expects. */
+ * with the listener's switches, the client's socket, the host key, the
+ * report pipe and the texts of the -f file and the banner (each when
+ * there is one) on the fixed descriptors conn.c expects. */
 static void __attribute__((noreturn)) start_connection(const struct listener *l, int fd)
 {
-    int from[4] = {fd, l->key_fd, l->report_wr, l->config_fd}, high[4];
-    int n = l->config_fd >= 0 ? 4 : 3;
-    for (int i = 0; i < n; i++)
-        if ((high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
+    enum { N = SF_CONN_BANNER_FD - SF_CONN_SOCKET_FD + 1 };
+    int from[N] = {fd, l->key_fd, l->report_wr, l->config_fd, l->banner_fd}, high[N];
+    _Static_assert(SF_CONN_CONFIG_FD - SF_CONN_SOCKET_FD == 3, "from[] follows the SF_CONN_*_FD order");
+    for (int i = 0; i < N; i++)
+        if (from[i] >= 0 && (high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
             _exit(126);
-    for (int i = 0; i < n; i++)
-        if (dup2(high[i], SF_CONN_SOCKET_FD + i) < 0) /* dup2 leaves the copy open across exec */
+    for (int i = 0; i < N; i++)
+        if (from[i] >= 0 && dup2(high[i], SF_CONN_SOCKET_FD + i) < 0) /* the copy stays open across exec */
             _exit(126);
     sf_reexec(l->conn_args);
 }
@@ -496,6 +500,27 @@ static void resolve_defaults(struct sf_config *c)
         c->passwd_path = ENVFILE_PASSWD;
     if (!c->group_path)
         c->group_path = ENVFILE_GROUP;
+    if (!c->banner)
+        c->banner = "none";
+}
+
+/* The banner's text: a connection's from the listener's memory file, the
+ * others' from the file. 0, or -1 (logged). */
+static int load_banner(struct sf_config *c, const struct envfile_owner *who)
+{
+    char *text = NULL;
+    if (!c->banner || strcmp(c->banner, "none") == 0 || c->print_host_key)
+        return 0;
+    if (c->connection) {
+        text = read_all(SF_CONN_BANNER_FD);
+        close(SF_CONN_BANNER_FD);
+        if (!text)
+            sf_log(SF_ERROR, "connection: no banner from the listener: %s; connection closed", strerror(errno));
+    } else if (sf_banner_read(c->banner, who, &text) < 0) {
+        return -1;
+    }
+    c->banner_text = text;
+    return text ? 0 : -1;
 }
 
 /* The host keys for the connections' program images: a sealed memory
@@ -526,12 +551,14 @@ static int key_memfd(ssh_key *keys, size_t n)
     return fd;
 }
 
-/* The -f file's TEXT for the connections' program images, sealed as the
- * keys are: each connection applies what the listener applied, even when
- * the file has changed since. */
-static int config_memfd(const char *text)
+/* A file's TEXT (the -f file, the banner) for the connections' program
+ * images, sealed as the keys are: each connection uses what the listener
+ * read, even when the file has changed since. WHAT names it in the log. */
+static int text_memfd(const char *what, const char *text)
 {
-    int fd = memfd_create("envinit-sshd config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    char name[64];
+    snprintf(name, sizeof name, "envinit-sshd %s", what);
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     size_t len = strlen(text);
     if (fd >= 0 && (write(fd, text, len) != (ssize_t)len ||
                     fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)) {
@@ -539,7 +566,7 @@ static int config_memfd(const char *text)
         fd = -1;
     }
     if (fd < 0)
-        sf_log(SF_ERROR, "cannot hand the configuration to connections: %s; not starting", strerror(errno));
+        sf_log(SF_ERROR, "cannot hand the %s to connections: %s; not starting", what, strerror(errno));
     return fd;
 }
 
@@ -669,7 +696,7 @@ static void envfile_to_sf_log(int level, const char *msg)
 
 int main(int argc, char **argv)
 {
-    static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10};
+    static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10, .keepalive_max = 3};
     static struct listener l;
     /* The SFTP subsystem's own program image, started by a session
      * (already the user) on the channel's pipes; sftp-server's options
@@ -711,6 +738,8 @@ int main(int argc, char **argv)
         sf_log(SF_ERROR, "groups of %s: cannot read %s: %s; not starting", u.name, cfg.group_path, strerror(errno));
         return 1;
     }
+    if (load_banner(&cfg, &who) < 0)
+        return cfg.connection ? 1 : SF_EXIT_CONFIG;
 
     /* -i forks its pump before the host key is read: the pump never has it. */
     int stdio_fd = -1;
@@ -746,8 +775,10 @@ int main(int argc, char **argv)
     l.key_fd = key_memfd(keys, n_keys);
     ssh_bind_free(bind); /* and the keys with it */
     l.conn_args = connection_args(argc, argv);
-    l.config_fd = config_text ? config_memfd(config_text) : -1;
-    if (l.key_fd < 0 || (config_text && l.config_fd < 0) || !l.conn_args || sf_reexec_init(argv[0]) < 0) {
+    l.config_fd = config_text ? text_memfd("configuration", config_text) : -1;
+    l.banner_fd = cfg.banner_text ? text_memfd("banner", cfg.banner_text) : -1;
+    if (l.key_fd < 0 || (config_text && l.config_fd < 0) || (cfg.banner_text && l.banner_fd < 0) ||
+        !l.conn_args || sf_reexec_init(argv[0]) < 0) {
         sf_log(SF_ERROR, "cannot prepare the connections' program image (%s); not starting", strerror(errno));
         return 1;
     }

@@ -35,6 +35,8 @@ const struct sf_option sf_options[] = {
     {"MaxStartups", "max-startups", 0, SF_OPT_STARTUPS, OFF(startups), 0, 0},
     {"AcceptEnv", "accept-env", 0, SF_OPT_ACCEPT_ENV, 0, 0, 0},
     {"ClientAliveInterval", "keepalive", 0, SF_OPT_SECONDS, OFF(keepalive_s), 0, 86400},
+    {"ClientAliveCountMax", "keepalive-count-max", 0, SF_OPT_UINT, OFF(keepalive_max), 0, 1000},
+    {"Banner", "banner", 0, SF_OPT_STR, OFF(banner), 0, 0},
     {NULL, "passwd", 0, SF_OPT_STR, OFF(passwd_path), 0, 0},
     {NULL, "group", 0, SF_OPT_STR, OFF(group_path), 0, 0},
     {NULL, "ready-fd", 0, SF_OPT_INT, OFF(ready_fd), 0, 65535},
@@ -63,8 +65,6 @@ _Static_assert(sizeof sf_options / sizeof sf_options[0] == SF_OPT_COUNT, "SF_OPT
 /* sshd_config keywords with no behaviour here, refused with the reason. */
 static const struct { const char *keyword, *why; } refused[] = {
     {"Match", "Match blocks are not supported: every setting applies to every connection"},
-    {"Banner", "no banner is sent before authentication"},
-    {"ClientAliveCountMax", "keepalives (ClientAliveInterval) never disconnect an unanswering client"},
 };
 
 /* The copies settings point into live as long as the process: noted here. */

@@ -43,6 +43,14 @@
  *       --accept-env PATTERN   client variables accepted besides LANG and LC_*
  *                              (repeatable, * and ? wildcards)
  *       --keepalive S          send a keepalive every S seconds after login (0: off)
+ *       --keepalive-count-max N  disconnect a client that has answered none of
+ *                              N keepalives in a row (default 3; 0: never)
+ *       --banner FILE          sent to clients before authentication, once,
+ *                              when they first try to log in ("none": no banner,
+ *                              the default). Read once at start (at most
+ *                              SF_BANNER_MAX bytes); root reads it only where
+ *                              the environment user can change nothing on its
+ *                              path (envfile_path_safe_from), else it stops (78).
  *       --passwd PATH, --group PATH   user databases (default /etc/passwd, /etc/group)
  *       --ready-fd N           write "READY\n" to fd N once listening, then close it
  *   -t, --test                 check the flags, the user and the host key, then exit
@@ -99,6 +107,7 @@
  *                              Port, ListenAddress, HostKey, AuthorizedKeysFile,
  *                              LoginGraceTime, MaxAuthTries, MaxSessions,
  *                              MaxStartups, AcceptEnv, ClientAliveInterval,
+ *                              ClientAliveCountMax, Banner,
  *                              Allow{Tcp,StreamLocal,Agent}Forwarding,
  *                              X11Forwarding, PrintMotd, GatewayPorts,
  *                              StreamLocalBindUnlink, X11UseLocalhost,
@@ -107,7 +116,7 @@
  *                              PubkeyAcceptedAlgorithms). As sshd with -o: the
  *                              command line wins, then the first value in the
  *                              file; HostKey and AcceptEnv add up. Any other
- *                              keyword, Match, Banner, ClientAliveCountMax or a
+ *                              keyword, Match or a
  *                              bad value (yes/no checked) stops the start (78)
  *                              naming the file, line and keyword. The listener
  *                              reads it once; connections get its text
@@ -264,7 +273,8 @@ const char *sf_log_safe(const char *s, char buf[SF_LOG_SAFE_SIZE]);
 #define SF_MAX_ACCEPT_ENV 32
 #define SF_MAX_HOST_KEYS 16
 #define SF_MAX_SFTP_ARGS 16
-#define SF_OPT_COUNT 41
+#define SF_OPT_COUNT 43
+#define SF_BANNER_MAX 32768
 struct sf_startups {
     unsigned start, rate, full; /* MaxStartups start:rate:full */
 };
@@ -279,6 +289,9 @@ struct sf_config {
     const char *authorized_keys;/* NULL: ~/.ssh/authorized_keys */
     const char *passwd_path, *group_path;
     unsigned grace_s, max_auth_tries, max_sessions, keepalive_s;
+    unsigned keepalive_max;     /* ClientAliveCountMax: unanswered keepalives; 0: no limit */
+    const char *banner;         /* Banner: a path, or "none" */
+    const char *banner_text;    /* its text as read at start, NULL: none */
     struct sf_startups startups;
     const char *accept_env[SF_MAX_ACCEPT_ENV];
     size_t n_accept_env;
@@ -483,6 +496,12 @@ struct envfile_owner;
 size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, const struct envfile_user *user,
                        const struct envfile_owner *who, void *keys[SF_MAX_SERVED_KEYS]);
 
+/* ---- the pre-authentication banner (banner.c) ---- */
+/* The Banner file PATH's text into *TEXT (malloc'd; NULL for "none"): a
+ * regular file of at most SF_BANNER_MAX bytes; as root serving WHO (not
+ * root), only when envfile_path_safe_from allows it. 0, or -1 (logged). */
+int sf_banner_read(const char *path, const struct envfile_owner *who, char **text);
+
 /* ---- the connection process (conn.c) ---- */
 /* A connection's program image (--connection) finds the client's socket,
  * the host keys (a sealed memory file) and the listener's report pipe here. */
@@ -492,6 +511,8 @@ size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, co
 /* the -f file's text as the listener read it (sealed memory file): every
  * connection applies the very text the listener did */
 #define SF_CONN_CONFIG_FD 6
+/* the Banner file's text as the listener read it (sealed memory file) */
+#define SF_CONN_BANNER_FD 7
 /* Runs one accepted connection to its end; never returns. It becomes the
  * user (groups, gid, uid, no capability, not dumpable) before it reads a
  * byte from the client. REPORT_FD gets this process's pid (4 bytes) once
@@ -539,6 +560,8 @@ struct sf_conn {
     int peer_port, local_port;
     int sfd, tfd, report_fd;
     int kex_done, authenticated, failures, stop;
+    int banner_sent;
+    unsigned alive_unanswered;  /* keepalives sent since the client last sent anything */
     const char *stop_reason;
     struct sf_keyopts opts;     /* of the authorized_keys line that let us in */
     struct sf_chan *chans;

@@ -47,6 +47,21 @@ case "$line" in *" ran=exec in=0 out=0 "*" exit=SIGHUP end=client-closed cmd=sle
 # ---- keepalives after login (--keepalive 1) ----
 out=$(sf_ssh -v -- 'sleep 2.3' </dev/null 2>&1)
 case "$out" in *"rtype keepalive@openssh.com"*) pass keepalive-sent ;; *) fail keepalive-sent "none seen by ssh -v" ;; esac
+# a client that stops answering (stopped, its TCP still up) is let go after
+# ClientAliveCountMax (3) unanswered keepalives
+ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+  -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" "$SF_USER@127.0.0.1" 'sleep 31' </dev/null >/dev/null 2>&1 &
+cl=$!
+wait_until 5 pgrep -u $SF_UID -xf "sleep 31" >/dev/null
+kill -STOP $cl
+if wait_until 10 grep -q "cmd=sleep 31$" "$SF_LOG"; then
+  expect keepalive-unanswered-logged grep -q "no answer to 3 keepalives; disconnecting" "$SF_LOG"
+  case "$(grep "cmd=sleep 31$" "$SF_LOG")" in *" end=timeout cmd=sleep 31") pass keepalive-unanswered-ends ;;
+    *) fail keepalive-unanswered-ends "$(grep "cmd=sleep 31$" "$SF_LOG")" ;; esac
+else
+  fail keepalive-unanswered-ends "the session still runs 10 s after the client stopped"
+fi
+kill -CONT $cl; kill $cl 2>/dev/null; wait $cl 2>/dev/null
 
 # ---- stdout and stderr apart, tail bytes kept ----
 sf_run 'echo out; echo err >&2; printf tail' >"$WORK/o" 2>"$WORK/e"

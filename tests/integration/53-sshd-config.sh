@@ -92,4 +92,36 @@ printf 'X11Forwarding perhaps\n' >"$WORK/bad3"
 "$SF_BIN" "${common[@]}" -f "$WORK/bad3" -t 2>"$WORK/bad.log"
 expect_eq bad-yes-no-78 78 "$?"
 expect bad-yes-no-named grep -q "X11Forwarding" "$WORK/bad.log"
+
+# ---- Banner: shown once before authentication, from the file's text as read at start ----
+printf 'Authorized use only.\nSecond line.\n' >"$WORK/banner"
+printf 'Port %s\nBanner %s\n' "$SF_PORT" "$WORK/banner" >"$WORK/banner_config"
+expect_eq T-banner "banner $WORK/banner" \
+  "$("$SF_BIN" "${common[@]}" -f "$WORK/banner_config" -T | grep ^banner)"
+expect_eq T-banner-default "banner none" "$("$SF_BIN" "${common[@]}" -T | grep ^banner)"
+sf_keys "$(sf_pub good)"
+sf_start -f "$WORK/banner_config"
+echo 'changed after the start' >"$WORK/banner"
+banner_login() { # KEY...: ssh at log level info, which shows banners; stderr to $WORK/b.err
+  local ids=() k
+  for k in "$@"; do ids+=(-i "$WORK/keys/$k"); done
+  ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+    -o IdentitiesOnly=yes -o LogLevel=info "${ids[@]}" -p "$SF_PORT" "$SF_USER@127.0.0.1" echo ok \
+    </dev/null 2>"$WORK/b.err"
+}
+expect_eq banner-login ok "$(banner_login good)"
+expect_eq banner-shown-as-read 'Authorized use only.
+Second line.' "$(grep -v '^Warning: Permanently' "$WORK/b.err")"
+# a refused client sees it too, once, however many keys it tries
+banner_login bad1 bad2 >/dev/null
+expect_eq banner-once-before-auth 1 "$(grep -c 'Authorized use only' "$WORK/b.err")"
+sf_stop
+# root does not read a banner the environment user could choose
+printf 'hello\n' >"$SF_HOME/banner" && chown $SF_UID "$SF_HOME/banner"
+"$SF_BIN" "${common[@]}" --banner "$SF_HOME/banner" -t 2>"$WORK/bad.log"
+expect_eq banner-users-file-78 78 "$?"
+expect banner-users-file-named grep -q "banner $SF_HOME/banner: .*environment user" "$WORK/bad.log"
+"$SF_BIN" "${common[@]}" --banner "$WORK/no-such-banner" -t 2>"$WORK/bad.log"
+expect_eq banner-missing-78 78 "$?"
+expect banner-missing-named grep -q "banner $WORK/no-such-banner: No such file" "$WORK/bad.log"
 exit 0

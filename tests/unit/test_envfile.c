@@ -1526,6 +1526,36 @@ START_TEST(open_dirs_never_follows)
 }
 END_TEST
 
+START_TEST(path_safe_from_user)
+{
+    ck_assert_msg(geteuid() == 0, "chown needs root: run the unit tests as root");
+    struct envfile_owner who = {.uid = 4242, .groups = {4242}, .ngroups = 1};
+    char p[512], why[512];
+    ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+    sub("etc");
+    put("etc/banner", "hi\n");
+    snprintf(p, sizeof p, "%s/etc/banner", tmpdir);
+    ck_assert_msg(envfile_path_safe_from(p, &who, why, sizeof why), "%s", why);
+    /* the user's own folder, and a link through it to root's file */
+    sub("home");
+    snprintf(p, sizeof p, "%s/home", tmpdir);
+    ck_assert_int_eq(chown(p, 4242, 4242), 0);
+    snprintf(p, sizeof p, "%s/home/link", tmpdir);
+    ck_assert_int_eq(symlink("../etc/banner", p), 0);
+    ck_assert(!envfile_path_safe_from(p, &who, why, sizeof why));
+    ck_assert_ptr_nonnull(strstr(why, "environment user"));
+    /* a folder the user's group may write */
+    sub("shared");
+    snprintf(p, sizeof p, "%s/shared", tmpdir);
+    ck_assert_int_eq(chown(p, 0, 4242), 0);
+    ck_assert_int_eq(chmod(p, 0775), 0);
+    put("shared/banner", "hi\n");
+    snprintf(p, sizeof p, "%s/shared/banner", tmpdir);
+    ck_assert(!envfile_path_safe_from(p, &who, why, sizeof why));
+    ck_assert(!envfile_path_safe_from("etc/banner", &who, why, sizeof why));
+}
+END_TEST
+
 START_TEST(hostkeys_folder_layouts)
 {
     ck_assert_msg(geteuid() == 0, "root reads the keys here: run the unit tests as root");
@@ -1703,6 +1733,7 @@ static Suite *suite_files(void)
     ADD(s, hostkey_modes);
     ADD(s, owner_can_replace);
     ADD_TMP(s, hostkeys_folder_layouts);
+    ADD_TMP(s, path_safe_from_user);
     ADD_TMP(s, open_dirs_never_follows);
     ADD(s, caps_described);
     ADD_TMP(s, user_groups);

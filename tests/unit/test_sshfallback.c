@@ -496,7 +496,8 @@ START_TEST(config_keywords)
     const char *text = "# comment\n\n  Port 2300\nport 2400\nMaxAuthTries=3\nAllowTcpForwarding no\n"
                        "GatewayPorts yes\nPrintMotd no\nAcceptEnv FOO BAR_*\nAcceptEnv BAZ\n"
                        "Subsystem sftp internal-sftp -R -u 022\nKexAlgorithms -diffie-hellman-group18-sha512\n"
-                       "LoginGraceTime 2m\nHostKey /a\nHostKey \"/b\"\nAllowStreamLocalForwarding all\n";
+                       "LoginGraceTime 2m\nHostKey /a\nHostKey \"/b\"\nAllowStreamLocalForwarding all\n"
+                       "ClientAliveCountMax 0\nBanner /etc/issue.net\n";
     ck_assert_int_eq(sf_config_apply_text(&c, text, "f", err, sizeof err), 0);
     ck_assert_int_eq(c.port, 2300); /* the first value wins */
     ck_assert_uint_eq(c.max_auth_tries, 3);
@@ -510,6 +511,8 @@ START_TEST(config_keywords)
     ck_assert_uint_eq(c.grace_s, 120);
     ck_assert_uint_eq(c.n_host_keys, 2);
     ck_assert_str_eq(c.host_keys[1], "/b");
+    ck_assert_uint_eq(c.keepalive_max, 0);
+    ck_assert_str_eq(c.banner, "/etc/issue.net");
 }
 END_TEST
 
@@ -540,8 +543,8 @@ START_TEST(config_refusals)
     static const struct { const char *text, *named; } bad[] = {
         {"Port 22\nMatch User root\n", "line 2: Match"},
         {"UsePAM yes\n", "'UsePAM'"},
-        {"Banner /etc/issue\n", "Banner"},
-        {"ClientAliveCountMax 3\n", "ClientAliveCountMax"},
+        {"ClientAliveCountMax -1\n", "ClientAliveCountMax"},
+        {"Banner\n", "Banner without a value"},
         {"X11Forwarding maybe\n", "X11Forwarding"},
         {"GatewayPorts clientspecified\n", "GatewayPorts"},
         {"MaxAuthTries 0\n", "MaxAuthTries"},
