@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -108,4 +109,42 @@ int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)
 {
     int fd = open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? -1 : walk(fd, dir, mode, 0, bad, badlen);
+}
+
+/* ---- the runtime folder: where keys and state go when nothing
+ * persistent can be written ---- */
+
+int envfile_own_folder(const char *dir, mode_t mode)
+{
+    struct stat st;
+    if (mkdir(dir, mode) < 0 && errno != EEXIST)
+        return -1;
+    if (lstat(dir, &st) < 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+        return errno = EPERM, -1;
+    return 0;
+}
+
+int envfile_runtime_dir(char *out, size_t len, const char **tried)
+{
+    uid_t uid = geteuid();
+    const char *xdg = uid ? getenv("XDG_RUNTIME_DIR") : NULL;
+    char cand[3][PATH_MAX];
+    size_t n = 0;
+    snprintf(cand[n++], sizeof cand[0], "%s", ENVFILE_RUNTIME_DIR);
+    if (xdg && xdg[0] == '/' && snprintf(cand[n], sizeof cand[0], "%s/envinit", xdg) < (int)sizeof cand[0])
+        n++;
+    snprintf(cand[n++], sizeof cand[0], ENVFILE_UNLISTED_HOME_PARENT, (unsigned)uid);
+    for (size_t i = 0; i < n; i++) {
+        mode_t mode = i == 0 && uid == 0 ? 0755 : 0700;
+        if (envfile_own_folder(cand[i], mode) == 0) {
+            snprintf(out, len, "%s", cand[i]);
+            return 0;
+        }
+    }
+    if (tried)
+        *tried = uid ? ENVFILE_RUNTIME_DIR ", $XDG_RUNTIME_DIR/envinit and /tmp/envinit-UID"
+                     : ENVFILE_RUNTIME_DIR " and /tmp/envinit-0";
+    return -1;
 }

@@ -83,7 +83,7 @@ int envfile_user_serve(const char *path, const struct envfile_self *self, struct
  * private 0700 folder /tmp/envinit-UID/home (created). 0, or -1. */
 int envfile_user_unlisted(const char *path, const struct envfile_self *self, struct envfile_user *out);
 /* ======================================================================
- * Host keys from outside, and the runtime folder (hostkeys.c)
+ * Host keys from outside (hostkeys.c)
  * ====================================================================== */
 #define ENVFILE_GROUPS_MAX 64
 /* Whose changes a file must be safe from: the environment user, with the
@@ -125,6 +125,9 @@ struct envfile_hostkeys {
  * reason and counted. Appends to OUT; -1 when PATH itself is unusable. */
 int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, struct envfile_hostkeys *out);
 
+/* ======================================================================
+ * Folders root writes into, and the runtime folder (dirs.c)
+ * ====================================================================== */
 /* Opens folder DIR, making it and its missing parents (MODE) one component
  * at a time: each is made with mkdirat in its parent's descriptor and
  * opened O_DIRECTORY|O_NOFOLLOW. A symlink is followed only when root owns

@@ -1,6 +1,5 @@
-/* SSH host keys handed in from outside (a mounted Secret), and the runtime
- * folder where keys are made when nothing persistent can be written. Both
- * servers use this: envinit-setup for OpenSSH's -h list, envinit-sshd for
+/* SSH host keys handed in from outside (a mounted Secret). Both servers
+ * use this: envinit-setup for OpenSSH's -h list, envinit-sshd for
  * its own keys, so a key is accepted or refused for the same reason. */
 #include "envfile.h"
 
@@ -204,41 +203,4 @@ int envfile_owner_of(const struct envfile_user *u, const char *group_path, struc
     out->uid = u->uid;
     out->ngroups = envfile_user_groups(group_path, u->name, u->gid, out->groups, ENVFILE_GROUPS_MAX);
     return out->ngroups < 0 ? -1 : 0;
-}
-
-/* ---- the runtime folder ---- */
-
-int envfile_own_folder(const char *dir, mode_t mode)
-{
-    struct stat st;
-    if (mkdir(dir, mode) < 0 && errno != EEXIST)
-        return -1;
-    if (lstat(dir, &st) < 0)
-        return -1;
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
-        return errno = EPERM, -1;
-    return 0;
-}
-
-int envfile_runtime_dir(char *out, size_t len, const char **tried)
-{
-    uid_t uid = geteuid();
-    const char *xdg = uid ? getenv("XDG_RUNTIME_DIR") : NULL;
-    char cand[3][PATH_MAX];
-    size_t n = 0;
-    snprintf(cand[n++], sizeof cand[0], "%s", ENVFILE_RUNTIME_DIR);
-    if (xdg && xdg[0] == '/' && snprintf(cand[n], sizeof cand[0], "%s/envinit", xdg) < (int)sizeof cand[0])
-        n++;
-    snprintf(cand[n++], sizeof cand[0], ENVFILE_UNLISTED_HOME_PARENT, (unsigned)uid);
-    for (size_t i = 0; i < n; i++) {
-        mode_t mode = i == 0 && uid == 0 ? 0755 : 0700;
-        if (envfile_own_folder(cand[i], mode) == 0) {
-            snprintf(out, len, "%s", cand[i]);
-            return 0;
-        }
-    }
-    if (tried)
-        *tried = uid ? ENVFILE_RUNTIME_DIR ", $XDG_RUNTIME_DIR/envinit and /tmp/envinit-UID"
-                     : ENVFILE_RUNTIME_DIR " and /tmp/envinit-0";
-    return -1;
 }
