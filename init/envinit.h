@@ -310,8 +310,11 @@ int environment_setup(const struct config *c, bool agent_link);
  * on the port counts as an SSH server), runs envinit-sshd. */
 bool ssh_plan_runs_fallback(const struct config *c);
 const char *assets_root(void);            /* /opt/envinit for /opt/envinit/bin/envinit */
-int env_command(const struct config *c);  /* `envinit env` */
-int check_command(const struct config *c, char **command); /* `envinit check` */
+/* The ~/.ssh/environment block as environment_setup would write it now
+ * (AGENT_LINK as there) on OUT; 0, or 1 (logged). */
+int environment_print_block(const struct config *c, bool agent_link, FILE *out);
+/* `envinit check`'s lines on the environment user and the files written. */
+void environment_describe(const struct config *c, FILE *out);
 /* `prepare`: the files, then the SSH decision and OpenSSH's preparation;
  * prints the plan (see ssh_plan_parse) on stdout. */
 int prepare_command(const struct config *c);

@@ -1,6 +1,6 @@
 /* Start-up work before the main command runs: the environment user's SSH
- * files (through envfile), and the `check` and `env` subcommands that show
- * that work without doing it. */
+ * files (through envfile), and the accounts of that work that `check` and
+ * `env` print without doing it. */
 #include "envinit.h"
 #include "../envfile/envfile.h"
 
@@ -139,46 +139,34 @@ int environment_owner(const struct config *c, struct envfile_owner *who)
     return 0;
 }
 
-int env_command(const struct config *c)
+int environment_print_block(const struct config *c, bool agent_link, FILE *out)
 {
     envfile_log = envfile_to_log;
     struct envfile_request req;
-    make_request(c, &req, NULL, ssh_plan_runs_fallback(c));
+    make_request(c, &req, NULL, agent_link);
     req.write_env = 1;
     char *block = envfile_render_for(&req);
     if (!block)
         return 1;
-    fputs(block, stdout);
+    fputs(block, out);
     free(block);
     return 0;
 }
 
-int check_command(const struct config *c, char **command)
+void environment_describe(const struct config *c, FILE *out)
 {
     envfile_log = envfile_to_log;
-    config_print(c, stdout);
-    printf("\n# plan\n");
     struct envfile_request req;
     make_request(c, &req, NULL, false);
     struct envfile_user u;
     if (envfile_resolve_user(&req, &u) == 0)
-        printf("# environment user: %s (uid %u, gid %u, home %s, shell %s)\n", u.name, (unsigned)u.uid,
-               (unsigned)u.gid, u.home, u.shell);
+        fprintf(out, "# environment user: %s (uid %u, gid %u, home %s, shell %s)\n", u.name, (unsigned)u.uid,
+                (unsigned)u.gid, u.home, u.shell);
     else
-        printf("# environment user: cannot be resolved (see the error above)\n");
+        fprintf(out, "# environment user: cannot be resolved (see the error above)\n");
     if (c->ssh == SSH_OFF)
-        printf("# SSH disabled: no key or environment file is written, no server started\n");
+        fprintf(out, "# SSH disabled: no key or environment file is written, no server started\n");
     else
-        printf("# writes %s/.ssh/environment and %s/.ssh/authorized_keys (%zu key line(s) from settings%s)\n",
-               u.home, u.home, c->n_authorized_keys, c->authorized_keys_file[0] ? " plus the keys file" : "");
-    ssh_describe_plan(c, stdout);
-    if (command) {
-        printf("# main command:");
-        for (char **a = command; *a; a++)
-            printf(" %s", *a);
-        printf("\n");
-    } else {
-        printf("# no main command: runs until SIGTERM\n");
-    }
-    return 0;
+        fprintf(out, "# writes %s/.ssh/environment and %s/.ssh/authorized_keys (%zu key line(s) from settings%s)\n",
+                u.home, u.home, c->n_authorized_keys, c->authorized_keys_file[0] ? " plus the keys file" : "");
 }

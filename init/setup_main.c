@@ -5,6 +5,30 @@
 
 #include <stdio.h>
 
+/* `envinit env`: the block as it would be written now. */
+static int env_command(const struct config *c)
+{
+    return environment_print_block(c, ssh_plan_runs_fallback(c), stdout);
+}
+
+/* `envinit check`: the settings, then what envinit would do with them. */
+static int check_command(const struct config *c, char **command)
+{
+    config_print(c, stdout);
+    printf("\n# plan\n");
+    environment_describe(c, stdout);
+    ssh_describe_plan(c, stdout);
+    if (command) {
+        printf("# main command:");
+        for (char **a = command; *a; a++)
+            printf(" %s", *a);
+        printf("\n");
+    } else {
+        printf("# no main command: runs until SIGTERM\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli;
