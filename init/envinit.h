@@ -375,7 +375,8 @@ int cvm_exec_systemd(const struct config *c, char *const argv[], char *const env
  * Order of calls in PID 1 (main.c): ssh_prepare() (envinit-setup decides,
  * then writes the files: environment_setup()), then with cvm
  * cvm_exec_systemd() (before any child is started; returns only when it
- * cannot exec systemd), then ssh_orchestrate() once, before loop_run(). */
+ * cannot exec systemd; ssh_prepare() again without CVM mode if so), then
+ * the main command, then ssh_start() once, before loop_run(). */
 struct sockaddr_storage;
 
 /* /proc/net/tcp (V6 false) or /proc/net/tcp6 (V6 true) contents in TEXT:

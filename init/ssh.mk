@@ -1,5 +1,6 @@
 # SSH orchestration (init/ssh*.c, cvm.c, status.c): its Check unit tests.
-# The code itself is part of envinit through INIT_SRC (every init/*.c).
+# The code itself goes into envinit (CORE_OBJ) and envinit-setup (the rest
+# of init/); see the top Makefile.
 $(BUILD)/tests/test_ssh: $(BUILD)/tests/unit/test_ssh.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDHARDEN) -pie -o $@ $^ -l:libinih.a $(shell pkg-config --libs check)
