@@ -12,9 +12,10 @@
  *   loop.c        the single event loop: signalfd, timerfd, poll
  *   ssh_run.c     PID 1's side of SSH: runs envinit-setup, starts the plan
  *   ssh_plan.c    envinit-setup's side: facts, decision, OpenSSH preparation
+ *   plan.c        the plan between the two: written by envinit-setup, read by PID 1
  *   ssh_*.c       /proc/net parsing, greeting probe, decision table,
  *                 sshd_config and command lines
- *   setup.c       the SSH files through envfile, `check` and `env`
+ *   setup.c       the SSH files through envfile, and what `check` and `env` show of them
  *   ssh_stdio.c   `ssh-stdio` (SSH on stdin/stdout for a ProxyCommand) and
  *                 `ssh-config` (the client's Host block for it)
  *   cvm.c         CVM mode: the systemd unit and the exec of systemd
@@ -526,9 +527,9 @@ char **cvm_build_argv(const char *init, char *const args[]);
 int cvm_exec_systemd_at(const char *root, const struct config *c, char *const args[],
                         char *const envp[]);
 
-/* The plan envinit-setup hands PID 1: "key=value" lines (action, port,
- * why, arg per argv word, abort) closed by "end". Parsed in place (argv
- * points into TEXT). -1 when malformed or cut short. */
+/* The plan envinit-setup hands PID 1 (plan.c): "key=value" lines (action,
+ * port, why, arg per argv word, abort) closed by "end", a value's
+ * backslash and newline escaped as \\ and \n. */
 #define SSH_PLAN_ARGS SSHD_ARGV_MAX
 struct ssh_plan {
     enum ssh_action action;
@@ -539,6 +540,11 @@ struct ssh_plan {
     char *argv[SSH_PLAN_ARGS];
     int argc;
 };
+/* P as the plan's lines on OUT (envinit-setup's side). */
+void ssh_plan_write(FILE *out, const struct ssh_plan *p);
+/* TEXT's plan into P, in place (argv and TEXT's values share memory): 0,
+ * or -1 when a line is malformed, a field unknown, or "end" is missing or
+ * not last (PID 1's side). */
 int ssh_plan_parse(char *text, struct ssh_plan *p);
 int ssh_action_parse(const char *name);   /* inverse of ssh_action_name, -1 */
 /* Status file state shared by both programs (ssh_run.c). */

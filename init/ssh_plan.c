@@ -72,12 +72,13 @@ static void log_broken_port(int port, enum ssh_probe p)
 
 /* ---- the plan for PID 1 ---- */
 
-static void print_plan(FILE *out, enum ssh_action a, int port, const char *why, char *const *argv)
+static void print_plan(enum ssh_action a, int port, const char *why, char *const *argv)
 {
-    fprintf(out, "action=%s\nport=%d\nwhy=%s\n", ssh_action_name(a), port, why);
-    for (size_t i = 0; argv && argv[i]; i++)
-        fprintf(out, "arg=%s\n", argv[i]);
-    fprintf(out, "end\n");
+    struct ssh_plan p = {.action = a, .port = port};
+    snprintf(p.why, sizeof p.why, "%s", why);
+    for (; argv && argv[p.argc] && p.argc < SSH_PLAN_ARGS - 1; p.argc++)
+        p.argv[p.argc] = argv[p.argc];
+    ssh_plan_write(stdout, &p);
 }
 
 /* The host_keys setting's keys, vetted for the environment user, as -h. */
@@ -121,7 +122,9 @@ int prepare_command(const struct config *c)
     /* Without the capabilities the writes would only fail one by one; the
      * decision says why, once. */
     if (!fc.f.no_privilege && environment_setup(c, d.action == SSH_ACT_FALLBACK) < 0) {
-        printf("action=error\nport=0\nwhy=the SSH files could not be written (on_write_error = fail)\nabort=1\nend\n");
+        struct ssh_plan p = {.action = SSH_ACT_ERROR, .abort = true,
+                             .why = "the SSH files could not be written (on_write_error = fail)"};
+        ssh_plan_write(stdout, &p);
         return 0;
     }
     log_debug("SSH: listener on %d: %s (%s), sshd: %s, envinit-sshd: %s, root: %s -> %s", c->ssh_port,
@@ -139,7 +142,7 @@ int prepare_command(const struct config *c)
     case SSH_ACT_OPENSSH: {
         struct sshd_cmd cmd = {.argv = {NULL}};
         prepare_openssh(c, fc.sshd, d.port, &cmd);
-        print_plan(stdout, d.action, d.port, d.why, cmd.argv);
+        print_plan(d.action, d.port, d.why, cmd.argv);
         return 0;
     }
     case SSH_ACT_NONE_AVAILABLE:
@@ -152,7 +155,7 @@ int prepare_command(const struct config *c)
     default:
         break;
     }
-    print_plan(stdout, d.action, d.port, d.why, NULL);
+    print_plan(d.action, d.port, d.why, NULL);
     return 0;
 }
 

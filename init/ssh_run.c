@@ -225,42 +225,6 @@ static struct service *start_openssh(char *const *argv)
     return orch.svc;
 }
 
-/* ---- the plan ---- */
-
-int ssh_plan_parse(char *text, struct ssh_plan *p)
-{
-    memset(p, 0, sizeof *p);
-    p->action = SSH_ACT_ERROR;
-    bool ended = false;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-        if (strcmp(line, "end") == 0) {
-            ended = true;
-            continue;
-        }
-        if (!eq)
-            return -1;
-        *eq = '\0';
-        const char *v = eq + 1;
-        if (strcmp(line, "action") == 0) {
-            int a = ssh_action_parse(v);
-            if (a < 0)
-                return -1;
-            p->action = (enum ssh_action)a;
-        } else if (strcmp(line, "port") == 0) {
-            p->port = atoi(v);
-        } else if (strcmp(line, "why") == 0) {
-            snprintf(p->why, sizeof p->why, "%s", v);
-        } else if (strcmp(line, "arg") == 0 && p->argc < SSH_PLAN_ARGS - 1) {
-            p->argv[p->argc++] = (char *)v;
-        } else if (strcmp(line, "abort") == 0) {
-            p->abort = atoi(v) != 0;
-        }
-    }
-    p->argv[p->argc] = NULL;
-    return ended ? 0 : -1;
-}
-
 static int carry_out(const struct config *c, const struct ssh_plan *p)
 {
     switch (p->action) {

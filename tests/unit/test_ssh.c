@@ -1043,6 +1043,71 @@ START_TEST(status_printing)
 }
 END_TEST
 
+/* ---- the plan between envinit-setup and PID 1 ---- */
+
+static char *plan_text(const struct ssh_plan *p)
+{
+    static char buf[8192];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    ck_assert_ptr_nonnull(f);
+    ssh_plan_write(f, p);
+    ck_assert_int_eq(fclose(f), 0);
+    return buf;
+}
+
+START_TEST(plan_round_trip)
+{
+    /* words with a real newline and a backslash */
+    char a0[] = "/usr/sbin/sshd", a1[] = "-h", a2[] = "/keys/odd\nname\\x", a3[] = "line\narg=break";
+    struct ssh_plan in = {.action = SSH_ACT_OPENSSH, .port = 2222, .argc = 4, .argv = {a0, a1, a2, a3, NULL}};
+    snprintf(in.why, sizeof in.why, "why\nwith a newline\\");
+    char *text = plan_text(&in);
+    ck_assert_ptr_null(strstr(text, "\narg=break")); /* no value adds a line */
+    struct ssh_plan out;
+    ck_assert_int_eq(ssh_plan_parse(text, &out), 0);
+    ck_assert_int_eq(out.action, SSH_ACT_OPENSSH);
+    ck_assert_int_eq(out.port, 2222);
+    ck_assert_str_eq(out.why, in.why);
+    ck_assert_int_eq(out.argc, 4);
+    for (int i = 0; i < 4; i++)
+        ck_assert_str_eq(out.argv[i], in.argv[i]);
+    ck_assert_ptr_null(out.argv[4]);
+    ck_assert(!out.abort);
+    struct ssh_plan ab = {.action = SSH_ACT_ERROR, .abort = true};
+    ck_assert_int_eq(ssh_plan_parse(plan_text(&ab), &out), 0);
+    ck_assert(out.abort);
+    ck_assert_int_eq(out.action, SSH_ACT_ERROR);
+}
+END_TEST
+
+START_TEST(plan_malformed)
+{
+    static const char *const bad[] = {
+        "action=openssh\nport=22\n",                 /* cut short: no end */
+        "action=nonsense\nend\n",                    /* unknown action */
+        "action=openssh\nport=99999\nend\n",         /* port out of range */
+        "action=openssh\nport=22x\nend\n",
+        "action=openssh\nno equals sign\nend\n",
+        "action=openssh\nwhy=bad \\q escape\nend\n",
+        "action=openssh\nwhy=dangling \\\nend\n",
+        "action=openssh\nsurprise=1\nend\n",        /* unknown field */
+        "action=openssh\nend\narg=-oProxyCommand=x\n", /* a line after end */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[256];
+        struct ssh_plan p;
+        snprintf(text, sizeof text, "%s", bad[i]);
+        ck_assert_msg(ssh_plan_parse(text, &p) == -1, "accepted: %s", bad[i]);
+    }
+    char many[SSH_PLAN_ARGS * 8 + 64] = "action=openssh\n";
+    for (int i = 0; i < SSH_PLAN_ARGS; i++)
+        strcat(many, "arg=x\n");
+    strcat(many, "end\n");
+    struct ssh_plan p;
+    ck_assert_int_eq(ssh_plan_parse(many, &p), -1); /* more words than argv holds */
+}
+END_TEST
+
 static Suite *suite(const char *name, const TTest *const *tests)
 {
     Suite *s = suite_create(name);
@@ -1072,7 +1137,9 @@ int main(void)
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
     const TTest *const status[] = {status_rendering, status_json_rendering, status_parsing, status_file_atomic, status_file_no_symlink, status_printing,
                                           NULL};
+    const TTest *const plan[] = {plan_round_trip, plan_malformed, NULL};
     Suite *suites[] = {suite("procnet", procnet), suite("greeting", greeting), suite("decision", decision),
-                       suite("openssh", openssh), suite("cvm", cvm), suite("status", status), NULL};
+                       suite("openssh", openssh), suite("cvm", cvm), suite("status", status),
+                       suite("plan", plan), NULL};
     return unit_run("ssh", suites);
 }
