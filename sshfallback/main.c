@@ -35,23 +35,14 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: " SF_NAME " [-p PORT] [-l ADDR] [-k HOSTKEY] [-u USER] [-a AUTHORIZED_KEYS]\n"
-            "       [-e] [-D] [-v] [-q] [-t] [--login-grace-time S] [--max-auth-tries N]\n"
-            "       [--max-sessions N] [--max-startups S:R:F] [--accept-env PATTERN]\n"
-            "       [--keepalive S] [--keepalive-count-max N] [--banner FILE]\n"
-            "       [--passwd PATH] [--group PATH] [--ready-fd N]\n"
-            "       [--no-sftp] [--no-port-forwarding] [--no-unix-forwarding]\n"
-            "       [--no-agent-forwarding] [--no-x11-forwarding] [--no-print-motd]\n"
-            "       [--gateway-ports] [--no-stream-local-bind-unlink]\n"
-            "       [--x11-use-localhost] [--x11-display-offset N]\n"
-            "       [--kex-algorithms LIST] [--ciphers LIST] [--macs LIST]\n"
-            "       [--host-key-algorithms LIST] [--pubkey-accepted-algorithms LIST]\n"
-            "       [--subsystem 'sftp internal-sftp [FLAGS]'] [-f SSHD_CONFIG] [-T]\n"
-            "           LIST as in sshd_config: a,b (exactly), +a,b (added to the default),\n"
-            "           -a,b (removed; * and ? patterns), ^a,b (put first)\n"
-            "       " SF_NAME " -i [FLAGS...]          one connection on stdin/stdout (sshd -i)\n"
-            "       " SF_NAME " --print-host-key [FLAGS...]   the served host keys' public lines\n"
-            "See sshfallback/sshfallback.h for the meaning of each flag.\n");
+            "usage: " SF_NAME " [OPTION...]                  listen and serve, a process per connection\n"
+            "       " SF_NAME " -i [OPTION...]               one connection on stdin/stdout (sshd -i)\n"
+            "       " SF_NAME " --print-host-key [OPTION...] the served host keys' public lines\n"
+            "Options (in brackets: the sshd_config keyword that -f FILE sets them with):\n");
+    sf_options_help(out);
+    fprintf(out, "LIST as in sshd_config: a,b (exactly), +a,b (added to the default), -a,b (removed;\n"
+                 "* and ? patterns), ^a,b (put first). Exit status 78: a configuration no restart fixes.\n"
+                 "See the README's \"The fallback server\" and \"Algorithms for older clients\".\n");
 }
 
 /* The command line, through sf_options[] (options.c): getopt_long's

@@ -16,49 +16,73 @@
 #define OFF(f) offsetof(struct sf_config, f)
 
 const struct sf_option sf_options[] = {
-    {"Port", "port", 'p', SF_OPT_INT, OFF(port), 1, 65535},
-    {"ListenAddress", "listen", 'l', SF_OPT_STR, OFF(listen_addr), 0, 0},
-    {"HostKey", "host-key", 'k', SF_OPT_HOSTKEY, 0, 0, 0},
-    {NULL, "user", 'u', SF_OPT_STR, OFF(user), 0, 0},
-    {"AuthorizedKeysFile", "authorized-keys", 'a', SF_OPT_STR, OFF(authorized_keys), 0, 0},
-    {NULL, "log-stderr", 'e', SF_OPT_IGNORED, 0, 0, 0},
-    {NULL, "foreground", 'D', SF_OPT_IGNORED, 0, 0, 0},
-    {NULL, "verbose", 'v', SF_OPT_ACTION, SF_ACT_VERBOSE, 0, 0},
-    {NULL, "quiet", 'q', SF_OPT_ACTION, SF_ACT_QUIET, 0, 0},
-    {NULL, "test", 't', SF_OPT_FLAG, OFF(test_only), 0, 0},
-    {NULL, "help", 'h', SF_OPT_ACTION, SF_ACT_HELP, 0, 0},
-    {NULL, "config", 'f', SF_OPT_STR, OFF(config_path), 0, 0},
-    {NULL, "print-config", 'T', SF_OPT_FLAG, OFF(print_config), 0, 0},
-    {"LoginGraceTime", "login-grace-time", 0, SF_OPT_SECONDS, OFF(grace_s), 1, 86400},
-    {"MaxAuthTries", "max-auth-tries", 0, SF_OPT_UINT, OFF(max_auth_tries), 1, 1000},
-    {"MaxSessions", "max-sessions", 0, SF_OPT_UINT, OFF(max_sessions), 1, 1000},
-    {"MaxStartups", "max-startups", 0, SF_OPT_STARTUPS, OFF(startups), 0, 0},
-    {"AcceptEnv", "accept-env", 0, SF_OPT_ACCEPT_ENV, 0, 0, 0},
-    {"ClientAliveInterval", "keepalive", 0, SF_OPT_SECONDS, OFF(keepalive_s), 0, 86400},
-    {"ClientAliveCountMax", "keepalive-count-max", 0, SF_OPT_UINT, OFF(keepalive_max), 0, 1000},
-    {"Banner", "banner", 0, SF_OPT_STR, OFF(banner), 0, 0},
-    {NULL, "passwd", 0, SF_OPT_STR, OFF(passwd_path), 0, 0},
-    {NULL, "group", 0, SF_OPT_STR, OFF(group_path), 0, 0},
-    {NULL, "ready-fd", 0, SF_OPT_INT, OFF(ready_fd), 0, 65535},
-    {NULL, "no-sftp", 0, SF_OPT_FLAG, OFF(no_sftp), 0, 0},
-    {"Subsystem", "subsystem", 0, SF_OPT_SUBSYSTEM, 0, 0, 0},
-    {"AllowTcpForwarding", "no-port-forwarding", 0, SF_OPT_FLAG, OFF(no_port_forwarding), 1, 0},
-    {"AllowStreamLocalForwarding", "no-unix-forwarding", 0, SF_OPT_FLAG, OFF(no_unix_forwarding), 1, 0},
-    {"AllowAgentForwarding", "no-agent-forwarding", 0, SF_OPT_FLAG, OFF(no_agent_forwarding), 1, 0},
-    {"X11Forwarding", "no-x11-forwarding", 0, SF_OPT_FLAG, OFF(no_x11_forwarding), 1, 0},
-    {"PrintMotd", "no-print-motd", 0, SF_OPT_FLAG, OFF(no_motd), 1, 0},
-    {"GatewayPorts", "gateway-ports", 0, SF_OPT_FLAG, OFF(gateway_ports), 0, 0},
-    {"StreamLocalBindUnlink", "no-stream-local-bind-unlink", 0, SF_OPT_FLAG, OFF(no_stream_local_bind_unlink), 1, 0},
-    {"X11UseLocalhost", "x11-use-localhost", 0, SF_OPT_FLAG, OFF(x11_use_localhost), 0, 0},
-    {"X11DisplayOffset", "x11-display-offset", 0, SF_OPT_UINT, OFF(x11_display_offset), 0, 1000},
-    {NULL, "connection", 0, SF_OPT_FLAG, OFF(connection), 0, 0},
-    {NULL, "inetd", 'i', SF_OPT_FLAG, OFF(inetd), 0, 0},
-    {NULL, "print-host-key", 0, SF_OPT_FLAG, OFF(print_host_key), 0, 0},
-    {"KexAlgorithms", "kex-algorithms", 0, SF_OPT_ALGO, SF_ALGO_KEX, 0, 0},
-    {"Ciphers", "ciphers", 0, SF_OPT_ALGO, SF_ALGO_CIPHERS, 0, 0},
-    {"MACs", "macs", 0, SF_OPT_ALGO, SF_ALGO_MACS, 0, 0},
-    {"HostKeyAlgorithms", "host-key-algorithms", 0, SF_OPT_ALGO, SF_ALGO_HOSTKEYS, 0, 0},
-    {"PubkeyAcceptedAlgorithms", "pubkey-accepted-algorithms", 0, SF_OPT_ALGO, SF_ALGO_PUBKEYS, 0, 0},
+    {"Port", "port", 'p', SF_OPT_INT, OFF(port), 1, 65535, "N", "TCP port (default 22)"},
+    {"ListenAddress", "listen", 'l', SF_OPT_STR, OFF(listen_addr), 0, 0, "ADDR",
+     "address to bind (default 0.0.0.0; :: binds IPv6 and IPv4)"},
+    {"HostKey", "host-key", 'k', SF_OPT_HOSTKEY, 0, 0, 0, "PATH",
+     "host private key file or folder of them; repeatable (default /etc/envinit/ssh_host_*_key)"},
+    {NULL, "user", 'u', SF_OPT_STR, OFF(user), 0, 0, "NAME", "the one user who may log in (default: yourself; as root coder, else uid 1000, else root)"},
+    {"AuthorizedKeysFile", "authorized-keys", 'a', SF_OPT_STR, OFF(authorized_keys), 0, 0, "PATH",
+     "the keys file (default ~/.ssh/authorized_keys), read at each attempt"},
+    {NULL, "log-stderr", 'e', SF_OPT_IGNORED, 0, 0, 0, NULL, "accepted for sshd; logs always go to stderr"},
+    {NULL, "foreground", 'D', SF_OPT_IGNORED, 0, 0, 0, NULL, "accepted for sshd; never daemonizes"},
+    {NULL, "verbose", 'v', SF_OPT_ACTION, SF_ACT_VERBOSE, 0, 0, NULL, "debug log (twice: libssh's too)"},
+    {NULL, "quiet", 'q', SF_OPT_ACTION, SF_ACT_QUIET, 0, 0, NULL, "warnings and errors only"},
+    {NULL, "test", 't', SF_OPT_FLAG, OFF(test_only), 0, 0, NULL, "check settings, user and host keys, then exit"},
+    {NULL, "help", 'h', SF_OPT_ACTION, SF_ACT_HELP, 0, 0, NULL, "this text"},
+    {NULL, "config", 'f', SF_OPT_STR, OFF(config_path), 0, 0, "FILE",
+     "settings in sshd_config syntax (the keywords in brackets); switches win"},
+    {NULL, "print-config", 'T', SF_OPT_FLAG, OFF(print_config), 0, 0, NULL,
+     "print the effective settings as sshd -T does, then exit"},
+    {"LoginGraceTime", "login-grace-time", 0, SF_OPT_SECONDS, OFF(grace_s), 1, 86400, "S",
+     "seconds to authenticate (default 30)"},
+    {"MaxAuthTries", "max-auth-tries", 0, SF_OPT_UINT, OFF(max_auth_tries), 1, 1000, "N",
+     "failed attempts before disconnect (default 6)"},
+    {"MaxSessions", "max-sessions", 0, SF_OPT_UINT, OFF(max_sessions), 1, 1000, "N",
+     "session channels per connection (default 10)"},
+    {"MaxStartups", "max-startups", 0, SF_OPT_STARTUPS, OFF(startups), 0, 0, "S:R:F",
+     "unauthenticated connections (default 10:30:100)"},
+    {"AcceptEnv", "accept-env", 0, SF_OPT_ACCEPT_ENV, 0, 0, 0, "PATTERN",
+     "client variables accepted besides LANG, LC_*; repeatable"},
+    {"ClientAliveInterval", "keepalive", 0, SF_OPT_SECONDS, OFF(keepalive_s), 0, 86400, "S",
+     "a keepalive every S seconds after login (default 0: none)"},
+    {"ClientAliveCountMax", "keepalive-count-max", 0, SF_OPT_UINT, OFF(keepalive_max), 0, 1000, "N",
+     "unanswered keepalives before disconnect (default 3; 0: never)"},
+    {"Banner", "banner", 0, SF_OPT_STR, OFF(banner), 0, 0, "FILE", "text sent before authentication (default none)"},
+    {NULL, "passwd", 0, SF_OPT_STR, OFF(passwd_path), 0, 0, "PATH", "user database (default /etc/passwd)"},
+    {NULL, "group", 0, SF_OPT_STR, OFF(group_path), 0, 0, "PATH", "group database (default /etc/group)"},
+    {NULL, "ready-fd", 0, SF_OPT_INT, OFF(ready_fd), 0, 65535, "N", "write READY to fd N once listening"},
+    {NULL, "no-sftp", 0, SF_OPT_FLAG, OFF(no_sftp), 0, 0, NULL, "refuse the sftp subsystem"},
+    {"Subsystem", "subsystem", 0, SF_OPT_SUBSYSTEM, 0, 0, 0, "'sftp internal-sftp [FLAGS]'",
+     "sftp-server's flags (-R -p -P -u -d) for SFTP"},
+    {"AllowTcpForwarding", "no-port-forwarding", 0, SF_OPT_FLAG, OFF(no_port_forwarding), 1, 0, NULL,
+     "refuse -L, -D and -R of TCP ports"},
+    {"AllowStreamLocalForwarding", "no-unix-forwarding", 0, SF_OPT_FLAG, OFF(no_unix_forwarding), 1, 0, NULL,
+     "refuse -L and -R of unix sockets"},
+    {"AllowAgentForwarding", "no-agent-forwarding", 0, SF_OPT_FLAG, OFF(no_agent_forwarding), 1, 0, NULL,
+     "refuse agent forwarding (ssh -A)"},
+    {"X11Forwarding", "no-x11-forwarding", 0, SF_OPT_FLAG, OFF(no_x11_forwarding), 1, 0, NULL,
+     "refuse X11 forwarding (ssh -X)"},
+    {"PrintMotd", "no-print-motd", 0, SF_OPT_FLAG, OFF(no_motd), 1, 0, NULL, "logins do not show /etc/motd"},
+    {"GatewayPorts", "gateway-ports", 0, SF_OPT_FLAG, OFF(gateway_ports), 0, 0, NULL,
+     "-R binds the address asked for (default: loopback)"},
+    {"StreamLocalBindUnlink", "no-stream-local-bind-unlink", 0, SF_OPT_FLAG, OFF(no_stream_local_bind_unlink), 1,
+     0, NULL, "-R PATH never replaces a stale socket"},
+    {"X11UseLocalhost", "x11-use-localhost", 0, SF_OPT_FLAG, OFF(x11_use_localhost), 0, 0, NULL,
+     "X11 displays on loopback only (default: every address)"},
+    {"X11DisplayOffset", "x11-display-offset", 0, SF_OPT_UINT, OFF(x11_display_offset), 0, 1000, "N",
+     "first X11 display tried (default 10)"},
+    {NULL, "connection", 0, SF_OPT_FLAG, OFF(connection), 0, 0, NULL, NULL}, /* the listener's, not a user's */
+    {NULL, "inetd", 'i', SF_OPT_FLAG, OFF(inetd), 0, 0, NULL, "serve one connection on stdin/stdout (sshd -i)"},
+    {NULL, "print-host-key", 0, SF_OPT_FLAG, OFF(print_host_key), 0, 0, NULL,
+     "print the served host keys' public lines, then exit"},
+    {"KexAlgorithms", "kex-algorithms", 0, SF_OPT_ALGO, SF_ALGO_KEX, 0, 0, "LIST", "key exchanges offered"},
+    {"Ciphers", "ciphers", 0, SF_OPT_ALGO, SF_ALGO_CIPHERS, 0, 0, "LIST", "ciphers offered"},
+    {"MACs", "macs", 0, SF_OPT_ALGO, SF_ALGO_MACS, 0, 0, "LIST", "MACs offered"},
+    {"HostKeyAlgorithms", "host-key-algorithms", 0, SF_OPT_ALGO, SF_ALGO_HOSTKEYS, 0, 0, "LIST",
+     "host key algorithms offered (ecdsa-*, rsa-*: a key of that type too)"},
+    {"PubkeyAcceptedAlgorithms", "pubkey-accepted-algorithms", 0, SF_OPT_ALGO, SF_ALGO_PUBKEYS, 0, 0, "LIST",
+     "user key algorithms accepted"},
 };
 _Static_assert(sizeof sf_options / sizeof sf_options[0] == SF_OPT_COUNT, "SF_OPT_COUNT must count sf_options[]");
 
@@ -298,6 +322,23 @@ static void print_flag(FILE *out, const struct sf_option *o, const struct sf_con
 {
     int v = *(const int *)((const char *)c + o->off);
     fprintf(out, "%s\n", (o->lo ? !v : v) ? "yes" : "no");
+}
+
+void sf_options_help(FILE *out)
+{
+    for (size_t i = 0; i < SF_OPT_COUNT; i++) {
+        const struct sf_option *o = &sf_options[i];
+        char sw[96];
+        if (!o->help)
+            continue;
+        int n = snprintf(sw, sizeof sw, "%c%c%s --%s%s%s", o->short_opt ? '-' : ' ',
+                         o->short_opt ? o->short_opt : ' ', o->short_opt ? "," : " ", o->name,
+                         o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(out, "  %-30s%s%s", sw, n >= 30 ? "\n                                " : "", o->help);
+        if (o->keyword)
+            fprintf(out, " [%s]", o->keyword);
+        fputc('\n', out);
+    }
 }
 
 void sf_config_print(const struct sf_config *c, FILE *out)

@@ -9,120 +9,66 @@
  *   <bundle>/lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib \
  *       <bundle>/bin/envinit-sshd --port 2222 --user coder [flags...]
  *
- * Command line (every flag optional; `envinit-sshd --help` lists them):
- *   -p, --port N               TCP port (default 22)
- *   -l, --listen ADDR          address to bind (default "0.0.0.0"; "::" binds
- *                              IPv6 and IPv4 together)
- *   -k, --host-key PATH        host private key file, or a folder of them (a mounted
- *                              Secret); repeatable; the first key of each type the
- *                              host key algorithms need is served (see
- *                              sf_hostkey_load). A single file that does not
- *                              exist is generated there. Default
- *                              /etc/envinit/ssh_host_ed25519_key (and _ecdsa_key,
- *                              _rsa_key when enabled), generated when absent;
- *                              read-only: the state folder (not root), then the
- *                              runtime folder /run/envinit or /tmp/envinit-UID.
- *   -u, --user NAME            the environment user, the only user who may log
- *                              in (default: envfile_user_default: yourself when
- *                              not root; as root "coder", else uid 1000, else root)
- *   -a, --authorized-keys PATH the keys file (default ~user/.ssh/authorized_keys),
- *                              re-read at every authentication attempt
- *   -e, --log-stderr           accepted for sshd compatibility; logs always go
- *                              to stderr, one line per event:
+ * Command line: every switch is one row of sf_options[] (options.c) with
+ * its sshd_config keyword, value and one-line meaning, which `envinit-sshd
+ * --help` prints; -f FILE sets the rows with a keyword. What takes more
+ * than a line:
+ *   -k, --host-key PATH        a key file, or a folder of them (a mounted Secret);
+ *                              repeatable; the first key of each type the host
+ *                              key algorithms need is served (sf_hostkey_load).
+ *                              A single file that does not exist is generated
+ *                              there. Default /etc/envinit/ssh_host_ed25519_key
+ *                              (and _ecdsa_key, _rsa_key when enabled), generated
+ *                              when absent; read-only: the state folder (not
+ *                              root), then the runtime folder /run/envinit or
+ *                              /tmp/envinit-UID.
+ *   -u, --user NAME            default envfile_user_default: yourself when not
+ *                              root; as root "coder", else uid 1000, else root
+ *   logs                       one line per event on stderr:
  *                              "envinit-sshd: LEVEL: message" (error, warn, info, debug)
- *   -D, --foreground           accepted for sshd compatibility; the server never
- *                              daemonizes (envinit supervises it)
- *   -v, --verbose              debug level (twice: libssh's own log as well)
- *   -q, --quiet                warnings and errors only
- *       --login-grace-time S   seconds to authenticate (default 30)
- *       --max-auth-tries N     failed attempts before disconnect (default 6)
- *       --max-sessions N       session channels per connection (default 10)
- *       --max-startups S:R:F   unauthenticated connections: from S on, each new
+ *   --max-startups S:R:F       from S unauthenticated connections on, each new
  *                              one closes a silent or overdue one; refused at F
- *                              (default 10:30:100); see sf_startups_victim
- *       --accept-env PATTERN   client variables accepted besides LANG and LC_*
- *                              (repeatable, * and ? wildcards)
- *       --keepalive S          send a keepalive every S seconds after login (0: off)
- *       --keepalive-count-max N  disconnect a client that has answered none of
- *                              N keepalives in a row (default 3; 0: never)
- *       --banner FILE          sent to clients before authentication, once,
- *                              when they first try to log in ("none": no banner,
- *                              the default). Read once at start (at most
- *                              SF_BANNER_MAX bytes); root reads it only where
- *                              the environment user can change nothing on its
- *                              path (envfile_path_safe_from), else it stops (78).
- *       --passwd PATH, --group PATH   user databases (default /etc/passwd, /etc/group)
- *       --ready-fd N           write "READY\n" to fd N once listening, then close it
- *   -t, --test                 check the flags, the user and the host key, then exit
- *       --no-sftp              refuse the sftp subsystem
- *       --no-port-forwarding   refuse -L, -D and -R of TCP ports (direct-tcpip,
- *                              tcpip-forward)
- *       --no-unix-forwarding   refuse -L and -R of unix sockets (OpenSSH's
- *                              AllowStreamLocalForwarding no)
- *       --no-agent-forwarding  refuse auth-agent-req@openssh.com (ssh -A)
- *       --no-x11-forwarding    refuse x11-req (ssh -X)
- *       --no-print-motd        interactive logins do not show /etc/motd
- *       --no-stream-local-bind-unlink  a remote unix-socket forward (-R PATH:...)
- *                              never replaces a stale socket at PATH; default:
- *                              a socket of the user's that nobody listens on
- *                              (connect refused) is replaced, as OpenSSH's
- *                              StreamLocalBindUnlink yes
- *       --gateway-ports        remote forwards (-R) bind the address the client
- *                              asks for; default: loopback only
- *       --x11-use-localhost    X11 displays listen on loopback only; default:
- *                              every address (OpenSSH's X11UseLocalhost no)
- *       --x11-display-offset N first X11 display tried (default 10)
- *   -i, --inetd                serve one connection on stdin/stdout instead of
- *                              listening (sshd -i): a ProxyCommand such as
- *                              `docker exec -i C envinit ssh-stdio`, or inetd.
- *                              Same host key, user, authentication, key options,
- *                              features and limits; see stdio.c. Only the
- *                              protocol goes to stdout; logs stay on stderr
- *                              (dropped when stderr is stdin's or stdout's file).
- *                              The client's address: a TCP socket's peer; on
- *                              pipes or a unix socket "UNKNOWN", port 65535, as
- *                              OpenSSH's sshd -i (SSH_CONNECTION, SSH_CLIENT,
- *                              the log; from= then matches only patterns such
- *                              as "*" that match the word UNKNOWN).
- *       --print-host-key       print the public key line ("ssh-ed25519 AAAA...")
- *                              of each host key the server would serve, then exit
- *                              (a key is made first when the rule makes one)
- *       --kex-algorithms LIST, --ciphers LIST, --macs LIST,
- *       --host-key-algorithms LIST, --pubkey-accepted-algorithms LIST
- *                              sshd_config's KexAlgorithms, Ciphers, MACs,
- *                              HostKeyAlgorithms, PubkeyAcceptedAlgorithms with
- *                              their syntax, applied to SF_KEX... below: "a,b"
- *                              exactly these, "+a,b" added, "-a,b" removed (* and ?
- *                              patterns), "^a,b" put first (sf_algo_apply). Each
- *                              name must be one our libssh implements (never
- *                              "none"), else the start fails with exit 78 naming
- *                              it. A host key algorithm of ecdsa-sha2-* or rsa-*
- *                              makes the server hold a key of that type as well.
- *       --subsystem 'sftp internal-sftp [FLAGS]'
- *                              sftp-server's flags (-R -p -P -u -d, see sftp.c)
- *                              for each SFTP child (envinit-sshd --sftp-server FLAGS)
- *   -f, --config FILE          settings in sshd_config syntax, applied after the
- *                              command line (sf_config_apply_text): each switch
- *                              above with a keyword (sf_options[] in options.c:
- *                              Port, ListenAddress, HostKey, AuthorizedKeysFile,
- *                              LoginGraceTime, MaxAuthTries, MaxSessions,
- *                              MaxStartups, AcceptEnv, ClientAliveInterval,
- *                              ClientAliveCountMax, Banner,
- *                              Allow{Tcp,StreamLocal,Agent}Forwarding,
- *                              X11Forwarding, PrintMotd, GatewayPorts,
- *                              StreamLocalBindUnlink, X11UseLocalhost,
- *                              X11DisplayOffset, Subsystem, KexAlgorithms,
- *                              Ciphers, MACs, HostKeyAlgorithms,
- *                              PubkeyAcceptedAlgorithms). As sshd with -o: the
+ *                              (see sf_startups_victim)
+ *   --keepalive-count-max N    counts keepalives sent since the client last sent
+ *                              a byte
+ *   --banner FILE              sent once, when the client first tries to log in.
+ *                              Read once at start (at most SF_BANNER_MAX bytes);
+ *                              root reads it only where the environment user can
+ *                              change nothing on its path (envfile_path_safe_from),
+ *                              else the start stops (78).
+ *   --no-stream-local-bind-unlink  default: a socket of the user's that nobody
+ *                              listens on (connect refused) at a -R path is
+ *                              replaced, as OpenSSH's StreamLocalBindUnlink yes
+ *   -i, --inetd                a ProxyCommand such as `docker exec -i C envinit
+ *                              ssh-stdio`, or inetd: same host key, user,
+ *                              authentication, key options, features and limits
+ *                              (stdio.c). Only the protocol goes to stdout; logs
+ *                              stay on stderr (dropped when stderr is stdin's or
+ *                              stdout's file). The client's address: a TCP
+ *                              socket's peer; on pipes or a unix socket "UNKNOWN",
+ *                              port 65535, as OpenSSH's sshd -i (SSH_CONNECTION,
+ *                              SSH_CLIENT, the log; from= then matches only
+ *                              patterns such as "*" that match the word UNKNOWN).
+ *   --print-host-key           a key is made first when the rule makes one
+ *   --kex-algorithms LIST ...  (and --ciphers, --macs, --host-key-algorithms,
+ *                              --pubkey-accepted-algorithms) applied to SF_KEX...
+ *                              below: "a,b" exactly these, "+a,b" added, "-a,b"
+ *                              removed (* and ? patterns), "^a,b" put first
+ *                              (sf_algo_apply). Each name must be one our libssh
+ *                              implements (never "none"), else the start fails
+ *                              with 78 naming it.
+ *   --subsystem 'sftp internal-sftp [FLAGS]'  sftp-server's flags (-R -p -P -u
+ *                              -d, see sftp.c) for each SFTP child
+ *                              (envinit-sshd --sftp-server FLAGS)
+ *   -f, --config FILE          applied after the command line
+ *                              (sf_config_apply_text). As sshd with -o: the
  *                              command line wins, then the first value in the
  *                              file; HostKey and AcceptEnv add up. Any other
- *                              keyword, Match or a
- *                              bad value (yes/no checked) stops the start (78)
- *                              naming the file, line and keyword. The listener
- *                              reads it once; connections get its text
- *                              (SF_CONN_CONFIG_FD), never the file again.
- *   -T, --print-config         print the effective settings as `sshd -T` does
- *                              (lowercase keyword, value), then exit
+ *                              keyword, Match or a bad value (yes/no checked)
+ *                              stops the start (78) naming the file, line and
+ *                              keyword. The listener reads it once; connections
+ *                              get its text (SF_CONN_CONFIG_FD), never the file
+ *                              again.
  * Exit status: 0 after SIGTERM/SIGINT, 1 on a startup failure (logged), 2 bad flags,
  * 78 (SF_EXIT_CONFIG) for a configuration no restart can fix: no such user,
  * no usable host key, an unknown algorithm, root without the capabilities
@@ -342,6 +288,8 @@ struct sf_option {
     enum sf_opt_kind kind;
     size_t off;
     unsigned lo, hi;
+    const char *arg;            /* the value's name in --help, NULL: a switch */
+    const char *help;           /* one line for --help, NULL: not listed */
 };
 extern const struct sf_option sf_options[];
 /* Sets O from VALUE (the switch's argument, or the keyword's value when
@@ -349,6 +297,8 @@ extern const struct sf_option sf_options[];
  * switch or keyword in ERR. */
 int sf_option_set(struct sf_config *c, const struct sf_option *o, const char *value, int from_file, char *err,
                   size_t esize);
+/* One line per listed row: its switches, value, help and keyword. */
+void sf_options_help(FILE *out);
 /* The row of an sshd_config KEYWORD (any case), or NULL. */
 const struct sf_option *sf_option_find_keyword(const char *keyword);
 /* Applies the sshd_config TEXT of FILE to C under the precedence above:

@@ -575,6 +575,35 @@ START_TEST(config_table_unique)
 }
 END_TEST
 
+/* --help is made from the table: every switch a user may give is listed
+ * with its value and keyword. */
+START_TEST(config_help_lists_every_switch)
+{
+    static char buf[16384];
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    ck_assert_ptr_nonnull(f);
+    sf_options_help(f);
+    fclose(f);
+    for (size_t i = 0; i < SF_OPT_COUNT; i++) {
+        const struct sf_option *o = &sf_options[i];
+        char want[128];
+        if (strcmp(o->name, "connection") == 0) {
+            ck_assert_ptr_null(o->help); /* the listener's own switch */
+            continue;
+        }
+        ck_assert_msg(o->help != NULL, "--%s has no help line", o->name);
+        snprintf(want, sizeof want, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        ck_assert_msg(strstr(buf, want), "--help lacks %s", want);
+        ck_assert_msg((o->arg != NULL) == (o->kind != SF_OPT_FLAG && o->kind != SF_OPT_IGNORED &&
+                                           o->kind != SF_OPT_ACTION), "--%s: value name", o->name);
+        if (o->keyword) {
+            snprintf(want, sizeof want, "[%s]", o->keyword);
+            ck_assert_msg(strstr(buf, want), "--help lacks %s", want);
+        }
+    }
+}
+END_TEST
+
 START_TEST(config_print)
 {
     static struct sf_config c;
@@ -623,6 +652,7 @@ static Suite *suite(void)
     UNIT_ADD(s, config_command_line_wins);
     UNIT_ADD(s, config_refusals);
     UNIT_ADD(s, config_table_unique);
+    UNIT_ADD(s, config_help_lists_every_switch);
     UNIT_ADD(s, config_print);
     return s;
 }
