@@ -421,65 +421,93 @@ int config_load_env(struct config *c, char *const *envp, char *err, size_t errle
     return 0;
 }
 
-static void print_value(const struct config *c, const struct key *k, FILE *out)
+/* Appends to OUT[LEN] at *AT; -1 once it is full. */
+static int append(char *out, size_t len, size_t *at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int append(char *out, size_t len, size_t *at, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = *at < len ? vsnprintf(out + *at, len - *at, fmt, ap) : -1;
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len - *at)
+        return -1;
+    *at += (size_t)n;
+    return 0;
+}
+
+static int format_list(const struct config *c, const struct key *k, char *out, size_t len)
+{
+    size_t at = 0;
+    int rc = 0;
+    const char *sep = "";
+    if (k->type == K_CODES) {
+        for (int code = 0; code < 256 && rc == 0; code++)
+            if (c->expect_exit[code / 8] & (1u << (code % 8))) {
+                rc = append(out, len, &at, "%s%d", sep, code);
+                sep = ",";
+            }
+    } else {
+        for (int sig = 1; sig <= CONFIG_MAX_REWRITE && rc == 0; sig++)
+            if (c->rewrite_set[sig]) {
+                rc = append(out, len, &at, "%s%d:%d", sep, sig, c->rewrite[sig]);
+                sep = ",";
+            }
+    }
+    return rc;
+}
+
+int config_key_value(const struct config *c, size_t i, char *out, size_t len)
+{
+    if (i >= sizeof keys / sizeof keys[0] || len == 0)
+        return -1;
+    const struct key *k = &keys[i];
     const char *field = (const char *)c + k->offset;
+    const int *n = (const int *)field;
+    size_t at = 0;
+    out[0] = '\0';
     switch (k->type) {
     case K_BOOL:
-        fprintf(out, "%s = %s\n", k->name, *(const int *)field ? "true" : "false");
-        break;
+        return append(out, len, &at, "%s", *n ? "true" : "false");
     case K_INT:
     case K_PORT:
-        fprintf(out, "%s = %d\n", k->name, *(const int *)field);
-        break;
-    case K_MS: {
-        long ms = *(const long *)field;
-        fprintf(out, "%s = %ld.%03ld\n", k->name, ms / 1000, ms % 1000);
-        break;
-    }
     case K_LEVEL:
-        fprintf(out, "%s = %d\n", k->name, *(const int *)field);
-        break;
+        return append(out, len, &at, "%d", *n);
+    case K_MS:
+        return append(out, len, &at, "%ld.%03ld", *(const long *)field / 1000, *(const long *)field % 1000);
     case K_SIGNAL:
-        fprintf(out, "%s = %s\n", k->name, *(const int *)field ? signal_name(*(const int *)field) : "");
-        break;
+        return append(out, len, &at, "%s", *n ? signal_name(*n) : "");
     case K_ENUM:
-        fprintf(out, "%s = %s\n", k->name, k->names[*(const int *)field]);
-        break;
+        return append(out, len, &at, "%s", k->names[*n]);
     case K_STR:
-        fprintf(out, "%s = %s\n", k->name, field);
-        break;
+        return append(out, len, &at, "%s", field);
     case K_CODES:
-        fprintf(out, "%s =", k->name);
-        for (int code = 0, first = 1; code < 256; code++)
-            if (c->expect_exit[code / 8] & (1u << (code % 8))) {
-                fprintf(out, "%s%d", first ? " " : ",", code);
-                first = 0;
-            }
-        fputc('\n', out);
-        break;
     case K_REWRITE:
-        fprintf(out, "%s =", k->name);
-        for (int s = 1, first = 1; s <= CONFIG_MAX_REWRITE; s++)
-            if (c->rewrite_set[s]) {
-                fprintf(out, "%s%d:%d", first ? " " : ",", s, c->rewrite[s]);
-                first = 0;
-            }
-        fputc('\n', out);
-        break;
+        return format_list(c, k, out, len);
     case K_KEYS:
-        /* Keys are public, but a long line helps nobody: show type and count. */
-        fprintf(out, "# %s: %zu key line(s)\n", k->name, c->n_authorized_keys);
-        break;
+        /* Keys are public, but a long line helps nobody: type and count. */
+        return append(out, len, &at, "%zu key line(s)", c->n_authorized_keys);
     }
+    return -1;
+}
+
+bool config_key_is_keys(size_t i)
+{
+    return i < config_key_count() && keys[i].type == K_KEYS;
 }
 
 void config_print(const struct config *c, FILE *out)
 {
     fprintf(out, "# effective configuration (file: %s)\n[envinit]\n",
             c->config_path[0] ? c->config_path : "none");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        print_value(c, &keys[i], out);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char v[CONFIG_VALUE_MAX];
+        if (config_key_value(c, i, v, sizeof v) < 0)
+            snprintf(v, sizeof v, "(too long to show)");
+        if (keys[i].type == K_KEYS)
+            fprintf(out, "# %s: %s\n", keys[i].name, v);
+        else
+            fprintf(out, "%s =%s%s\n", keys[i].name, v[0] ? " " : "", v);
+    }
 }
 
 void config_print_help(FILE *out)

@@ -80,19 +80,13 @@ static void add_env(struct unit_buf *u, const char *name, const char *value)
         add(u, "Environment=%s\n", quoted);
 }
 
-static const char *level_name(int level)
-{
-    static const char *const names[] = {"error", "warn", "info", "debug"};
-    return names[level < 0 ? 0 : level > 3 ? 3 : level];
-}
-
 /* systemd services do not see the container's variables, so the settings
  * envinit resolved at start-up are written into the unit: ssh-supervise
  * then decides with the same configuration as PID 1 did. */
 int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size_t len)
 {
     struct unit_buf u = {.buf = buf, .len = len};
-    char exec[8500], num[32];
+    char exec[8500];
     if (len == 0 || unit_quote(envinit, true, exec, sizeof exec) < 0)
         return -1;
     buf[0] = '\0';
@@ -105,23 +99,21 @@ int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size
             "Type=simple\n");
     if (c->config_path[0])
         add_env(&u, "ENVINIT_CONFIG", c->config_path);
-    add_env(&u, "ENVINIT_SSH", ssh_mode_name(c->ssh));
-    snprintf(num, sizeof num, "%d", c->ssh_port);
-    add_env(&u, "ENVINIT_SSH_PORT", num);
-    snprintf(num, sizeof num, "%d", c->fallback_port);
-    add_env(&u, "ENVINIT_FALLBACK_PORT", num);
-    snprintf(num, sizeof num, "%ld.%03ld", c->ssh_wait_ms / 1000, c->ssh_wait_ms % 1000);
-    add_env(&u, "ENVINIT_SSH_WAIT", num);
-    add_env(&u, "ENVINIT_STATUS_FILE", c->status_path);
-    if (c->fallback_args[0])
-        add_env(&u, "ENVINIT_FALLBACK_ARGS", c->fallback_args);
-    if (c->host_keys[0])
-        add_env(&u, "ENVINIT_HOST_KEYS", c->host_keys);
-    if (c->fallback_config[0])
-        add_env(&u, "ENVINIT_FALLBACK_CONFIG", c->fallback_config);
-    add_env(&u, "ENVINIT_LOG_LEVEL", level_name(c->log_level));
-    if (c->user[0])
-        add_env(&u, "ENVINIT_USER", c->user);
+    /* Every setting from the one table, so none is left behind; the key
+     * lines are written before systemd starts and are not needed here. */
+    for (size_t i = 0; i < config_key_count(); i++) {
+        char name[64] = "ENVINIT_", value[CONFIG_VALUE_MAX];
+        if (config_key_is_keys(i))
+            continue;
+        if (config_key_value(c, i, value, sizeof value) < 0) {
+            u.failed = true;
+            break;
+        }
+        if (!value[0])
+            continue;
+        env_key_upper(config_key_name(i), name + 8, sizeof name - 8);
+        add_env(&u, name, value);
+    }
     add(&u, "ExecStart=%s ssh-supervise\n"
             "Restart=on-failure\n"
             "RestartSec=1\n"

@@ -146,6 +146,12 @@ int config_parse_seconds(const char *v, long *ms);
 size_t config_key_count(void);
 const char *config_key_name(size_t i);
 bool config_key_is_bool(size_t i);
+bool config_key_is_keys(size_t i);        /* authorized_keys: key lines, not a value */
+/* The value of setting I as config_set, the INI file and ENVINIT_* take it
+ * ("" for an unset string or signal); authorized_keys gives its count only.
+ * 0, or -1 when it does not fit LEN. */
+#define CONFIG_VALUE_MAX 1280
+int config_key_value(const struct config *c, size_t i, char *out, size_t len);
 void config_print_help(FILE *out);
 /* Not root and status_file left at its default: a path this user can write. */
 void config_default_status_path(struct config *c, char *const *envp);

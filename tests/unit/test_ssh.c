@@ -732,6 +732,58 @@ START_TEST(cvm_unit_rendering)
 }
 END_TEST
 
+/* The value of one Environment="NAME=value" line, systemd's quoting undone. */
+static void unit_unquote(const char *q, char *out, size_t len)
+{
+    size_t n = 0;
+    for (q++; *q && *q != '"' && n + 1 < len; q++) {
+        if (*q == '\\' || ((*q == '$' || *q == '%') && q[1] == *q))
+            q++;
+        out[n++] = *q;
+    }
+    out[n] = '\0';
+}
+
+/* ssh-supervise, started by systemd, must resolve the very configuration
+ * PID 1 did: every setting the unit passes on reads back the same. */
+START_TEST(cvm_unit_carries_every_setting)
+{
+    static const char *const set[][2] = {
+        {"subreaper", "true"}, {"kill_process_group", "true"}, {"parent_death_signal", "SIGUSR1"},
+        {"warn_on_reap", "true"}, {"log_level", "debug"}, {"grace", "2.5"}, {"expect_exit", "3,143"},
+        {"rewrite", "15:2,1:0"}, {"user", "dev"}, {"on_write_error", "fail"}, {"etc_environment", "remove"},
+        {"authorized_keys_file", "/run/keys/ak"}, {"host_keys", "/run/secrets/host keys"}, {"ssh", "fallback"},
+        {"ssh_port", "2022"}, {"fallback_port", "2223"}, {"ssh_wait", "3"}, {"openssh_recommended", "false"},
+        {"cvm", "true"}, {"status_file", "/run/st%at$us"}, {"fallback_args", "--no-sftp --keepalive 5"},
+        {"fallback_config", "/etc/\"x\".conf"},
+    };
+    struct config c, back;
+    char err[256], unit[16384], env_text[16384], a[2048], b[2048];
+    config_defaults(&c);
+    config_defaults(&back);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        ck_assert_msg(config_set(&c, set[i][0], set[i][1], err, sizeof err) == 0, "%s", err);
+    /* the list above names every setting but the key lines */
+    ck_assert_uint_eq(sizeof set / sizeof set[0] + 1, config_key_count());
+    ck_assert_int_gt(cvm_render_unit(&c, "/opt/envinit/bin/envinit", unit, sizeof unit), 0);
+    char *envp[64];
+    size_t n = 0, used = 0;
+    for (const char *l = strstr(unit, "\nEnvironment="); l && n < 63; l = strstr(l + 1, "\nEnvironment=")) {
+        unit_unquote(l + 13, env_text + used, sizeof env_text - used);
+        envp[n++] = env_text + used;
+        used += strlen(env_text + used) + 1;
+    }
+    envp[n] = NULL;
+    ck_assert_int_eq(config_load_env(&back, envp, err, sizeof err), 0);
+    for (size_t i = 0; i < config_key_count(); i++) {
+        ck_assert_int_eq(config_key_value(&c, i, a, sizeof a), 0);
+        ck_assert_int_eq(config_key_value(&back, i, b, sizeof b), 0);
+        if (!config_key_is_keys(i))
+            ck_assert_msg(strcmp(a, b) == 0, "%s: '%s' became '%s'", config_key_name(i), a, b);
+    }
+}
+END_TEST
+
 START_TEST(cvm_unit_quoting)
 {
     struct config c = cvm_config();
@@ -1132,7 +1184,7 @@ int main(void)
     const TTest *const openssh[] = {sshd_config_keywords, sshd_config_includes, sshd_config_files,
                                            sshd_argv, sshd_host_keys, sshd_finding, exec_stat_rules,
                                            sshd_finding_refuses_replaceable, fallback_argv, NULL};
-    const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_quoting, cvm_units_written,
+    const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_carries_every_setting, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
     const TTest *const status[] = {status_rendering, status_json_rendering, status_parsing, status_file_atomic, status_file_no_symlink, status_printing,
