@@ -1634,113 +1634,97 @@ END_TEST
 
 /* ---------------- suites ---------------- */
 
-/* One TCase per test so that each case prints its own PASS:/FAIL: line. */
-static void add_case(Suite *s, const char *name, const TTest *t, int loop_end, SFun setup,
-                     SFun teardown)
-{
-    TCase *tc = tcase_create(name);
-    if (setup)
-        tcase_add_checked_fixture(tc, setup, teardown);
-    if (loop_end)
-        tcase_add_loop_test(tc, t, 0, loop_end);
-    else
-        tcase_add_test(tc, t);
-    suite_add_tcase(s, tc);
-}
-#define ADD(s, fn) add_case(s, #fn, fn, 0, NULL, NULL)
-#define ADD_TMP(s, fn) add_case(s, #fn, fn, 0, tmp_setup, tmp_teardown)
-#define ADD_HOME(s, fn) add_case(s, #fn, fn, 0, home_setup, home_teardown)
 
 static Suite *suite_render(void)
 {
     Suite *s = suite_create("render");
-    ADD(s, render_shape);
-    ADD(s, render_empty);
-    ADD(s, render_product_page_marker_text);
-    ADD(s, collect_forces_user_identity);
-    ADD(s, collect_defaults);
-    ADD(s, collect_passed_in_wins);
-    ADD(s, collect_drops_envinit_vars);
-    ADD(s, collect_agent_sock_by_server);
-    ADD(s, collect_sorted_and_stable);
-    ADD(s, collect_filters_bad_vars);
-    ADD(s, filter_names);
-    ADD(s, filter_values);
-    ADD(s, filter_removes_and_counts);
-    ADD(s, vars_set_replaces_in_place);
-    ADD(s, envparse_like_sshd);
-    ADD(s, envparse_nul_cuts_line);
-    ADD(s, envparse_too_many_lines);
-    ADD(s, envparse_reads_rendered_block);
-    ADD(s, etc_conflicts);
-    ADD(s, log_default_format);
+    UNIT_ADD(s, render_shape);
+    UNIT_ADD(s, render_empty);
+    UNIT_ADD(s, render_product_page_marker_text);
+    UNIT_ADD(s, collect_forces_user_identity);
+    UNIT_ADD(s, collect_defaults);
+    UNIT_ADD(s, collect_passed_in_wins);
+    UNIT_ADD(s, collect_drops_envinit_vars);
+    UNIT_ADD(s, collect_agent_sock_by_server);
+    UNIT_ADD(s, collect_sorted_and_stable);
+    UNIT_ADD(s, collect_filters_bad_vars);
+    UNIT_ADD(s, filter_names);
+    UNIT_ADD(s, filter_values);
+    UNIT_ADD(s, filter_removes_and_counts);
+    UNIT_ADD(s, vars_set_replaces_in_place);
+    UNIT_ADD(s, envparse_like_sshd);
+    UNIT_ADD(s, envparse_nul_cuts_line);
+    UNIT_ADD(s, envparse_too_many_lines);
+    UNIT_ADD(s, envparse_reads_rendered_block);
+    UNIT_ADD(s, etc_conflicts);
+    UNIT_ADD(s, log_default_format);
     return s;
 }
 
 static Suite *suite_merge(void)
 {
     Suite *s = suite_create("merge");
-    ADD(s, merge_no_file);
-    ADD(s, merge_empty_file);
-    ADD(s, merge_no_block_appends);
-    ADD(s, merge_block_first);
-    ADD(s, merge_block_middle);
-    ADD(s, merge_block_last);
-    ADD(s, merge_two_blocks);
-    ADD(s, merge_unterminated_block);
-    ADD(s, merge_unterminated_then_block);
-    ADD(s, merge_stray_end);
-    ADD(s, merge_crlf);
-    ADD(s, merge_idempotent);
-    ADD(s, merge_one_mib_file);
-    ADD(s, merge_keeps_binary_bytes);
-    ADD(s, merge_keys_remove_and_unterminated);
-    ADD(s, lines_iterate);
+    UNIT_ADD(s, merge_no_file);
+    UNIT_ADD(s, merge_empty_file);
+    UNIT_ADD(s, merge_no_block_appends);
+    UNIT_ADD(s, merge_block_first);
+    UNIT_ADD(s, merge_block_middle);
+    UNIT_ADD(s, merge_block_last);
+    UNIT_ADD(s, merge_two_blocks);
+    UNIT_ADD(s, merge_unterminated_block);
+    UNIT_ADD(s, merge_unterminated_then_block);
+    UNIT_ADD(s, merge_stray_end);
+    UNIT_ADD(s, merge_crlf);
+    UNIT_ADD(s, merge_idempotent);
+    UNIT_ADD(s, merge_one_mib_file);
+    UNIT_ADD(s, merge_keeps_binary_bytes);
+    UNIT_ADD(s, merge_keys_remove_and_unterminated);
+    UNIT_ADD(s, lines_iterate);
     return s;
 }
 
 static Suite *suite_keys(void)
 {
     Suite *s = suite_create("keys");
-    add_case(s, "key_each_type", key_each_type, (int)N_GOOD, NULL, NULL);
-    ADD(s, key_inner_type_mismatch);
-    ADD(s, key_bad_base64);
-    ADD(s, key_options_prefix);
-    ADD(s, key_bad_options);
-    ADD(s, key_comments_blank_and_shapes);
-    ADD(s, key_64k_line);
-    ADD(s, key_structure_checks);
-    ADD(s, base64_decode_cases);
-    ADD(s, opts_tokenizer);
-    ADD(s, keys_render_block);
-    ADD(s, keys_render_none_valid);
+    UNIT_ADD_LOOP(s, key_each_type, (int)N_GOOD);
+    UNIT_ADD(s, key_inner_type_mismatch);
+    UNIT_ADD(s, key_bad_base64);
+    UNIT_ADD(s, key_options_prefix);
+    UNIT_ADD(s, key_bad_options);
+    UNIT_ADD(s, key_comments_blank_and_shapes);
+    UNIT_ADD(s, key_64k_line);
+    UNIT_ADD(s, key_structure_checks);
+    UNIT_ADD(s, base64_decode_cases);
+    UNIT_ADD(s, opts_tokenizer);
+    UNIT_ADD(s, keys_render_block);
+    UNIT_ADD(s, keys_render_none_valid);
     return s;
 }
 
 static Suite *suite_files(void)
 {
     Suite *s = suite_create("files");
-    ADD(s, cgroup_v2_cpu);
-    ADD(s, cgroup_v1_cpu);
-    ADD(s, cgroup_memory);
-    ADD_TMP(s, cgroup_read_v2_files);
-    ADD_TMP(s, cgroup_read_v1_and_missing);
-    ADD_TMP(s, cgroup_limits_in_block);
-    ADD_TMP(s, user_lookup);
-    ADD_TMP(s, user_serve_root_and_listed);
-    ADD_TMP(s, user_serve_unlisted_uid);
-    ADD_TMP(s, user_passwd_line);
-    ADD(s, hostkey_modes);
-    ADD(s, owner_can_replace);
-    ADD_TMP(s, hostkeys_folder_layouts);
-    ADD_TMP(s, path_safe_from_user);
-    ADD_TMP(s, open_dirs_never_follows);
-    ADD(s, caps_described);
-    ADD_TMP(s, user_groups);
-    ADD_HOME(s, install_creates_and_keeps);
-    ADD_HOME(s, install_refuses_symlinks);
-    ADD_HOME(s, install_ssh_off_writes_nothing);
-    ADD_HOME(s, install_unknown_user);
+    UNIT_ADD(s, cgroup_v2_cpu);
+    UNIT_ADD(s, cgroup_v1_cpu);
+    UNIT_ADD(s, cgroup_memory);
+    UNIT_ADD_FIXTURE(s, cgroup_read_v2_files, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, cgroup_read_v1_and_missing, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, cgroup_limits_in_block, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, user_lookup, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, user_serve_root_and_listed, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, user_serve_unlisted_uid, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, user_passwd_line, tmp_setup, tmp_teardown);
+    UNIT_ADD(s, hostkey_modes);
+    UNIT_ADD(s, owner_can_replace);
+    UNIT_ADD_FIXTURE(s, hostkeys_folder_layouts, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, path_safe_from_user, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, open_dirs_never_follows, tmp_setup, tmp_teardown);
+    UNIT_ADD(s, caps_described);
+    UNIT_ADD_FIXTURE(s, user_groups, tmp_setup, tmp_teardown);
+    UNIT_ADD_FIXTURE(s, install_creates_and_keeps, home_setup, home_teardown);
+    UNIT_ADD_FIXTURE(s, install_refuses_symlinks, home_setup, home_teardown);
+    UNIT_ADD_FIXTURE(s, install_ssh_off_writes_nothing, home_setup, home_teardown);
+    UNIT_ADD_FIXTURE(s, install_unknown_user, home_setup, home_teardown);
     return s;
 }
 

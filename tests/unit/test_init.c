@@ -504,46 +504,40 @@ END_TEST
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
-    TCase *tc = tcase_create("cli");
-    tcase_add_test(tc, cli_tini_flags);
-    tcase_add_test(tc, cli_command_without_dashdash);
-    tcase_add_test(tc, cli_subcommands);
-    tcase_add_test(tc, cli_every_exit_code);
-    tcase_add_test(tc, cli_long_options_for_keys);
-    tcase_add_test(tc, cli_bad_options);
-    tcase_add_test(tc, cli_ssh_config_words);
-    tcase_add_test(tc, ssh_config_blocks);
-    suite_add_tcase(s, tc);
+    UNIT_ADD(s, cli_tini_flags);
+    UNIT_ADD(s, cli_command_without_dashdash);
+    UNIT_ADD(s, cli_subcommands);
+    UNIT_ADD(s, cli_every_exit_code);
+    UNIT_ADD(s, cli_long_options_for_keys);
+    UNIT_ADD(s, cli_bad_options);
+    UNIT_ADD(s, cli_ssh_config_words);
+    UNIT_ADD(s, ssh_config_blocks);
     return s;
 }
 
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
-    TCase *tc = tcase_create("config");
-    tcase_add_test(tc, config_file_valid);
-    tcase_add_test(tc, config_file_errors);
-    tcase_add_test(tc, config_missing_file);
-    tcase_add_test(tc, config_precedence);
-    tcase_add_test(tc, config_env_errors);
-    tcase_add_test(tc, config_value_parsers);
-    tcase_add_test(tc, log_levels);
-    suite_add_tcase(s, tc);
+    UNIT_ADD(s, config_file_valid);
+    UNIT_ADD(s, config_file_errors);
+    UNIT_ADD(s, config_missing_file);
+    UNIT_ADD(s, config_precedence);
+    UNIT_ADD(s, config_env_errors);
+    UNIT_ADD(s, config_value_parsers);
+    UNIT_ADD(s, log_levels);
     return s;
 }
 
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signals");
-    TCase *tc = tcase_create("signals");
-    tcase_add_test(tc, signal_names);
-    tcase_add_test(tc, signal_forwarded_set);
-    tcase_add_test(tc, signal_rewrite_parse);
-    tcase_add_test(tc, exit_status_mapping);
-    tcase_add_test(tc, backoff_sequence);
-    tcase_add_test(tc, service_lines_splitting);
-    tcase_add_test(tc, service_line_levels);
-    suite_add_tcase(s, tc);
+    UNIT_ADD(s, signal_names);
+    UNIT_ADD(s, signal_forwarded_set);
+    UNIT_ADD(s, signal_rewrite_parse);
+    UNIT_ADD(s, exit_status_mapping);
+    UNIT_ADD(s, backoff_sequence);
+    UNIT_ADD(s, service_lines_splitting);
+    UNIT_ADD(s, service_line_levels);
     return s;
 }
 

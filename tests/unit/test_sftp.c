@@ -1272,15 +1272,6 @@ START_TEST(allow_and_deny_lists)
 }
 END_TEST
 
-/* One TCase per test, named after it, so each prints its own PASS:/FAIL:. */
-static void add(Suite *s, const TTest *t)
-{
-    TCase *tc = tcase_create(t->name);
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, t);
-    suite_add_tcase(s, tc);
-}
-
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1297,7 +1288,7 @@ int main(void)
         read_only_server_refuses_changes, allow_and_deny_lists,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
-        add(s, tests[i]);
+        UNIT_ADD(s, tests[i]);
     Suite *const suites[] = {s, NULL};
     return unit_run("sftp", suites);
 }

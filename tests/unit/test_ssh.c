@@ -1163,11 +1163,8 @@ END_TEST
 static Suite *suite(const char *name, const TTest *const *tests)
 {
     Suite *s = suite_create(name);
-    for (size_t i = 0; tests[i]; i++) {
-        TCase *tc = tcase_create(tests[i]->name);
-        tcase_add_test(tc, tests[i]);
-        suite_add_tcase(s, tc);
-    }
+    for (size_t i = 0; tests[i]; i++)
+        UNIT_ADD(s, tests[i]);
     return s;
 }
 

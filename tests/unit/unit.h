@@ -7,14 +7,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Adds test T to suite S in a TCase of its own, so each result carries the
- * test's name. */
-#define UNIT_ADD(s, t)                             \
-    do {                                           \
-        TCase *tc_ = tcase_create(#t);             \
-        tcase_add_test(tc_, t);                    \
-        suite_add_tcase(s, tc_);                   \
-    } while (0)
+/* The one way a unit test registers a case: test T in suite S, in a TCase
+ * of its own so each result carries the test's name. SETUP and TEARDOWN
+ * (may be NULL) run around it in the case's own process; LOOP > 0 runs it
+ * with _i = 0 .. LOOP-1. Every case may take 30 s: no test times anything,
+ * and a loaded machine or a sanitized build is slow. */
+static inline void unit_add(Suite *s, const TTest *t, SFun setup, SFun teardown, int loop)
+{
+    TCase *tc = tcase_create(t->name);
+    tcase_set_timeout(tc, 30);
+    if (setup || teardown)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    if (loop > 0)
+        tcase_add_loop_test(tc, t, 0, loop);
+    else
+        tcase_add_test(tc, t);
+    suite_add_tcase(s, tc);
+}
+#define UNIT_ADD(s, t) unit_add(s, t, NULL, NULL, 0)
+#define UNIT_ADD_FIXTURE(s, t, setup, teardown) unit_add(s, t, setup, teardown, 0)
+#define UNIT_ADD_LOOP(s, t, n) unit_add(s, t, NULL, NULL, n)
 
 static inline int unit_run(const char *component, Suite *const *suites)
 {
