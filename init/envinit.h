@@ -364,7 +364,7 @@ void ssh_describe_plan(const struct config *c, FILE *out);
 /* Runs envinit-setup prepare (NO_CVM adds --cvm=false) and keeps its plan.
  * -1 when envinit must stop (on_write_error = fail); otherwise 0, also when
  * setup failed (logged: the container runs without SSH). */
-int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm);
+int ssh_plan_fetch(const struct config *c, char **argv, char **command, bool no_cvm);
 /* Carries the kept plan out: starts and supervises the server. With a main
  * command in auto mode, the command first gets a moment (1 s) to serve the
  * port itself; if it does, or takes the port from sshd later, envinit-setup
@@ -379,10 +379,10 @@ int cvm_exec_systemd(const struct config *c, char *const argv[], char *const env
  * Pure parts (parsers, the decision, rendering) take strings and structs
  * and touch nothing; the wrappers around them do the I/O.
  *
- * Order of calls in PID 1 (main.c): ssh_prepare() (envinit-setup decides,
+ * Order of calls in PID 1 (main.c): ssh_plan_fetch() (envinit-setup decides,
  * then writes the files: environment_setup()), then with cvm
  * cvm_exec_systemd() (before any child is started; returns only when it
- * cannot exec systemd; ssh_prepare() again without CVM mode if so), then
+ * cannot exec systemd; ssh_plan_fetch() again without CVM mode if so), then
  * the main command, then ssh_start() once, before loop_run(). */
 struct sockaddr_storage;
 
@@ -492,7 +492,7 @@ bool sshd_add_host_key(struct sshd_cmd *cmd, const char *path);
  * one is missing; when /etc/ssh is read-only and none exists, an ed25519
  * key in the runtime folder, added with -h); /run/sshd; and CMD's command
  * line with -t instead of -D (sshd's message is logged). -1 when that failed. */
-int openssh_prepare(struct sshd_cmd *cmd);
+int openssh_make_ready(struct sshd_cmd *cmd);
 
 /* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
  * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
@@ -555,12 +555,36 @@ int ssh_plan_parse(char *text, struct ssh_plan *p);
 int ssh_action_parse(const char *name);   /* inverse of ssh_action_name, -1 */
 /* Status file state shared by both programs (ssh_run.c). */
 void ssh_status_init(const struct config *c, const char *self_dir);
-void ssh_status_set(const char *kind, const char *state, int port, bool expected, pid_t pid, const char *note);
+/* The status file's kind=: which server serves SSH. */
+enum ssh_kind {
+    SSH_KIND_NONE,              /* none: no SSH server */
+    SSH_KIND_OPENSSH,           /* openssh: OpenSSH's sshd, started by envinit */
+    SSH_KIND_FALLBACK,          /* fallback: envinit-sshd, started by envinit */
+    SSH_KIND_SERVED,            /* served: a server envinit did not start answers on the port */
+    SSH_KIND_EXTERNAL,          /* external: ssh = external, someone else's job */
+    SSH_KIND_OFF,               /* off: ssh = off */
+};
+/* Its state=. */
+enum ssh_state {
+    SSH_STATE_DOWN,             /* down: nothing of ours can serve */
+    SSH_STATE_STARTING,         /* starting: chosen, its process not started yet */
+    SSH_STATE_RUNNING,          /* running: its process is alive */
+    SSH_STATE_RESTARTING,       /* restarting: it exited, the next start is due */
+    SSH_STATE_STOPPED,          /* stopped: it exited and is not restarted */
+    SSH_STATE_EXTERNAL,         /* external: not ours to run */
+    SSH_STATE_OFF,              /* off: ssh = off */
+    SSH_STATE_UNKNOWN,          /* unknown: no status file (envinit status --json) */
+};
+const char *ssh_kind_name(enum ssh_kind k);
+const char *ssh_state_name(enum ssh_state s);
+/* Whether the kind= text NAME is K. */
+bool ssh_kind_is(const char *name, enum ssh_kind k);
+void ssh_status_set(enum ssh_kind kind, enum ssh_state state, int port, bool expected, pid_t pid, const char *note);
 
 /* Status file: key=value lines, replaced atomically on every change. */
 struct ssh_status {
-    char kind[16];          /* openssh, fallback, served, external, off, none */
-    char state[16];         /* running, restarting, stopped, external, off, down */
+    char kind[16];          /* ssh_kind_name: as written, so a newer envinit's file reads */
+    char state[16];         /* ssh_state_name */
     int port;
     pid_t pid;              /* 0: no process of ours */
     bool expected;          /* an SSH server should be up */

@@ -309,11 +309,11 @@ static int run_init(char **argv, char **command)
     become_reaper();
     /* envinit-setup writes the SSH files and chooses the server first, so
      * the main command starts with them in place. */
-    if (ssh_prepare(&cfg, argv, command, false) < 0)
+    if (ssh_plan_fetch(&cfg, argv, command, false) < 0)
         return 1;
     if (cfg.cvm) {
         cvm_exec_systemd(&cfg, command, environ); /* returns only when it cannot */
-        if (ssh_prepare(&cfg, argv, command, true) < 0)
+        if (ssh_plan_fetch(&cfg, argv, command, true) < 0)
             return 1;
     }
     if (command) {

@@ -588,7 +588,7 @@ static int ensure_privsep_dir(void)
     return 0;
 }
 
-int openssh_prepare(struct sshd_cmd *cmd)
+int openssh_make_ready(struct sshd_cmd *cmd)
 {
     if (cmd->n_host_keys == 0)
         ensure_host_keys(cmd);

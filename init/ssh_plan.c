@@ -97,7 +97,7 @@ static void add_given_host_keys(const struct config *c, struct sshd_cmd *cmd)
 }
 
 /* The OpenSSH command line, after its one-time preparation. */
-static void prepare_openssh(const struct config *c, const char *sshd, int port, struct sshd_cmd *cmd)
+static void openssh_command(const struct config *c, const char *sshd, int port, struct sshd_cmd *cmd)
 {
     unsigned sets = sshd_config_sets(SSHD_CONFIG, SSHD_ETC);
     sshd_build_argv(cmd, sshd, port, c->openssh_recommended, sets);
@@ -108,7 +108,7 @@ static void prepare_openssh(const struct config *c, const char *sshd, int port, 
                  sets & SSHD_SETS_PERMIT_USER_ENV ? " PermitUserEnvironment" : "",
                  sets & SSHD_SETS_X11_FORWARDING ? " X11Forwarding" : "",
                  sets & SSHD_SETS_X11_USE_LOCALHOST ? " X11UseLocalhost" : "");
-    openssh_prepare(cmd);
+    openssh_make_ready(cmd);
 }
 
 int prepare_command(const struct config *c)
@@ -141,7 +141,7 @@ int prepare_command(const struct config *c)
         break;
     case SSH_ACT_OPENSSH: {
         struct sshd_cmd cmd = {.argv = {NULL}};
-        prepare_openssh(c, fc.sshd, d.port, &cmd);
+        openssh_command(c, fc.sshd, d.port, &cmd);
         print_plan(d.action, d.port, d.why, cmd.argv);
         return 0;
     }
@@ -286,17 +286,17 @@ static int exec_fallback(const struct config *c, int port, const char *why)
     struct fallback_cmd fb;
     if (!fallback_build_argv(&fb, self_dir(), port, c->user)) {
         log_error("ssh-supervise: envinit-sshd is not installed in %s: no SSH server runs", self_dir());
-        ssh_status_set("none", "down", port, true, 0, "envinit-sshd is not installed");
+        ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, port, true, 0, "envinit-sshd is not installed");
         return SSH_SUPERVISE_NO_SERVER;
     }
     fallback_add_args(&fb, c->host_keys, c->fallback_config, c->fallback_args);
     log_msg(port == c->ssh_port ? LOG_INFO : LOG_WARN, "ssh-supervise: starting envinit-sshd on port %d: %s",
             port, why);
     /* systemd supervises this process: the fallback simply takes it over. */
-    ssh_status_set("fallback", "running", port, true, getpid(), why);
+    ssh_status_set(SSH_KIND_FALLBACK, SSH_STATE_RUNNING, port, true, getpid(), why);
     execv(fb.argv[0], fb.argv);
     log_error("ssh-supervise: cannot run %s: %s", fb.argv[0], strerror(errno));
-    ssh_status_set("none", "down", port, true, 0, "envinit-sshd could not be started");
+    ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, port, true, 0, "envinit-sshd could not be started");
     return 1;
 }
 
@@ -305,7 +305,8 @@ int ssh_supervise_command(const struct config *c)
     ssh_status_init(c, self_dir());
     if (c->ssh == SSH_OFF || c->ssh == SSH_EXTERNAL) {
         log_info("ssh-supervise: ssh = %s: nothing to do", ssh_mode_name(c->ssh));
-        ssh_status_set(c->ssh == SSH_OFF ? "off" : "external", c->ssh == SSH_OFF ? "off" : "external",
+        ssh_status_set(c->ssh == SSH_OFF ? SSH_KIND_OFF : SSH_KIND_EXTERNAL,
+                       c->ssh == SSH_OFF ? SSH_STATE_OFF : SSH_STATE_EXTERNAL,
                    c->ssh == SSH_OFF ? 0 : c->ssh_port, c->ssh != SSH_OFF, 0, "");
         return 0;
     }
@@ -323,7 +324,7 @@ int ssh_supervise_command(const struct config *c)
     if (c->ssh == SSH_OPENSSH && !(fc.f.listener && fc.f.probe == SSH_PROBE_SSH)) {
         log_error("ssh-supervise: no SSH server answers on port %d after %ld ms and ssh = openssh forbids the "
                   "fallback; enable OpenSSH in the image (systemctl enable ssh)", c->ssh_port, c->ssh_wait_ms);
-        ssh_status_set("none", "down", c->ssh_port, true, 0, "ssh = openssh and systemd's sshd does not answer");
+        ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, c->ssh_port, true, 0, "ssh = openssh and systemd's sshd does not answer");
         return SSH_SUPERVISE_NO_SERVER;
     }
     if (c->ssh == SSH_OPENSSH)
@@ -334,13 +335,13 @@ int ssh_supervise_command(const struct config *c)
     switch (d.action) {
     case SSH_ACT_SERVED:
         log_info("ssh-supervise: an SSH server answers on port %d", c->ssh_port);
-        ssh_status_set("served", "external", c->ssh_port, true, 0, "systemd's SSH server answers");
+        ssh_status_set(SSH_KIND_SERVED, SSH_STATE_EXTERNAL, c->ssh_port, true, 0, "systemd's SSH server answers");
         return 0;
     case SSH_ACT_FALLBACK:
         return exec_fallback(c, d.port, d.why);
     default:
         log_error("ssh-supervise: %s; no SSH server runs", d.why);
-        ssh_status_set("none", "down", c->ssh_port, true, 0, d.why);
+        ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, c->ssh_port, true, 0, d.why);
         return SSH_SUPERVISE_NO_SERVER;
     }
 }

@@ -90,7 +90,9 @@ static void status_refresh(void)
         s.pid = service_pid(orch.svc);
         s.restarts = service_restarts(orch.svc);
         s.last_status = service_last_status(orch.svc);
-        const char *state = s.pid > 0 ? "running" : service_done(orch.svc) ? "stopped" : "restarting";
+        const char *state = ssh_state_name(s.pid > 0                  ? SSH_STATE_RUNNING
+                                           : service_done(orch.svc) ? SSH_STATE_STOPPED
+                                                                    : SSH_STATE_RESTARTING);
         if (strcmp(state, orch.st.state) != 0) {
             snprintf(orch.st.state, sizeof orch.st.state, "%s", state);
             orch.st.since = (long)time(NULL);
@@ -121,12 +123,12 @@ static void status_observer(void *ctx)
     status_refresh();
 }
 
-void ssh_status_set(const char *kind, const char *state, int port, bool expected, pid_t pid, const char *note)
+void ssh_status_set(enum ssh_kind kind, enum ssh_state state, int port, bool expected, pid_t pid, const char *note)
 {
     struct ssh_status *s = &orch.st;
     memset(s, 0, sizeof *s);
-    snprintf(s->kind, sizeof s->kind, "%s", kind);
-    snprintf(s->state, sizeof s->state, "%s", state);
+    snprintf(s->kind, sizeof s->kind, "%s", ssh_kind_name(kind));
+    snprintf(s->state, sizeof s->state, "%s", ssh_state_name(state));
     snprintf(s->note, sizeof s->note, "%s", note);
     s->port = port;
     s->pid = pid;
@@ -148,7 +150,7 @@ static bool fallback_exited(struct service *s, int status, long uptime_ms, void 
     log_error("envinit-sshd cannot run with this configuration (its reason is above); not restarting it: "
               "this environment has no SSH access until the container is fixed and restarted");
     orch.svc = NULL;
-    ssh_status_set("none", "down", orch.st.port, true, 0,
+    ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, orch.st.port, true, 0,
                    "envinit-sshd stopped on a configuration error (see the log); not restarted");
     return false;
 }
@@ -170,7 +172,7 @@ static struct service *start_fallback(int port)
     };
     orch.fast_exits = 0;
     orch.st.port = port;
-    snprintf(orch.st.kind, sizeof orch.st.kind, "fallback");
+    snprintf(orch.st.kind, sizeof orch.st.kind, "%s", ssh_kind_name(SSH_KIND_FALLBACK));
     orch.svc = service_start(&spec);
     status_refresh(); /* service_start reported the start before we knew the service */
     return orch.svc;
@@ -204,8 +206,8 @@ static bool sshd_exited(struct service *s, int status, long uptime_ms, void *ctx
     snprintf(orch.st.note, sizeof orch.st.note,
              "sshd exited within 1 s of its start 5 times in a row (broken configuration); switched to the fallback");
     if (!start_fallback(orch.st.port)) {
-        snprintf(orch.st.kind, sizeof orch.st.kind, "none");
-        snprintf(orch.st.state, sizeof orch.st.state, "down");
+        snprintf(orch.st.kind, sizeof orch.st.kind, "%s", ssh_kind_name(SSH_KIND_NONE));
+        snprintf(orch.st.state, sizeof orch.st.state, "%s", ssh_state_name(SSH_STATE_DOWN));
         orch.st.since = (long)time(NULL);
     }
     return false;
@@ -230,29 +232,29 @@ static int carry_out(const struct config *c, const struct ssh_plan *p)
     switch (p->action) {
     case SSH_ACT_OFF:
         if (!p->quiet)
-            ssh_status_set("off", "off", 0, false, 0, p->why);
+            ssh_status_set(SSH_KIND_OFF, SSH_STATE_OFF, 0, false, 0, p->why);
         return 0;
     case SSH_ACT_EXTERNAL:
-        ssh_status_set("external", "external", c->ssh_port, true, 0, p->why);
+        ssh_status_set(SSH_KIND_EXTERNAL, SSH_STATE_EXTERNAL, c->ssh_port, true, 0, p->why);
         return 0;
     case SSH_ACT_SERVED:
-        ssh_status_set("served", "external", c->ssh_port, true, 0, p->why);
+        ssh_status_set(SSH_KIND_SERVED, SSH_STATE_EXTERNAL, c->ssh_port, true, 0, p->why);
         return 0;
     case SSH_ACT_OPENSSH:
         if (p->argc == 0)
             break;
         log_info("starting OpenSSH (%s) on port %d: %s", p->argv[0], p->port, p->why);
-        ssh_status_set("openssh", "starting", p->port, true, 0, p->why);
+        ssh_status_set(SSH_KIND_OPENSSH, SSH_STATE_STARTING, p->port, true, 0, p->why);
         return start_openssh(p->argv) ? 0 : -1;
     case SSH_ACT_FALLBACK:
         log_msg(p->port == c->ssh_port ? LOG_INFO : LOG_WARN, "starting the fallback server envinit-sshd on "
                 "port %d: %s", p->port, p->why);
-        ssh_status_set("fallback", "starting", p->port, true, 0, p->why);
+        ssh_status_set(SSH_KIND_FALLBACK, SSH_STATE_STARTING, p->port, true, 0, p->why);
         return start_fallback(p->port) ? 0 : -1;
     default:
         break;
     }
-    ssh_status_set("none", "down", c->ssh_port, true, 0, p->why);
+    ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, c->ssh_port, true, 0, p->why);
     return -1;
 }
 
@@ -389,7 +391,7 @@ static char *plan_text;
 static char **saved_argv, **saved_command;
 static const struct config *saved_cfg;
 
-int ssh_prepare(const struct config *c, char **argv, char **command, bool no_cvm)
+int ssh_plan_fetch(const struct config *c, char **argv, char **command, bool no_cvm)
 {
     saved_argv = argv;
     saved_command = command;
@@ -447,7 +449,7 @@ static void replan_read(int fd, short revents, void *ctx)
     again.buf[again.len] = '\0';
     if (ssh_plan_parse(again.buf, &plan) < 0 || plan.abort) {
         log_error("envinit-setup gave no usable plan when deciding again; no SSH server started");
-        ssh_status_set("none", "down", saved_cfg->ssh_port, true, 0, "envinit-setup failed");
+        ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, saved_cfg->ssh_port, true, 0, "envinit-setup failed");
         return;
     }
     carry_out(saved_cfg, &plan);

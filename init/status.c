@@ -15,6 +15,24 @@
 
 #define STATUS_FILE_MAX 4096
 
+const char *ssh_kind_name(enum ssh_kind k)
+{
+    static const char *const names[] = {"none", "openssh", "fallback", "served", "external", "off"};
+    return (size_t)k < sizeof names / sizeof names[0] ? names[k] : "none";
+}
+
+const char *ssh_state_name(enum ssh_state st)
+{
+    static const char *const names[] = {"down", "starting", "running", "restarting", "stopped",
+                                        "external", "off", "unknown"};
+    return (size_t)st < sizeof names / sizeof names[0] ? names[st] : "unknown";
+}
+
+bool ssh_kind_is(const char *name, enum ssh_kind k)
+{
+    return strcmp(name, ssh_kind_name(k)) == 0;
+}
+
 static void copy_field(char *dst, size_t len, const char *src)
 {
     size_t n = 0;

@@ -15,19 +15,17 @@
 
 static const char *kind_text(const char *kind)
 {
-    static const struct {
-        const char *kind, *text;
-    } kinds[] = {
-        {"openssh", "OpenSSH sshd"},
-        {"fallback", "envinit-sshd (fallback)"},
-        {"served", "an SSH server envinit did not start"},
-        {"external", "external (ssh = external)"},
-        {"off", "none (ssh = off)"},
-        {"none", "none"},
+    static const char *const texts[] = {
+        [SSH_KIND_NONE] = "none",
+        [SSH_KIND_OPENSSH] = "OpenSSH sshd",
+        [SSH_KIND_FALLBACK] = "envinit-sshd (fallback)",
+        [SSH_KIND_SERVED] = "an SSH server envinit did not start",
+        [SSH_KIND_EXTERNAL] = "external (ssh = external)",
+        [SSH_KIND_OFF] = "none (ssh = off)",
     };
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kind, kinds[i].kind) == 0)
-            return kinds[i].text;
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+        if (ssh_kind_is(kind, (enum ssh_kind)k))
+            return texts[k];
     return kind;
 }
 
@@ -69,7 +67,7 @@ void status_print(const struct ssh_status *s, bool up, long now, FILE *out)
     if (s->pid > 0)
         fprintf(out, "pid:         %d\n", (int)s->pid);
     print_since(s->since, now, out);
-    if (!strcmp(s->kind, "openssh") || !strcmp(s->kind, "fallback")) {
+    if (ssh_kind_is(s->kind, SSH_KIND_OPENSSH) || ssh_kind_is(s->kind, SSH_KIND_FALLBACK)) {
         fprintf(out, "restarts:    %u\n", s->restarts);
         char how[96] = "none yet";
         if (s->last_status >= 0)
@@ -177,8 +175,8 @@ static char *read_status_file(const char *path)
  * on the port, which is what a client needs. */
 static bool status_is_up(const struct ssh_status *s)
 {
-    bool ours = !strcmp(s->kind, "openssh") || !strcmp(s->kind, "fallback");
-    bool theirs = !strcmp(s->kind, "served") || !strcmp(s->kind, "external");
+    bool ours = ssh_kind_is(s->kind, SSH_KIND_OPENSSH) || ssh_kind_is(s->kind, SSH_KIND_FALLBACK);
+    bool theirs = ssh_kind_is(s->kind, SSH_KIND_SERVED) || ssh_kind_is(s->kind, SSH_KIND_EXTERNAL);
     if (!s->port || !(ours || theirs))
         return false;
     if (ours && (s->pid <= 0 || (kill(s->pid, 0) < 0 && errno != EPERM)))
@@ -204,8 +202,8 @@ static int json_without_file(const struct config *c, int err)
 {
     bool off = c->ssh == SSH_OFF;
     struct ssh_status s = {.last_status = -1, .expected = !off};
-    snprintf(s.kind, sizeof s.kind, "%s", off ? "off" : "none");
-    snprintf(s.state, sizeof s.state, "%s", off ? "off" : "unknown");
+    snprintf(s.kind, sizeof s.kind, "%s", ssh_kind_name(off ? SSH_KIND_OFF : SSH_KIND_NONE));
+    snprintf(s.state, sizeof s.state, "%s", ssh_state_name(off ? SSH_STATE_OFF : SSH_STATE_UNKNOWN));
     if (!off)
         snprintf(s.note, sizeof s.note, "cannot read the SSH status file %.300s: %s", c->status_path,
                  strerror(err));
