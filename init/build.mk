@@ -13,3 +13,20 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $<
 TESTS_DEPS += $(HELPERS)
+
+# libFuzzer targets for the parsers of bytes others control: /proc/net,
+# the greeting of whatever listens on the SSH port, sshd_config, the plan,
+# the status file and a service's stderr (the rules for all targets are in
+# the top Makefile). init/ and envfile/ are compiled again with the fuzz
+# instrumentation, once for all of them.
+INIT_FUZZ_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(INIT_SRC) $(ENVFILE_SRC))
+FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/fuzz_init_,procnet greeting sshd_config plan status lines)
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	@bash .ci/deps fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_init_%: tests/fuzz/fuzz_init_%.c $(INIT_FUZZ_OBJ) init/envinit.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinit -o $@ $< $(INIT_FUZZ_OBJ) -l:libinih.a
