@@ -20,6 +20,10 @@
 #include <unistd.h>
 
 #define INCLUDE_DEPTH_MAX 16    /* sshd's own limit */
+/* Files read for one sshd_config in all. The depth limit alone still lets
+ * a file that includes itself twice ask for 2^16 reads, three times for
+ * 3^16: envinit-setup would not finish and PID 1 waits for its plan. */
+#define INCLUDE_FILES_MAX 1024
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define PREP_TIMEOUT_MS 60000   /* RSA host key generation on a slow machine */
 
@@ -133,6 +137,8 @@ struct scan_ctx {
     const char *etc_dir;
     unsigned sets;
     int depth;
+    unsigned files;             /* scan_file calls so far */
+    bool too_deep;              /* said once: a loop hits the limit at every turn */
 };
 
 static void scan_file(struct scan_ctx *sc, const char *path);
@@ -212,8 +218,17 @@ static void scan_include(const char *pattern, void *ctx)
 
 static void scan_file(struct scan_ctx *sc, const char *path)
 {
+    if (sc->files >= INCLUDE_FILES_MAX) {
+        if (sc->files++ == INCLUDE_FILES_MAX)
+            log_warn("sshd_config: Include reaches more than %d files; %s and any further not read",
+                     INCLUDE_FILES_MAX, path);
+        return;
+    }
+    sc->files++;
     if (sc->depth >= INCLUDE_DEPTH_MAX) {
-        log_warn("sshd_config: Include nesting deeper than %d at %s; not read further", INCLUDE_DEPTH_MAX, path);
+        if (!sc->too_deep)
+            log_warn("sshd_config: Include nesting deeper than %d at %s; not read further", INCLUDE_DEPTH_MAX, path);
+        sc->too_deep = true;
         return;
     }
     char *text = read_small_file(path);

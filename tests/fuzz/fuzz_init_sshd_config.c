@@ -14,8 +14,9 @@
  * - each Include argument handed over is a non-empty word on one line;
  * - the result equals a reference scan that expands the patterns with
  *   glob(3) and follows the same nesting limit, for patterns both handle
- *   alike (relative, no "[" or "\" in the file name part) and trees of
- *   at most FILES_MAX reads. */
+ *   alike (relative, no "[" or "\" in the file name part) and trees that
+ *   stay within the limit on the files read in all;
+ * - a scan ends quickly whatever the includes (libFuzzer's -timeout). */
 #include "envinit.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@
 
 #define DEPTH_MAX 16            /* ssh_openssh.c's INCLUDE_DEPTH_MAX, sshd's limit */
 #define ALL_SETS (SSHD_SETS_PERMIT_USER_ENV | SSHD_SETS_X11_FORWARDING | SSHD_SETS_X11_USE_LOCALHOST)
-#define FILES_MAX 1024          /* the reference gives up beyond this (too slow to compare) */
+#define FILES_MAX 1024          /* ssh_openssh.c's INCLUDE_FILES_MAX */
 
 static const char *const files[] = {"sshd_config", "sshd_config.d/10-a.conf", "sshd_config.d/20-b.conf",
                                     "sshd_config.d/.hidden.conf", "other.conf"};
@@ -134,7 +135,7 @@ static void ref_file(struct ref *r, const char *path)
     if (!r->comparable)
         return;
     if (++r->reads > FILES_MAX) {
-        r->comparable = false;
+        r->comparable = false;  /* where envinit stops depends on the order of its reads */
         return;
     }
     if (r->depth >= DEPTH_MAX)

@@ -489,6 +489,25 @@ START_TEST(sshd_config_files)
 }
 END_TEST
 
+START_TEST(sshd_config_include_fan_out)
+{
+    /* Includes that fan out at every level: 3^16 reads within the depth
+     * limit alone; the limit on the files read in all ends it at once. */
+    make_tmproot();
+    char main_conf[512], etc[512];
+    snprintf(etc, sizeof etc, "%s/etc/ssh", tmproot);
+    snprintf(main_conf, sizeof main_conf, "%s/etc/ssh/sshd_config", tmproot);
+    put_file("etc/ssh/sshd_config", "X11Forwarding yes\nInclude sshd_config sshd_config sshd_config\n", 0644);
+    ck_assert_uint_eq(sshd_config_sets(main_conf, etc), SSHD_SETS_X11_FORWARDING);
+    put_file("etc/ssh/sshd_config", "Include sshd_config.d/*.conf\n", 0644);
+    put_file("etc/ssh/sshd_config.d/1.conf", "Include sshd_config.d/*.conf\n", 0644);
+    put_file("etc/ssh/sshd_config.d/2.conf", "Include sshd_config.d/*.conf\n", 0644);
+    put_file("etc/ssh/sshd_config.d/3.conf", "PermitUserEnvironment no\nInclude sshd_config.d/*.conf\n", 0644);
+    ck_assert_uint_eq(sshd_config_sets(main_conf, etc), SSHD_SETS_PERMIT_USER_ENV);
+    rm_tree();
+}
+END_TEST
+
 static void argv_join(char *const *argv, char *out, size_t len)
 {
     out[0] = '\0';
@@ -1179,8 +1198,8 @@ int main(void)
                                             decide_without_privilege, fast_exits,
                                             NULL};
     const TTest *const openssh[] = {sshd_config_keywords, sshd_config_includes, sshd_config_files,
-                                           sshd_argv, sshd_host_keys, sshd_finding, exec_stat_rules,
-                                           sshd_finding_refuses_replaceable, fallback_argv, NULL};
+                                           sshd_config_include_fan_out, sshd_argv, sshd_host_keys, sshd_finding,
+                                           exec_stat_rules, sshd_finding_refuses_replaceable, fallback_argv, NULL};
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_carries_every_setting, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
