@@ -143,24 +143,31 @@ struct scan_ctx {
 
 static void scan_file(struct scan_ctx *sc, const char *path);
 
-/* * and ? as glob(3) has them; a leading dot is matched only explicitly. */
+/* * and ? as glob(3) has them (dot names are the caller's to leave out).
+ * After a mismatch only the last star takes one more character: that
+ * suffices for these two wildcards and keeps the time to pattern length
+ * times name length, where retrying every star is exponential (a long
+ * name and a pattern with a dozen stars would take years). */
 static bool wild_match(const char *p, const char *s)
 {
-    for (; *p; p++, s++) {
+    const char *star = NULL, *retry = NULL;
+    while (*s) {
         if (*p == '*') {
-            while (p[1] == '*')
-                p++;
-            if (!p[1])
-                return true;
-            for (; *s; s++)
-                if (wild_match(p + 1, s))
-                    return true;
+            star = ++p;
+            retry = s;
+        } else if (*p && (*p == '?' || *p == *s)) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star;
+            s = ++retry;
+        } else {
             return false;
         }
-        if (!*s || (*p != '?' && *p != *s))
-            return false;
     }
-    return !*s;
+    while (*p == '*')
+        p++;
+    return !*p;
 }
 
 static int compare_names(const void *a, const void *b)

@@ -2,11 +2,12 @@
  * envinit-setup reads them (sshd_config_sets) to leave the image's own
  * choices alone. The input, cut at NUL bytes, becomes a small file tree
  * in a scratch folder:
- *   sshd_config                  the main file
- *   sshd_config.d/10-a.conf      \
- *   sshd_config.d/20-b.conf       } what Include patterns can reach
- *   sshd_config.d/.hidden.conf   /  (a dot name: only ".*" matches it)
- *   other.conf                  /
+ *   sshd_config                    the main file, then the files
+ *   sshd_config.d/10-a.conf        Include patterns can reach (those
+ *   sshd_config.d/20-b.conf        the input has pieces for):
+ *   sshd_config.d/.hidden.conf     a dot name, only ".*" matches it
+ *   other.conf
+ *   sshd_config.d/zz-aaa...a.conf  240 bytes: wildcards' worst case
  * so that Include, its wildcards and its nesting limit (a file including
  * itself) are all reachable. Checks, beyond memory safety:
  * - only the three known bits come out, and those the main file sets
@@ -32,14 +33,21 @@
 #define ALL_SETS (SSHD_SETS_PERMIT_USER_ENV | SSHD_SETS_X11_FORWARDING | SSHD_SETS_X11_USE_LOCALHOST)
 #define FILES_MAX 1024          /* ssh_openssh.c's INCLUDE_FILES_MAX */
 
+#define LONG_NAME 240
+static char long_file[sizeof "sshd_config.d/" + LONG_NAME];
 static const char *const files[] = {"sshd_config", "sshd_config.d/10-a.conf", "sshd_config.d/20-b.conf",
-                                    "sshd_config.d/.hidden.conf", "other.conf"};
+                                    "sshd_config.d/.hidden.conf", "other.conf", long_file};
 #define N_FILES (sizeof files / sizeof files[0])
 
 static char root[64];
 
 static void make_root(void)
 {
+    char name[LONG_NAME + 1];
+    memset(name, 'a', LONG_NAME);
+    memcpy(name, "zz-", 3);
+    memcpy(name + LONG_NAME - 5, ".conf", 6);
+    snprintf(long_file, sizeof long_file, "sshd_config.d/%s", name);
     snprintf(root, sizeof root, "/tmp/envinit-fuzz-sshd.XXXXXX");
     char sub[128];
     if (!mkdtemp(root) || snprintf(sub, sizeof sub, "%s/sshd_config.d", root) >= (int)sizeof sub ||
@@ -49,7 +57,7 @@ static void make_root(void)
 
 static void remove_root(void)
 {
-    char path[128];
+    char path[512];
     for (size_t i = 0; i < N_FILES; i++) {
         snprintf(path, sizeof path, "%s/%s", root, files[i]);
         unlink(path);
@@ -61,7 +69,7 @@ static void remove_root(void)
 
 static void put_file(size_t i, const char *data, size_t len, bool present)
 {
-    char path[128];
+    char path[512];
     snprintf(path, sizeof path, "%s/%s", root, files[i]);
     if (!present) {
         if (unlink(path) < 0 && errno != ENOENT)

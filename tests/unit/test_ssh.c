@@ -508,6 +508,26 @@ START_TEST(sshd_config_include_fan_out)
 }
 END_TEST
 
+START_TEST(sshd_config_wildcards_long_name)
+{
+    /* Trying every split at every star: C(240, 10) tries for this name. */
+    make_tmproot();
+    char main_conf[512], etc[512], name[300];
+    snprintf(etc, sizeof etc, "%s/etc/ssh", tmproot);
+    snprintf(main_conf, sizeof main_conf, "%s/etc/ssh/sshd_config", tmproot);
+    memset(name, 'a', 240);
+    snprintf(name + 240, sizeof name - 240, ".conf");
+    char rel[400];
+    snprintf(rel, sizeof rel, "etc/ssh/sshd_config.d/%s", name);
+    put_file(rel, "X11UseLocalhost no\n", 0644);
+    put_file("etc/ssh/sshd_config", "Include sshd_config.d/*a*a*a*a*a*a*a*a*a*a*b\n", 0644);
+    ck_assert_uint_eq(sshd_config_sets(main_conf, etc), 0);
+    put_file("etc/ssh/sshd_config", "Include sshd_config.d/*a*a*a*a*a*a*a*a*a*a*.c?nf\n", 0644);
+    ck_assert_uint_eq(sshd_config_sets(main_conf, etc), SSHD_SETS_X11_USE_LOCALHOST);
+    rm_tree();
+}
+END_TEST
+
 static void argv_join(char *const *argv, char *out, size_t len)
 {
     out[0] = '\0';
@@ -1198,8 +1218,9 @@ int main(void)
                                             decide_without_privilege, fast_exits,
                                             NULL};
     const TTest *const openssh[] = {sshd_config_keywords, sshd_config_includes, sshd_config_files,
-                                           sshd_config_include_fan_out, sshd_argv, sshd_host_keys, sshd_finding,
-                                           exec_stat_rules, sshd_finding_refuses_replaceable, fallback_argv, NULL};
+                                           sshd_config_include_fan_out, sshd_config_wildcards_long_name, sshd_argv,
+                                           sshd_host_keys, sshd_finding, exec_stat_rules,
+                                           sshd_finding_refuses_replaceable, fallback_argv, NULL};
     const TTest *const cvm[] = {cvm_unit_rendering, cvm_unit_carries_every_setting, cvm_unit_quoting, cvm_units_written,
                                        cvm_finding_systemd, cvm_argv, cvm_exec_fake_systemd,
                                        cvm_exec_without_systemd, cvm_off_writes_no_unit, NULL};
