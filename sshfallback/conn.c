@@ -515,7 +515,13 @@ void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     if (become_user(&c) < 0 || setup(&c, bind, fd) < 0)
         _exit(1);
     sf_log(SF_DEBUG, "connection from %s port %d", c.peer, c.peer_port);
-    session_ready(&c); /* sends our banner */
+    /* libssh queues our identification until the socket reports writable,
+     * but handles the client's bytes of the same poll first: a client whose
+     * first line came with the connection and is not an identification
+     * then got the connection closed without ours. A fresh socket's send
+     * buffer is empty, so the banner goes out now, before anything is read. */
+    ssh_set_fd_towrite(c.session);
+    session_ready(&c);
     loop(&c);
     _exit(0);
 }

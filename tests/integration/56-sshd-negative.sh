@@ -1,0 +1,117 @@
+#!/bin/bash
+# envinit-sshd refuses what it must, says so in its log, and lives on:
+#  - a table of every channel type, global request and session request under
+#    each authorized_keys option and each --no-* switch: one case per cell,
+#    a refusal counts only with its log line (and its reason), and what the
+#    cell allows must work (so a server refusing everything fails);
+#  - from= over 127.0.0.1, ::1 and ::ffff:127.0.0.1;
+#  - requests before authentication (CVE-2018-10933's class);
+#  - strict key exchange (Terrapin, CVE-2023-48795);
+#  - clients whose first line is no identification, and broken packets;
+#  - abuse on one connection: data past the window, 1,000 channel opens,
+#    10,000 env requests, oversized packets, rekeying through 1 GiB.
+# paramiko (tests/helpers/sf_negative.py) or plain sockets send what
+# OpenSSH's client will not; everything stays on loopback of a private
+# network namespace.
+if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
+source "$(dirname "$0")/../lib.sh"
+source "$SRC/tests/integration/50-sshd-lib.bash"
+need_root
+require ssh ssh-keygen ip socat sha256sum /usr/bin/python3
+ip link set lo up
+ip -6 addr show dev lo | grep -q '::1' || { fail ipv6 "no ::1 on loopback"; exit 1; }
+[ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
+/usr/bin/python3 -c 'import paramiko' 2>/dev/null ||
+  { fail requires-paramiko "python3-paramiko not installed (run .ci/deps test)"; exit 1; }
+NEG=(/usr/bin/python3 "$SRC/tests/helpers/sf_negative.py")
+SF_PORT=2422
+ECHO_PORT=2423
+sf_setup
+export SF_UID
+mkdir -m 755 "$WORK/sock"
+socat TCP-LISTEN:$ECHO_PORT,bind=127.0.0.1,fork,reuseaddr EXEC:cat 2>/dev/null &
+at_exit "kill $!"
+socat UNIX-LISTEN:"$WORK/sock/echo",fork,mode=666 EXEC:cat 2>/dev/null &
+at_exit "kill $!"
+wait_until 5 test -S "$WORK/sock/echo"
+FWD_SOCK=$SF_HOME/fwd.sock
+
+# start [FLAGS...]: the server on every address ("::": IPv6 and IPv4)
+start() { sf_start -l :: "$@" || { fail start "envinit-sshd did not listen: $(tail -n 3 "$SF_LOG")"; exit 1; }; }
+restart() { sf_stop; start "$@"; }
+# logged PORT PATTERN: a line of the connection from client port PORT
+logged() { grep -E "port $1: .*$2" "$SF_LOG" >/dev/null; }
+# survives NAME: the listener is alive and a new login runs a command
+survives() {
+  if kill -0 "$SF_PID" 2>/dev/null && [ "$(sf_run echo up 2>&1)" = up ]; then pass "$1"
+  else fail "$1" "the server did not survive: $(tail -n 3 "$SF_LOG")"; fi
+}
+
+start
+CUR_SWITCH=
+
+# ---- from= over IPv4, IPv6 and v4-mapped peers: refused before any session ----
+# PATTERN ADDRESS WANT
+FROM_CASES=(
+  "127.0.0.1 127.0.0.1 allowed" "127.0.0.1 ::1 refused" "127.0.0.1 ::ffff:127.0.0.1 allowed"
+  "::1 ::1 allowed" "::1 127.0.0.1 refused" "::1 ::ffff:127.0.0.1 refused"
+  "127.0.0.0/8 ::ffff:127.0.0.1 allowed" "127.0.0.0/8 ::1 refused"
+  "::1/128 ::1 allowed" "::1/128 127.0.0.1 refused"
+  "!127.0.0.1,* 127.0.0.1 refused" "!127.0.0.1,* ::ffff:127.0.0.1 refused" "!127.0.0.1,* ::1 allowed"
+)
+for c in "${FROM_CASES[@]}"; do
+  read -r pat addr want <<<"$c"
+  sf_keys "from=\"$pat\" $(sf_pub good)"
+  out=$("${NEG[@]}" auth "$addr" $SF_PORT $SF_USER "$WORK/keys/good" 2>&1)
+  got=$(echo "$out" | awk '/^auth/ {print $2}')
+  lport=$(echo "$out" | awk '/^lport/ {print $2}')
+  seen=${addr#::ffff:}
+  n="from/$pat/$addr"
+  if [ "$got" != "$want" ]; then
+    fail "$n" "want $want, got '$out'"
+  elif [ "$want" = refused ] && ! logged "$lport" "key refused by its options" ||
+       { [ "$want" = refused ] && ! grep -qF "from=\"$pat\" does not allow $seen" "$SF_LOG"; }; then
+    fail "$n" "refused but not logged (port $lport, as $seen)"
+  else
+    pass "$n"
+  fi
+done
+sf_keys "$(sf_pub good)"
+
+# ---- a first line that is no identification: our banner first, then close ----
+for c in blank hello binary; do
+  before=$(grep -c 'No version of SSH protocol usable' "$SF_LOG")
+  expect_eq "first-line/$c-gets-banner" "banner 100 of 100" "$("${NEG[@]}" first-line $SF_PORT $c 100 2>&1)"
+  wait_until 5 sh -c "[ \$(grep -c 'No version of SSH protocol usable' '$SF_LOG') -ge $((before + 100)) ]" &&
+    pass "first-line/$c-logged" || fail "first-line/$c-logged" "fewer than 100 log lines"
+done
+for c in zero tiny huge; do
+  before=$(grep -c 'key exchange failed' "$SF_LOG")
+  expect_eq "packet/$c-length-closes" closed "$("${NEG[@]}" junk $SF_PORT $c 2>&1)"
+  wait_until 5 sh -c "[ \$(grep -c 'key exchange failed' '$SF_LOG') -gt $before ]" &&
+    pass "packet/$c-length-logged" || fail "packet/$c-length-logged" "no 'key exchange failed' line"
+done
+survives packet/server-survives
+
+# ---- abuse: 10,000 env requests on one session ----
+out=$(timeout 120 "${NEG[@]}" envs $SF_PORT $SF_USER "$WORK/keys/good" 10000 2>&1)
+lport=$(echo "$out" | awk '/^lport/ {print $2}')
+expect_eq abuse/env-10000-capped 64 "$(echo "$out" | tail -n 1)"
+expect_eq abuse/env-10000-logged-once 1 "$(grep -c "port $lport: client variables refused" "$SF_LOG")"
+survives abuse/env-server-survives
+
+# ---- rekeying: 1 GiB each way with a rekey every 4 MiB, checked by sha256 at both ends
+gib=$((1024 * 1024 * 1024))
+sum_up=$WORK/up.sha
+up=$(head -c $gib /dev/urandom | tee >(sha256sum | cut -d' ' -f1 >"$sum_up") |
+  sf_ssh -v -o RekeyLimit=4M -- 'sha256sum | cut -d" " -f1' 2>"$WORK/up.err")
+wait_until 10 test -s "$sum_up"
+expect_eq rekey/upload-1gib-sha256 "$(cat "$sum_up")" "$up"
+kex=$(grep -c 'SSH2_MSG_KEXINIT sent' "$WORK/up.err")
+[ "$kex" -ge 200 ] && pass rekey/upload-rekeyed || fail rekey/upload-rekeyed "$kex key exchanges"
+down=$(sf_ssh -v -o RekeyLimit=4M -- "head -c $gib /dev/urandom | tee >(sha256sum | cut -d' ' -f1 >&2)" \
+  </dev/null 2>"$WORK/down.err" | sha256sum | cut -d' ' -f1)
+expect_eq rekey/download-1gib-sha256 "$(grep -E '^[0-9a-f]{64}$' "$WORK/down.err")" "$down"
+kex=$(grep -c 'SSH2_MSG_KEXINIT sent' "$WORK/down.err")
+[ "$kex" -ge 200 ] && pass rekey/download-rekeyed || fail rekey/download-rekeyed "$kex key exchanges"
+survives rekey/server-survives
