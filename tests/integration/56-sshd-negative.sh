@@ -78,6 +78,28 @@ for c in "${FROM_CASES[@]}"; do
 done
 sf_keys "$(sf_pub good)"
 
+# ---- strict key exchange ----
+out=$("${NEG[@]}" kex $SF_PORT strict-offered 2>&1)
+case ",$out," in *,kex-strict-s-v00@openssh.com,*) pass kex/strict-advertised ;;
+  *) fail kex/strict-advertised "server kex list: $out" ;; esac
+for c in strict-ignore strict-debug; do
+  n=$(grep -c 'Unexpected packet' "$SF_LOG")
+  expect_eq "kex/$c-ends-connection" closed "$("${NEG[@]}" kex $SF_PORT $c 2>&1)"
+  wait_until 5 sh -c "[ \$(grep -c 'Unexpected packet .* in strict key exchange' '$SF_LOG') -gt $n ]" &&
+    pass "kex/$c-logged" || fail "kex/$c-logged" "no 'Unexpected packet' line"
+done
+# the counterpart: without strict kex an SSH_MSG_IGNORE is fine
+expect_eq kex/loose-ignore-answered answered "$("${NEG[@]}" kex $SF_PORT loose-ignore 2>&1)"
+# OpenSSH's client agrees to strict kex and logs in: the sequence numbers
+# were reset on both sides after NEWKEYS, else the first MAC would fail
+out=$(sf_ssh -vvv -- echo strict-ok </dev/null 2>"$WORK/strict.err")
+if [ "$out" = strict-ok ] && grep -q 'will use strict KEX ordering' "$WORK/strict.err" &&
+   grep -q 'resetting send seqnr' "$WORK/strict.err" && grep -q 'resetting read seqnr' "$WORK/strict.err"; then
+  pass kex/strict-login-works
+else
+  fail kex/strict-login-works "out '$out'; $(grep -i 'strict\|seqnr\|error\|closed' "$WORK/strict.err" | tail -n 5 | tr '\n' ' ')"
+fi
+
 # ---- a first line that is no identification: our banner first, then close ----
 for c in blank hello binary; do
   before=$(grep -c 'No version of SSH protocol usable' "$SF_LOG")
