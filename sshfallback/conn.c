@@ -334,8 +334,9 @@ static void session_ready(struct sf_conn *c)
             c->kex_done = 1;
             ssh_event_add_session(c->event, c->session);
         } else if (rc == SSH_ERROR) {
+            const char *e = ssh_get_error(c->session);
             sf_log(SF_INFO, "%s port %d: key exchange failed: %s", c->peer, c->peer_port,
-                   ssh_get_error(c->session));
+                   e && *e ? e : "protocol error");
             c->stop = 1;
         }
         return;
@@ -390,9 +391,22 @@ static const char *end_reason(const struct sf_conn *c)
     return e && strstr(e, "timed out") ? "timeout" : "network";
 }
 
+/* An end that libssh chose (a protocol violation: a message out of place,
+ * a packet too long, data past a window) is logged with its reason; a
+ * failed key exchange was logged already, a client's close needs none. */
+static void log_end(const struct sf_conn *c, const char *why)
+{
+    if (c->kex_done && strcmp(why, "network") == 0) {
+        const char *e = ssh_get_error(c->session);
+        sf_log(SF_INFO, "%s port %d: connection closed: %s", c->peer, c->peer_port,
+               e && *e ? e : "protocol error");
+    }
+}
+
 static void __attribute__((noreturn)) finish(struct sf_conn *c)
 {
     const char *why = end_reason(c);
+    log_end(c, why);
     sf_fwd_close_all(c);
     sf_session_hangup_all(c);
     reap_hung_up(c);

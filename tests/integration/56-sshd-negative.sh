@@ -78,6 +78,27 @@ for c in "${FROM_CASES[@]}"; do
 done
 sf_keys "$(sf_pub good)"
 
+# ---- before authentication ----
+for c in userauth-success channel-open global-request channel-request; do
+  out=$(timeout 30 "${NEG[@]}" preauth $SF_PORT $SF_USER "$c" "$WORK/pwned-$c" 2>&1)
+  lport=$(echo "$out" | awk '/^lport/ {print $2}')
+  end=$(echo "$out" | tail -n 1)
+  if [ -e "$WORK/pwned-$c" ] || [ "$end" = HANDLED ]; then
+    fail "preauth/$c" "handled before authentication: $out"
+  # (the request can arrive with the client's NEWKEYS, before the server
+  # has finished the key exchange: then that is what failed)
+  elif [ "$end" = closed ] &&
+       logged "$lport" '(connection closed|key exchange failed): .*(rejected|unexpected|denied)'; then
+    pass "preauth/$c"
+  elif [ "$end" = unauthenticated ]; then
+    pass "preauth/$c"
+  else
+    fail "preauth/$c" "$out / $(grep "port $lport:" "$SF_LOG" | tail -n 2)"
+  fi
+done
+expect_eq preauth/no-session-started 0 "$(grep -c 'session .* ended' "$SF_LOG")"
+survives preauth/server-survives
+
 # ---- strict key exchange ----
 out=$("${NEG[@]}" kex $SF_PORT strict-offered 2>&1)
 case ",$out," in *,kex-strict-s-v00@openssh.com,*) pass kex/strict-advertised ;;
@@ -114,6 +135,16 @@ for c in zero tiny huge; do
     pass "packet/$c-length-logged" || fail "packet/$c-length-logged" "no 'key exchange failed' line"
 done
 survives packet/server-survives
+
+# ---- abuse: packets over the size limits ----
+out=$(timeout 60 "${NEG[@]}" packet $SF_PORT $SF_USER "$WORK/keys/good" 40000 2>&1)
+expect_eq abuse/packet-40000-accepted open "$(echo "$out" | tail -n 1)"
+out=$(timeout 60 "${NEG[@]}" packet $SF_PORT $SF_USER "$WORK/keys/good" 300000 2>&1)
+lport=$(echo "$out" | awk '/^lport/ {print $2}')
+expect_eq abuse/packet-300000-closes closed "$(echo "$out" | tail -n 1)"
+wait_until 5 logged "$lport" 'connection closed: .*Packet len too high' &&
+  pass abuse/packet-300000-logged || fail abuse/packet-300000-logged "$(grep "port $lport:" "$SF_LOG" | tail -n 2)"
+survives abuse/packet-server-survives
 
 # ---- abuse: 10,000 env requests on one session ----
 out=$(timeout 120 "${NEG[@]}" envs $SF_PORT $SF_USER "$WORK/keys/good" 10000 2>&1)
