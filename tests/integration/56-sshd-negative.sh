@@ -136,6 +136,14 @@ for c in zero tiny huge; do
 done
 survives packet/server-survives
 
+# ---- abuse on one connection: data past the window ----
+out=$(timeout 60 "${NEG[@]}" window $SF_PORT $SF_USER "$WORK/keys/good" 2>&1)
+lport=$(echo "$out" | awk '/^lport/ {print $2}')
+expect_eq abuse/window-violation-closes closed "$(echo "$out" | tail -n 1)"
+wait_until 5 logged "$lport" 'connection closed: Window exceeded' &&
+  pass abuse/window-violation-logged || fail abuse/window-violation-logged "$(grep "port $lport:" "$SF_LOG" | tail -n 2)"
+survives abuse/window-server-survives
+
 # ---- abuse: packets over the size limits ----
 out=$(timeout 60 "${NEG[@]}" packet $SF_PORT $SF_USER "$WORK/keys/good" 40000 2>&1)
 expect_eq abuse/packet-40000-accepted open "$(echo "$out" | tail -n 1)"
