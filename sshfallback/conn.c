@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <libssh/server.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,21 @@ static void addr_of(const struct sockaddr_storage *ss, char *out, size_t size, i
     /* Show IPv4 peers of a dual-stack socket as IPv4, as sshd does. */
     if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
         memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
+{
+    if (++c->refusals > SF_REFUSALS_LOGGED)
+        return;
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    sf_log(level, "%s port %d: %s%s", c->peer, c->peer_port, what,
+           c->refusals == SF_REFUSALS_LOGGED
+               ? " (further refusals on this connection are counted, not logged)"
+               : "");
 }
 
 static void set_timer(int tfd, unsigned first_s, unsigned every_s)
@@ -401,6 +417,9 @@ static void log_end(const struct sf_conn *c, const char *why)
         sf_log(SF_INFO, "%s port %d: connection closed: %s", c->peer, c->peer_port,
                e && *e ? e : "protocol error");
     }
+    if (c->refusals > SF_REFUSALS_LOGGED)
+        sf_log(SF_INFO, "%s port %d: %u more refusals not logged", c->peer, c->peer_port,
+               c->refusals - SF_REFUSALS_LOGGED);
 }
 
 static void __attribute__((noreturn)) finish(struct sf_conn *c)

@@ -451,22 +451,21 @@ static int direct_tcpip(struct sf_conn *c, ssh_message msg)
     char safe[SF_LOG_SAFE_SIZE];
     sf_log_safe(host, safe);
     if (!forwarding_allowed(c)) {
-        sf_log(SF_INFO, "%s port %d: direct-tcpip to %s:%d refused: %s", c->peer, c->peer_port,
-               safe, port, c->cfg->no_port_forwarding ? "--no-port-forwarding"
-                                                                   : "the key's options");
+        sf_conn_refused(c, SF_INFO, "direct-tcpip to %s:%d refused: %s", safe, port,
+                        c->cfg->no_port_forwarding ? "--no-port-forwarding" : "the key's options");
         return 1;
     }
     struct addrinfo *ai = NULL;
     int rc = host && *host ? resolve(host, port, &ai) : EAI_NONAME;
     if (rc != 0) {
-        sf_log(SF_INFO, "%s port %d: direct-tcpip to %s:%d: %s; channel refused", c->peer,
-               c->peer_port, safe, port, gai_strerror(rc));
+        sf_conn_refused(c, SF_INFO, "direct-tcpip to %s:%d: %s; channel refused", safe, port,
+                        gai_strerror(rc));
         return 1;
     }
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, -1);
     if (!f) {
-        sf_log(SF_WARN, "%s port %d: direct-tcpip to %s:%d refused: %u forwards open", c->peer,
-               c->peer_port, safe, port, c->n_fwds);
+        sf_conn_refused(c, SF_WARN, "direct-tcpip to %s:%d refused: %u forwards open", safe, port,
+                        c->n_fwds);
         freeaddrinfo(ai);
         return 1;
     }
@@ -476,8 +475,7 @@ static int direct_tcpip(struct sf_conn *c, ssh_message msg)
     /* Loopback refusals are known at once: the client then gets a proper
      * open failure. Later failures close the confirmed channel instead. */
     if (connect_next(f) < 0) {
-        sf_log(SF_INFO, "%s port %d: %s: %s; channel refused", c->peer, c->peer_port, f->what,
-               strerror(errno));
+        sf_conn_refused(c, SF_INFO, "%s: %s; channel refused", f->what, strerror(errno));
         f->dead = 1; /* freed by sf_fwd_housekeeping */
         return 1;
     }
@@ -610,9 +608,8 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
     const char *asked = ssh_message_global_request_address(msg);
     int port = ssh_message_global_request_port(msg);
     if (!forwarding_allowed(c)) {
-        sf_log(SF_INFO, "%s port %d: remote forward of port %d refused: %s", c->peer,
-               c->peer_port, port, c->cfg->no_port_forwarding ? "--no-port-forwarding"
-                                                              : "the key's options");
+        sf_conn_refused(c, SF_INFO, "remote forward of port %d refused: %s", port,
+                        c->cfg->no_port_forwarding ? "--no-port-forwarding" : "the key's options");
         return 1;
     }
     const char *addr = sf_fwd_bind_address(c->cfg->gateway_ports, asked);
@@ -625,8 +622,8 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
         fd = listen_tcp(addr, port, &bound);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_TCP_LISTEN, fd) : NULL;
     if (!l) {
-        sf_log(SF_INFO, "%s port %d: remote forward [%s]:%d: %s; refused", c->peer, c->peer_port,
-               safe, port, strerror(errno));
+        sf_conn_refused(c, SF_INFO, "remote forward [%s]:%d: %s; refused", safe, port,
+                        strerror(errno));
         if (fd >= 0)
             close(fd);
         return 1;
@@ -658,15 +655,14 @@ static int cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
 
 /* ---- unix-socket forwarding (ssh -L/-R with a socket path) ---- */
 
-static int streamlocal_allowed(const struct sf_conn *c, const char *what, const char *path)
+static int streamlocal_allowed(struct sf_conn *c, const char *what, const char *path)
 {
     const char *why = c->cfg->no_unix_forwarding    ? "--no-unix-forwarding"
                       : c->opts.no_port_forwarding ? "the key's options"
                                                    : NULL;
     if (why) {
         char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_INFO, "%s port %d: %s %s refused: %s", c->peer, c->peer_port, what,
-               sf_log_safe(path, safe), why);
+        sf_conn_refused(c, SF_INFO, "%s %s refused: %s", what, sf_log_safe(path, safe), why);
     }
     return why == NULL;
 }
@@ -699,8 +695,8 @@ static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
     /* a unix connect finishes at once; EAGAIN: the listener's queue is full */
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
         char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_INFO, "%s port %d: direct-streamlocal to %s: %s; channel refused", c->peer,
-               c->peer_port, sf_log_safe(path, safe), strerror(errno));
+        sf_conn_refused(c, SF_INFO, "direct-streamlocal to %s: %s; channel refused",
+                        sf_log_safe(path, safe), strerror(errno));
         if (fd >= 0)
             close(fd);
         return 1;
@@ -709,8 +705,8 @@ static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
     sf_log_safe(sa.sun_path, safe);
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
     if (!f) {
-        sf_log(SF_WARN, "%s port %d: direct-streamlocal to %s refused: %u forwards open",
-               c->peer, c->peer_port, safe, c->n_fwds);
+        sf_conn_refused(c, SF_WARN, "direct-streamlocal to %s refused: %u forwards open", safe,
+                        c->n_fwds);
         close(fd);
         return 1;
     }
@@ -789,8 +785,8 @@ static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
     if (!l) {
         char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_INFO, "%s port %d: remote forward of socket %s: %s; refused", c->peer,
-               c->peer_port, sf_log_safe(path, safe), strerror(errno));
+        sf_conn_refused(c, SF_INFO, "remote forward of socket %s: %s; refused",
+                        sf_log_safe(path, safe), strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(sa.sun_path);
@@ -856,6 +852,7 @@ static const struct {
     {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_BREAK, sf_session_message},
 };
 
+
 int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
 {
     struct sf_conn *c = userdata;
@@ -867,8 +864,7 @@ int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
         if (handlers[i].type == type && handlers[i].sub == sub)
             return handlers[i].handle(c, msg);
     if (type == SSH_REQUEST_CHANNEL_OPEN)
-        sf_log(SF_INFO, "%s port %d: channel open of type %d from a client; refused", c->peer,
-               c->peer_port, sub);
+        sf_conn_refused(c, SF_INFO, "channel open of type %d from a client; refused", sub);
     return 1;
 }
 
@@ -972,8 +968,7 @@ int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
     struct x11_cookies x = {0};
     int len = sf_unhex(cookie_hex ? cookie_hex : "", x.real, sizeof x.real);
     if (len < 0 || !proto || strlen(proto) >= sizeof x.proto || fsize < 2 * (size_t)len + 1) {
-        sf_log(SF_INFO, "%s port %d: X11 request with an unusable cookie; refused", c->peer,
-               c->peer_port);
+        sf_conn_refused(c, SF_INFO, "X11 request with an unusable cookie; refused");
         return -1;
     }
     snprintf(x.proto, sizeof x.proto, "%s", proto);

@@ -407,8 +407,7 @@ static int pty_request(struct sf_chan *c, const char *term, struct winsize ws,
                        const unsigned char *modes, size_t modes_len)
 {
     if (c->conn->opts.no_pty) {
-        sf_log(SF_INFO, "%s port %d: pty refused by the key's options", c->conn->peer,
-               c->conn->peer_port);
+        sf_conn_refused(c->conn, SF_INFO, "pty refused by the key's options");
         return -1;
     }
     if (c->started || c->master >= 0)
@@ -581,8 +580,8 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
         return 1;
     }
     char safe[SF_LOG_SAFE_SIZE];
-    sf_log(SF_INFO, "%s port %d: subsystem '%s' %s", c->conn->peer, c->conn->peer_port, sf_log_safe(name, safe),
-           strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
+    sf_conn_refused(c->conn, SF_INFO, "subsystem '%s' %s", sf_log_safe(name, safe),
+                    strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
     return 1;
 }
 
@@ -605,9 +604,9 @@ int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const c
     while (c && c->ch != ch)
         c = c->next;
     if (!c || k->cfg->no_x11_forwarding || k->opts.no_x11_forwarding) {
-        sf_log(SF_INFO, "%s port %d: X11 forwarding refused: %s", k->peer, k->peer_port,
-               !c ? "not a session" : k->cfg->no_x11_forwarding ? "--no-x11-forwarding"
-                                                                : "the key's options");
+        sf_conn_refused(k, SF_INFO, "X11 forwarding refused: %s",
+                        !c ? "not a session" : k->cfg->no_x11_forwarding ? "--no-x11-forwarding"
+                                                                         : "the key's options");
         return -1;
     }
     if (c->started || screen < 0 || screen > 1000 || !proto || !cookie)
@@ -616,10 +615,10 @@ int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const c
     for (const struct sf_chan *o = k->chans; o; o = o->next)
         held += o->display[0] != '\0';
     if (!sf_x11_display_allowed(held, c->display[0] != '\0')) {
-        sf_log(SF_INFO, "%s port %d: X11 forwarding refused: %s (%u per connection)", k->peer,
-               k->peer_port, c->display[0] ? "the session has a display already"
-                                           : "the connection holds the most displays it may",
-               (unsigned)SF_X11_MAX_DISPLAYS);
+        sf_conn_refused(k, SF_INFO, "X11 forwarding refused: %s (%u per connection)",
+                        c->display[0] ? "the session has a display already"
+                                      : "the connection holds the most displays it may",
+                        (unsigned)SF_X11_MAX_DISPLAYS);
         return -1;
     }
     if (sf_fwd_x11_listen(k, c, proto, cookie, screen, c->display, sizeof c->display,
@@ -1043,8 +1042,8 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
     if (!k->authenticated)
         return NULL;
     if (k->n_chans >= k->cfg->max_sessions) {
-        sf_log(SF_WARN, "%s port %d: session refused: already %u sessions (max-sessions)",
-               k->peer, k->peer_port, k->n_chans);
+        sf_conn_refused(k, SF_WARN, "session refused: already %u sessions (max-sessions)",
+                        k->n_chans);
         return NULL;
     }
     struct sf_chan *c = calloc(1, sizeof *c);

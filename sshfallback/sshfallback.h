@@ -509,6 +509,7 @@ struct sf_conn {
     char peer[INET6_ADDRSTRLEN], local[INET6_ADDRSTRLEN];
     int peer_port, local_port;
     int sfd, tfd, report_fd;
+    unsigned refusals;          /* of requests the client may repeat at will */
     int kex_done, authenticated, failures, stop;
     int banner_sent;
     unsigned alive_unanswered;  /* keepalives sent since the client last sent anything */
@@ -520,6 +521,15 @@ struct sf_conn {
     unsigned n_fwds;
     struct ssh_server_callbacks_struct server_cb;
 };
+
+/* conn.c: a refusal of something the client may ask for again and again
+ * (sessions past max-sessions, forwards, channel types never opened):
+ * logged, FMT after "PEER port N: ", for the first SF_REFUSALS_LOGGED of
+ * the connection; the rest are counted and their number logged when the
+ * connection ends, so that a client cannot flood the log. */
+#define SF_REFUSALS_LOGGED 16
+void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* session.c: session channels */
 ssh_channel sf_session_open(ssh_session session, void *userdata);

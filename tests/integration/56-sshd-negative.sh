@@ -154,6 +154,24 @@ wait_until 5 logged "$lport" 'connection closed: .*Packet len too high' &&
   pass abuse/packet-300000-logged || fail abuse/packet-300000-logged "$(grep "port $lport:" "$SF_LOG" | tail -n 2)"
 survives abuse/packet-server-survives
 
+# ---- abuse: 1,000 channel opens on one connection ----
+out=$(timeout 120 "${NEG[@]}" opens $SF_PORT $SF_USER "$WORK/keys/good" "$SF_PID" 1000 2>&1)
+echo "$out" | sed 's/^/# /'
+lport=$(echo "$out" | awk '/^lport/ {print $2}')
+expect_eq abuse/opens-capped-at-max-sessions "granted 10 refused 990" "$(echo "$out" | grep '^granted')"
+before=$(echo "$out" | awk '/^hwm-before/ {print $2}')
+after=$(echo "$out" | awk '/^hwm-after/ {print $2}')
+if [ -n "$before" ] && [ -n "$after" ] && [ $((after - before)) -lt 4096 ]; then
+  pass abuse/opens-memory-bounded
+else
+  fail abuse/opens-memory-bounded "peak RSS ${before:-?} KB before, ${after:-?} KB after"
+fi
+expect_eq abuse/opens-connection-usable "exec ok" "$(echo "$out" | tail -n 1)"
+wait_until 5 logged "$lport" '974 more refusals not logged'
+expect_eq abuse/opens-log-bounded 16 "$(grep -c "port $lport: session refused" "$SF_LOG")"
+expect abuse/opens-suppressed-counted logged "$lport" '974 more refusals not logged'
+survives abuse/opens-server-survives
+
 # ---- abuse: 10,000 env requests on one session ----
 out=$(timeout 120 "${NEG[@]}" envs $SF_PORT $SF_USER "$WORK/keys/good" 10000 2>&1)
 lport=$(echo "$out" | awk '/^lport/ {print $2}')
