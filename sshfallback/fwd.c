@@ -650,6 +650,9 @@ static int cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
             ssh_message_global_request_reply_success(msg, 0);
             return 0;
         }
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_conn_refused(c, SF_INFO, "cancel of remote forward [%s]:%d refused: no such forward",
+                    sf_log_safe(asked, safe), port);
     return 1;
 }
 
@@ -814,6 +817,9 @@ static int cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
             ssh_message_global_request_reply_success(msg, 0);
             return 0;
         }
+    char safe[SF_LOG_SAFE_SIZE];
+    sf_conn_refused(c, SF_INFO, "cancel of remote forward of socket %s refused: no such forward",
+                    sf_log_safe(path, safe));
     return 1;
 }
 
@@ -850,8 +856,25 @@ static const struct {
     {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_X11, x11_request},
     {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_PTY, sf_session_message},
     {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_BREAK, sf_session_message},
+    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_AUTH_AGENT, sf_session_agent_refused},
 };
 
+/* Channel types a client may ask for that no handler above opens. */
+static const char *channel_type_name(int sub)
+{
+    switch (sub) {
+    case SSH_CHANNEL_SESSION:
+        return "session";
+    case SSH_CHANNEL_FORWARDED_TCPIP:
+        return "forwarded-tcpip";
+    case SSH_CHANNEL_X11:
+        return "x11";
+    case SSH_CHANNEL_AUTH_AGENT:
+        return "auth-agent@openssh.com";
+    default:
+        return "unknown";
+    }
+}
 
 int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
 {
@@ -864,7 +887,8 @@ int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
         if (handlers[i].type == type && handlers[i].sub == sub)
             return handlers[i].handle(c, msg);
     if (type == SSH_REQUEST_CHANNEL_OPEN)
-        sf_conn_refused(c, SF_INFO, "channel open of type %d from a client; refused", sub);
+        sf_conn_refused(c, SF_INFO, "channel open of type %s from a client; refused",
+                        channel_type_name(sub));
     return 1;
 }
 

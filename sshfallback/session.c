@@ -586,7 +586,7 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
 }
 
 /* Set only when the connection may forward the agent: without the
- * callback libssh refuses the request itself. */
+ * callback the request reaches sf_session_agent_refused. */
 static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
 {
     struct sf_chan *c = ud;
@@ -595,6 +595,14 @@ static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
     if (c->started || c->agent_sock[0])
         return;
     sf_fwd_agent_listen(c->conn, c, c->agent_sock, sizeof c->agent_sock);
+}
+
+int sf_session_agent_refused(struct sf_conn *c, ssh_message msg)
+{
+    (void)msg;
+    sf_conn_refused(c, SF_INFO, "agent forwarding refused: %s",
+                    c->cfg->no_agent_forwarding ? "--no-agent-forwarding" : "the key's options");
+    return 1;
 }
 
 int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const char *cookie,
@@ -1073,9 +1081,6 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
     };
     if (!k->cfg->no_agent_forwarding && !k->opts.no_agent_forwarding)
         c->cb.channel_auth_agent_req_function = on_agent_req;
-    else
-        sf_log(SF_DEBUG, "%s port %d: agent forwarding off for this session", k->peer,
-               k->peer_port);
 
     ssh_callbacks_init(&c->cb);
     ssh_set_channel_callbacks(c->ch, &c->cb);

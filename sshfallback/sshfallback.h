@@ -135,6 +135,10 @@
  *    x11 channel. The real cookie never reaches the server side: sessions
  *    get a random one, replaced in each X connection's setup packet.
  *  - interactive logins (pty, no command) show /etc/motd unless ~/.hushlogin.
+ *  - every refusal of a client's request is logged with its reason, the
+ *    first SF_REFUSALS_LOGGED of a connection (sf_conn_refused); a
+ *    connection ended by a protocol violation (libssh's error) leaves a
+ *    "connection closed: REASON" line.
  *  - each session leaves one info line when it ends (session.c log_end):
  *    id, user, client, what ran, bytes each way, duration, exit, why it
  *    ended, and the client's command last, escaped (sf_log_safe).
@@ -548,6 +552,9 @@ void sf_session_end_all(struct sf_conn *c, const char *why);
 /* pty-req and break, which reach sf_fwd_message as messages: 0 when
  * answered, 1 for libssh's default refusal (also for an unknown channel). */
 int sf_session_message(struct sf_conn *c, ssh_message msg);
+/* auth-agent-req@openssh.com on a session that may not forward the agent
+ * (sf_fwd_message's handler): logged; 1, libssh's default refusal. */
+int sf_session_agent_refused(struct sf_conn *c, ssh_message msg);
 /* x11-req on session channel CH: 0 when a display was set up, -1 refused. */
 int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const char *cookie,
                    int screen);

@@ -50,6 +50,106 @@ survives() {
 start
 CUR_SWITCH=
 
+# ---- the matrix ----
+PROBES="open-session open-direct-tcpip open-direct-streamlocal open-x11 open-auth-agent
+  tcpip-forward cancel-tcpip-forward streamlocal-forward cancel-streamlocal-forward
+  pty-req x11-req auth-agent-req exec shell sftp"
+# The log line of each refusal (after "PEER port N: ").
+declare -A REFUSAL=(
+  [open-session]='session refused'
+  [open-direct-tcpip]='direct-tcpip to 127\.0\.0\.1:[0-9]+ refused'
+  [open-direct-streamlocal]='direct-streamlocal to .*/echo refused'
+  [open-x11]='channel open of type x11 from a client; refused'
+  [open-auth-agent]='channel open of type auth-agent@openssh\.com from a client; refused'
+  [tcpip-forward]='remote forward of port 0 refused'
+  [cancel-tcpip-forward]='cancel of remote forward \[127\.0\.0\.1\]:0 refused'
+  [streamlocal-forward]='remote forward of socket .*/fwd\.sock refused'
+  [cancel-streamlocal-forward]='cancel of remote forward of socket .*/fwd\.sock refused'
+  [pty-req]='pty refused'
+  [x11-req]='X11 forwarding refused'
+  [auth-agent-req]='agent forwarding refused'
+  [exec]='exec refused' [shell]='shell refused'
+  [sftp]="subsystem 'sftp' refused"
+)
+FWD_ALL="open-direct-tcpip open-direct-streamlocal tcpip-forward cancel-tcpip-forward"
+FWD_ALL+=" streamlocal-forward cancel-streamlocal-forward"
+FORCED='exec=ran:forced:echo_exec-ran shell=ran:forced: sftp=ran:forced:internal-sftp'
+# NAME|KEY OPTIONS|SWITCH|REFUSED PROBES|OTHER RESULTS (probe=result)
+# The channel types a client never opens (x11, auth-agent) are refused in
+# every row; every probe not named is allowed and must work.
+# shellcheck disable=SC2016 # $SSH_ORIGINAL_COMMAND is the forced command's
+MATRIX=(
+  "plain|||"
+  "restrict|restrict||$FWD_ALL pty-req x11-req auth-agent-req"
+  "no-port-forwarding|no-port-forwarding||$FWD_ALL"
+  "no-pty|no-pty||pty-req"
+  "no-agent-forwarding|no-agent-forwarding||auth-agent-req"
+  "no-X11-forwarding|no-X11-forwarding||x11-req"
+  'command|command="echo forced:$SSH_ORIGINAL_COMMAND"|||'"$FORCED"
+  'restrict-command|restrict,command="echo forced:$SSH_ORIGINAL_COMMAND"||'"$FWD_ALL pty-req x11-req auth-agent-req|$FORCED"
+  "sw-no-sftp||--no-sftp|sftp"
+  "sw-no-port-forwarding||--no-port-forwarding|open-direct-tcpip tcpip-forward cancel-tcpip-forward"
+  "sw-no-unix-forwarding||--no-unix-forwarding|open-direct-streamlocal streamlocal-forward cancel-streamlocal-forward"
+  "sw-no-agent-forwarding||--no-agent-forwarding|auth-agent-req"
+  "sw-no-x11-forwarding||--no-x11-forwarding|x11-req"
+)
+
+# the reason a refusal's log line must give in this row
+reason_of() { # OPTS SWITCH PROBE
+  case "$3" in open-x11 | open-auth-agent) echo ''; return ;; esac
+  case "$3" in cancel-*) echo 'no such forward'; return ;; esac
+  if [ -n "$2" ]; then echo "\\$2"; else echo "the key's options"; fi
+}
+
+run_row() { # NAME|OPTS|SWITCH|REFUSED|OTHER
+  local name opts switch refused other out lport p want got why
+  IFS='|' read -r name opts switch refused other <<<"$1"
+  if [ "$switch" != "${CUR_SWITCH-x}" ]; then
+    # shellcheck disable=SC2086 # one switch or none
+    restart $switch
+    CUR_SWITCH=$switch
+  fi
+  sf_keys "${opts:+$opts }$(sf_pub good)"
+  out=$(timeout 60 "${NEG[@]}" matrix $SF_PORT $SF_USER "$WORK/keys/good" $ECHO_PORT \
+    "$WORK/sock/echo" "$FWD_SOCK" 2>&1)
+  lport=$(echo "$out" | awk '/^lport/ {print $2}')
+  for p in $PROBES; do
+    want=allowed
+    case " $refused open-x11 open-auth-agent " in *" $p "*) want=refused ;; esac
+    for o in $other; do [ "${o%%=*}" = "$p" ] && want=${o#*=}; done
+    got=$(echo "$out" | awk -v p="$p" '$1 == p {print $2}')
+    if [ "$got" != "$want" ]; then
+      fail "matrix/$name/$p" "want $want, got '${got:-nothing}' ($(echo "$out" | tail -n 2 | tr '\n' ' '))"
+    elif [ "$want" = refused ]; then
+      why=$(reason_of "$opts" "$switch" "$p")
+      if [ -n "$lport" ] && logged "$lport" "${REFUSAL[$p]}.*$why"; then pass "matrix/$name/$p"
+      else fail "matrix/$name/$p" "refused but not logged as '${REFUSAL[$p]}.*$why' (port $lport)"; fi
+    else
+      pass "matrix/$name/$p"
+    fi
+  done
+}
+
+for row in "${MATRIX[@]}"; do
+  case "$row" in *'|--'*) continue ;; esac
+  run_row "$row"
+done
+for row in "${MATRIX[@]}"; do
+  case "$row" in *'|--'*) run_row "$row" ;; esac
+done
+restart
+CUR_SWITCH=
+
+# a key option envinit-sshd does not know refuses the key (fail closed)
+sf_keys "restrict,port-forwarding $(sf_pub good)"
+out=$("${NEG[@]}" auth 127.0.0.1 $SF_PORT $SF_USER "$WORK/keys/good" 2>&1)
+lport=$(echo "$out" | awk '/^lport/ {print $2}')
+if [ "$(echo "$out" | head -n 1)" = "auth refused" ] && logged "$lport" 'key refused by its options'; then
+  pass matrix/unknown-option-refuses-key
+else
+  fail matrix/unknown-option-refuses-key "$out"
+fi
+
 # ---- from= over IPv4, IPv6 and v4-mapped peers: refused before any session ----
 # PATTERN ADDRESS WANT
 FROM_CASES=(
