@@ -25,6 +25,9 @@ expect sigterm-logged grep -qF 'exit=SIGTERM end=exited cmd=kill -TERM $$' "$SF_
 # ---- one line per session when it ends ----
 sf_run 'printf 12345; cat >/dev/null' <<<"" >/dev/null
 printf 'abcdefgh' | sf_ssh -- 'cat >/dev/null; printf 12345; exit 4' >/dev/null
+# the line is written when the client has confirmed the close, which may
+# come after the client has exited
+wait_until 5 grep -q "cmd=cat >/dev/null; printf 12345; exit 4\$" "$SF_LOG"
 line=$(grep "cmd=cat >/dev/null; printf 12345; exit 4\$" "$SF_LOG")
 case "$line" in
   *"session "[0-9]*.[0-9]*" ended: user=$SF_USER client=127.0.0.1:"[0-9]*" ran=exec in=8 out=5 duration="[0-9]*.[0-9]*"s exit=4 end=exited cmd="*)
