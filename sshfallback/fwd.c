@@ -11,7 +11,6 @@
 #include "sshfallback.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libssh/server.h>
@@ -259,27 +258,6 @@ static int send_chunk(struct sf_fwd *f, const char *data, size_t n)
         f->unsent_off = 0;
     }
     return 0;
-}
-
-long sf_x11_swap(unsigned char *pkt, size_t len, const char *proto, const unsigned char *fake,
-                 const unsigned char *real, size_t clen)
-{
-    if (len < 12)
-        return 0;
-    int big = pkt[0] == 'B';
-    if (!big && pkt[0] != 'l')
-        return -1;
-    size_t nlen = big ? (size_t)(pkt[6] << 8 | pkt[7]) : (size_t)(pkt[7] << 8 | pkt[6]);
-    size_t dlen = big ? (size_t)(pkt[8] << 8 | pkt[9]) : (size_t)(pkt[9] << 8 | pkt[8]);
-    size_t doff = 12 + ((nlen + 3) & ~(size_t)3);
-    size_t need = doff + ((dlen + 3) & ~(size_t)3);
-    if (len < need)
-        return 0;
-    if (nlen != strlen(proto) || memcmp(pkt + 12, proto, nlen) != 0 || dlen != clen ||
-        memcmp(pkt + doff, fake, dlen) != 0)
-        return -1;
-    memcpy(pkt + doff, real, dlen);
-    return (long)need;
 }
 
 /* X11: the client's setup packet carries the session's fake cookie; the
@@ -943,23 +921,6 @@ int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t
     sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
     sf_agent_link_add(c, l->path);
     return 0;
-}
-
-int sf_unhex(const char *hex, unsigned char *out, size_t max)
-{
-    size_t n = strlen(hex);
-    if (n % 2 || n / 2 > max || n == 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)hex[i]))
-            return -1;
-    for (size_t i = 0; i < n / 2; i++) {
-        unsigned v = 0;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (unsigned char)v;
-    }
-    return (int)(n / 2);
 }
 
 static int x11_socket(const struct sf_conn *c, int *display)

@@ -410,6 +410,7 @@ int sf_x11_display_allowed(unsigned held, int session_has_one);
  * loopback unless GATEWAY_PORTS ("" and "*" then mean every IPv4 address,
  * "localhost" 127.0.0.1, anything else itself). */
 const char *sf_fwd_bind_address(int gateway_ports, const char *asked);
+/* ---- X11 cookies (x11cookie.c, pure: no libssh, so fuzzed alone) ---- */
 /* Hex to bytes (the x11-req cookie): the byte count, or -1 when HEX is
  * empty, odd, not hex or longer than MAX bytes. */
 int sf_unhex(const char *hex, unsigned char *out, size_t max);
