@@ -9,10 +9,22 @@
 #include <string.h>
 #include <unistd.h>
 
+/* 1 when S starts a decimal number as the kernel writes one: a digit, or
+ * '-' and a digit. strtoll and strtoull alone would also take leading
+ * white space of any kind and a sign, and strtoull wraps "-1" around. */
+static int starts_number(const char *s, int negative_ok)
+{
+    if (negative_ok && *s == '-')
+        s++;
+    return *s >= '0' && *s <= '9';
+}
+
 /* Parses a decimal integer (optionally negative) followed only by blanks. */
 static int parse_num(const char *s, const char **end, long long *v)
 {
     char *e;
+    if (!starts_number(s, 1))
+        return -1;
     errno = 0;
     long long x = strtoll(s, &e, 10);
     if (e == s || errno)
@@ -78,7 +90,7 @@ int envfile_cgroup_mem(const char *text, uint64_t *bytes)
     const char *s = skip_blanks(text), *e;
     if (strncmp(s, "max", 3) == 0)
         return only_blanks(s + 3) ? 0 : -1;
-    if (*s == '-')
+    if (!starts_number(s, 0))
         return -1;
     char *end;
     errno = 0;

@@ -935,6 +935,9 @@ START_TEST(cgroup_v2_cpu)
     ck_assert_int_eq(envfile_cgroup_cpu_v2("100000 0", &c), -1);
     ck_assert_int_eq(envfile_cgroup_cpu_v2("-5 100000", &c), -1);
     ck_assert_int_eq(envfile_cgroup_cpu_v2("100 100 x", &c), -1);
+    ck_assert_int_eq(envfile_cgroup_cpu_v2("\n100 100", &c), -1);
+    ck_assert_int_eq(envfile_cgroup_cpu_v2("+100 100", &c), -1);
+    ck_assert_int_eq(envfile_cgroup_cpu_v2("100 \v100", &c), -1);
 }
 END_TEST
 
@@ -962,6 +965,12 @@ START_TEST(cgroup_memory)
     ck_assert_int_eq(envfile_cgroup_mem("", &b), -1);
     ck_assert_int_eq(envfile_cgroup_mem("-1", &b), -1);
     ck_assert_int_eq(envfile_cgroup_mem("12k", &b), -1);
+    /* only blanks before the number, and no sign: "\n-1" is not 2^64-1 */
+    ck_assert_int_eq(envfile_cgroup_mem("\n1", &b), -1);
+    ck_assert_int_eq(envfile_cgroup_mem("\v-1", &b), -1);
+    ck_assert_int_eq(envfile_cgroup_mem("+1", &b), -1);
+    ck_assert_int_eq(envfile_cgroup_mem(" \t4096 \r\n", &b), 1);
+    ck_assert_uint_eq(b, 4096u);
     ck_assert_double_eq_tol(envfile_limit_cap(1, 0.5, 8), 0.5, 1e-9);
     ck_assert_double_eq_tol(envfile_limit_cap(1, 64, 8), 8, 1e-9);  /* above the machine */
     ck_assert_double_eq_tol(envfile_limit_cap(0, 0, 8), 8, 1e-9);
