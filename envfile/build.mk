@@ -13,7 +13,8 @@ TESTS += $(BUILD)/tests/test_envfile
 
 # libFuzzer targets (the rules for all of them are in the top Makefile).
 ENVFILE_FUZZ_LIB = $(ENVFILE_SRC)
-FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_envfile_merge $(BUILD)/fuzz/fuzz_envfile_key $(BUILD)/fuzz/fuzz_envfile_etc
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_envfile_merge $(BUILD)/fuzz/fuzz_envfile_key $(BUILD)/fuzz/fuzz_envfile_etc \
+                $(BUILD)/fuzz/fuzz_envfile_passwd $(BUILD)/fuzz/fuzz_envfile_cgroup
 
 $(BUILD)/fuzz/fuzz_envfile_%: tests/fuzz/fuzz_envfile_%.c $(ENVFILE_FUZZ_LIB) envfile/envfile.h
 	@mkdir -p $(@D)
