@@ -1846,6 +1846,9 @@ int sf_sftp_serve(int in_fd, int out_fd, const struct sf_sftp_opts *o)
     int rc = 0;
     for (;;) {
         if (handle_input(s) < 0) {
+            /* the requests before the bad length were carried out: the
+             * client still gets their replies */
+            out_flush(s);
             rc = 1;
             break;
         }

@@ -738,6 +738,30 @@ START_TEST(oversized_packet_ends_session)
 }
 END_TEST
 
+/* A bad length right behind good requests, all in one write (so in one
+ * read of the server's): the requests before it were carried out, and
+ * their replies still go out before the session ends. */
+START_TEST(requests_before_a_bad_length_are_answered)
+{
+    srv_start();
+    init();
+    p_begin(STAT);
+    p_u32(7);
+    p_str(".");
+    uint32_t len = (uint32_t)(P.n - 4);
+    P.b[0] = (unsigned char)(len >> 24);
+    P.b[1] = (unsigned char)(len >> 16);
+    P.b[2] = (unsigned char)(len >> 8);
+    P.b[3] = (unsigned char)len;
+    memcpy(P.b + P.n, "\x7f\xff\xff\xff\x03", 5);
+    write_all(P.b, P.n + 5);
+    expect_reply(ATTRS, 7);
+    unsigned char b[4];
+    ck_assert_int_ne(read_full(b, 4), 0); /* then nothing: the server went away */
+    ck_assert_int_eq(srv_stop(), 1);
+}
+END_TEST
+
 START_TEST(zero_length_packet_ends_session)
 {
     srv_start();
@@ -1281,7 +1305,8 @@ int main(void)
         read_length_is_clamped, pipelined_requests_answered_in_order, stat_and_errors_mapped,
         mkdir_opendir_readdir_longname, rename_symlink_link, realpath_and_expand_path,
         setstat_fsetstat_statvfs_fsync, malformed_requests_get_bad_message,
-        handle_table_is_bounded, oversized_packet_ends_session, zero_length_packet_ends_session,
+        handle_table_is_bounded, oversized_packet_ends_session,
+        requests_before_a_bad_length_are_answered, zero_length_packet_ends_session,
         eof_mid_packet_exits_cleanly, random_packets_never_crash, replies_to_a_regular_file,
         copy_data_copies_ranges, copy_data_appends_to_an_append_handle, copy_data_refusals,
         options_parse_like_sftp_server, options_decide_requests, options_expand_start_dir,
