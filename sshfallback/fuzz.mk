@@ -2,7 +2,7 @@
 # (the rules for all targets are in the top Makefile). Each target is built
 # from the few files it needs, none of which includes libssh, so none needs
 # a libssh of its own.
-SSHF_FUZZ := sshd_authkeys sshd_ttymodes sshd_x11
+SSHF_FUZZ := sshd_sftp sshd_authkeys sshd_ttymodes sshd_x11
 FUZZ_TARGETS += $(SSHF_FUZZ:%=$(BUILD)/fuzz/fuzz_%)
 
 $(BUILD)/fuzz/fuzz_sshd_sftp: sshfallback/sftp.c
