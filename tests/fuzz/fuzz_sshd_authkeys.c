@@ -10,8 +10,9 @@
  *  - from=: a v4-mapped peer is judged as its IPv4 address; a pattern that
  *    allows a peer refuses it once negated, still allows it with ",*"
  *    added, and as CIDR net/N allows it as net/N-1 as well;
- *  - a glob without * or ? is plain (optionally case-folded) comparison,
- *    and a pattern that matches still matches with a * appended. */
+ *  - sf_glob agrees with the textbook matcher; a glob without * or ? is
+ *    plain (optionally case-folded) comparison, and a pattern that
+ *    matches still matches with a * appended. */
 #include "sshfallback.h"
 #include "envfile.h"
 
@@ -67,10 +68,31 @@ static int ascii_lower(int c)
     return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
+/* The textbook matcher: row[j] = PAT[0..i) matches S[0..j). */
+static int glob_reference(const char *pat, size_t plen, const char *s, size_t slen, int nocase)
+{
+    static unsigned char row[MAX_ADDR + 1], next[MAX_ADDR + 1];
+    memset(row, 0, slen + 1);
+    row[0] = 1;
+    for (size_t i = 0; i < plen; i++) {
+        unsigned char c = (unsigned char)pat[i];
+        next[0] = c == '*' && row[0];
+        for (size_t j = 1; j <= slen; j++) {
+            unsigned char d = (unsigned char)s[j - 1];
+            int same = nocase ? ascii_lower(c) == ascii_lower(d) : c == d;
+            next[j] = c == '*' ? (row[j] || next[j - 1]) : (row[j - 1] && (c == '?' || same));
+        }
+        memcpy(row, next, slen + 1);
+    }
+    return row[slen];
+}
+
 static void check_glob(const char *pat, const char *s, int nocase)
 {
     size_t plen = strlen(pat), slen = strlen(s);
     int m = sf_glob(pat, plen, s, nocase);
+    if (m != glob_reference(pat, plen, s, slen, nocase))
+        abort();
     if (!strpbrk(pat, "*?")) {
         int eq = plen == slen;
         for (size_t i = 0; eq && i < plen; i++)
