@@ -55,21 +55,6 @@ static void addr_of(const struct sockaddr_storage *ss, char *out, size_t size, i
         memmove(out, out + 7, strlen(out + 7) + 1);
 }
 
-void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
-{
-    if (++c->refusals > SF_REFUSALS_LOGGED)
-        return;
-    char what[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    sf_log(level, "%s port %d: %s%s", c->peer, c->peer_port, what,
-           c->refusals == SF_REFUSALS_LOGGED
-               ? " (further refusals on this connection are counted, not logged)"
-               : "");
-}
-
 static void set_timer(int tfd, unsigned first_s, unsigned every_s)
 {
     struct itimerspec its = {.it_value = {.tv_sec = first_s}, .it_interval = {.tv_sec = every_s}};
@@ -523,7 +508,7 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     ssh_set_server_callbacks(c->session, &c->server_cb);
     /* Channel opens and global requests the callbacks above do not cover
      * (forwarding) come through libssh's message callback. */
-    ssh_set_message_callback(c->session, sf_fwd_message, c);
+    ssh_set_message_callback(c->session, sf_dispatch_message, c);
     ssh_set_auth_methods(c->session, SSH_AUTH_METHOD_PUBLICKEY);
     ssh_set_blocking(c->session, 0);
     return 0;

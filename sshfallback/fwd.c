@@ -422,7 +422,7 @@ static int resolve(const char *host, int port, struct addrinfo **out)
     return rc;
 }
 
-static int direct_tcpip(struct sf_conn *c, ssh_message msg)
+int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
 {
     const char *host = ssh_message_channel_request_open_destination(msg);
     int port = ssh_message_channel_request_open_destination_port(msg);
@@ -581,7 +581,7 @@ const char *sf_fwd_bind_address(int gateway_ports, const char *asked)
     return asked;
 }
 
-static int tcpip_forward(struct sf_conn *c, ssh_message msg)
+int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
 {
     const char *asked = ssh_message_global_request_address(msg);
     int port = ssh_message_global_request_port(msg);
@@ -615,7 +615,7 @@ static int tcpip_forward(struct sf_conn *c, ssh_message msg)
     return 0;
 }
 
-static int cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
+int sf_fwd_cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
 {
     const char *asked = ssh_message_global_request_address(msg);
     int port = ssh_message_global_request_port(msg);
@@ -664,7 +664,7 @@ static int unix_addr(const struct sf_conn *c, const char *path, struct sockaddr_
     return 0;
 }
 
-static int direct_streamlocal(struct sf_conn *c, ssh_message msg)
+int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg)
 {
     const char *path = ssh_message_channel_request_open_destination(msg);
     if (!streamlocal_allowed(c, "direct-streamlocal to", path))
@@ -751,7 +751,7 @@ static int listen_unix(const struct sockaddr_un *sa, int unlink_off, ino_t *ino)
     return -1;
 }
 
-static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
+int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg)
 {
     const char *path = ssh_message_global_request_address(msg);
     if (!streamlocal_allowed(c, "remote forward of socket", path))
@@ -784,7 +784,7 @@ static int streamlocal_forward(struct sf_conn *c, ssh_message msg)
     return 0;
 }
 
-static int cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
+int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
 {
     const char *path = ssh_message_global_request_address(msg);
     for (struct sf_fwd *l = c->fwds; l; l = l->next)
@@ -798,75 +798,6 @@ static int cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
     char safe[SF_LOG_SAFE_SIZE];
     sf_conn_refused(c, SF_INFO, "cancel of remote forward of socket %s refused: no such forward",
                     sf_log_safe(path, safe));
-    return 1;
-}
-
-/* x11-req: here rather than in a channel callback, because libssh
- * answers success to x11-req whatever that callback does; its fields have
- * no other accessors than these deprecated ones. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static int x11_request(struct sf_conn *c, ssh_message msg)
-{
-    ssh_channel ch = ssh_message_channel_request_channel(msg);
-    const char *proto = ssh_message_channel_request_x11_auth_protocol(msg);
-    const char *cookie = ssh_message_channel_request_x11_auth_cookie(msg);
-    int screen = ssh_message_channel_request_x11_screen_number(msg);
-    if (!ch || sf_session_x11(c, ch, proto, cookie, screen) < 0)
-        return 1;
-    ssh_message_channel_request_reply_success(msg);
-    return 0;
-}
-#pragma GCC diagnostic pop
-
-/* The requests libssh hands to the message callback, and who answers them. */
-static const struct {
-    int type, sub;
-    int (*handle)(struct sf_conn *c, ssh_message msg);
-} handlers[] = {
-    {SSH_REQUEST_CHANNEL_OPEN, SSH_CHANNEL_DIRECT_TCPIP, direct_tcpip},
-    {SSH_REQUEST_CHANNEL_OPEN, SSH_CHANNEL_DIRECT_STREAMLOCAL, direct_streamlocal},
-    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_TCPIP_FORWARD, tcpip_forward},
-    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_CANCEL_TCPIP_FORWARD, cancel_tcpip_forward},
-    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_STREAMLOCAL_FORWARD, streamlocal_forward},
-    {SSH_REQUEST_GLOBAL, SSH_GLOBAL_REQUEST_CANCEL_STREAMLOCAL_FORWARD,
-     cancel_streamlocal_forward},
-    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_X11, x11_request},
-    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_PTY, sf_session_message},
-    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_BREAK, sf_session_message},
-    {SSH_REQUEST_CHANNEL, SSH_CHANNEL_REQUEST_AUTH_AGENT, sf_session_agent_refused},
-};
-
-/* Channel types a client may ask for that no handler above opens. */
-static const char *channel_type_name(int sub)
-{
-    switch (sub) {
-    case SSH_CHANNEL_SESSION:
-        return "session";
-    case SSH_CHANNEL_FORWARDED_TCPIP:
-        return "forwarded-tcpip";
-    case SSH_CHANNEL_X11:
-        return "x11";
-    case SSH_CHANNEL_AUTH_AGENT:
-        return "auth-agent@openssh.com";
-    default:
-        return "unknown";
-    }
-}
-
-int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata)
-{
-    struct sf_conn *c = userdata;
-    (void)session;
-    if (!c->authenticated)
-        return 1;
-    int type = ssh_message_type(msg), sub = ssh_message_subtype(msg);
-    for (size_t i = 0; i < sizeof handlers / sizeof handlers[0]; i++)
-        if (handlers[i].type == type && handlers[i].sub == sub)
-            return handlers[i].handle(c, msg);
-    if (type == SSH_REQUEST_CHANNEL_OPEN)
-        sf_conn_refused(c, SF_INFO, "channel open of type %s from a client; refused",
-                        channel_type_name(sub));
     return 1;
 }
 

@@ -527,7 +527,7 @@ struct sf_conn {
     struct ssh_server_callbacks_struct server_cb;
 };
 
-/* conn.c: a refusal of something the client may ask for again and again
+/* refusal.c: a refusal of something the client may ask for again and again
  * (sessions past max-sessions, forwards, channel types never opened):
  * logged, FMT after "PEER port N: ", for the first SF_REFUSALS_LOGGED of
  * the connection; the rest are counted and their number logged when the
@@ -550,21 +550,33 @@ void sf_session_hangup_all(struct sf_conn *c);
 /* The connection ends for WHY (client-closed, network, timeout, killed):
  * each session not logged yet gets its line (see log_end in session.c). */
 void sf_session_end_all(struct sf_conn *c, const char *why);
-/* pty-req and break, which reach sf_fwd_message as messages: 0 when
+/* pty-req and break, which reach sf_dispatch_message as messages: 0 when
  * answered, 1 for libssh's default refusal (also for an unknown channel). */
 int sf_session_message(struct sf_conn *c, ssh_message msg);
 /* auth-agent-req@openssh.com on a session that may not forward the agent
- * (sf_fwd_message's handler): logged; 1, libssh's default refusal. */
+ * (sf_dispatch_message's handler): logged; 1, libssh's default refusal. */
 int sf_session_agent_refused(struct sf_conn *c, ssh_message msg);
 /* x11-req on session channel CH: 0 when a display was set up, -1 refused. */
 int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const char *cookie,
                    int screen);
 
+/* dispatch.c: libssh's message callback: channel opens, global requests
+ * and session requests that no other callback took, to fwd.c or session.c;
+ * nothing before authentication. 0 when answered, 1 for libssh's default
+ * refusal. */
+int sf_dispatch_message(ssh_session session, ssh_message msg, void *userdata);
+
 /* fwd.c: forwarding (-L, -D, -R, -A, -X) */
 struct sf_fwd;
-/* libssh's message callback: channel opens and global requests that no
- * other callback took. 0 when answered, 1 for libssh's default refusal. */
-int sf_fwd_message(ssh_session session, ssh_message msg, void *userdata);
+/* The requests dispatch.c hands on, each answered (0) or left to libssh's
+ * default refusal (1), the refusal logged: direct-tcpip (-L, -D),
+ * tcpip-forward and its cancel (-R), and the same for unix sockets. */
+int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg);
+int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg);
+int sf_fwd_cancel_tcpip_forward(struct sf_conn *c, ssh_message msg);
+int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg);
+int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg);
+int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg);
 size_t sf_fwd_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_fwd **ref, size_t max);
 void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p);
 /* After each loop turn: finishes channel opens, frees what has ended. */
