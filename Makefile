@@ -142,14 +142,16 @@ dist: bundle
 	@echo "dist: $(DIST_TGZ) ($$(du -h $(DIST_TGZ) | cut -f1))"
 
 # Static analysis of every component: cppcheck, clang-tidy (settings in
-# .clang-tidy) and gcc -fanalyzer (known findings explained in .ci/analyzer-known).
-lint: $(LIBSSH_A)
+# .clang-tidy), gcc -fanalyzer (known findings explained in .ci/analyzer-known)
+# and no call cycle between the files of a component (.ci/cycles).
+lint: $(LIBSSH_A) all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
 	  init envfile sshfallback
 	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE \
 	  -I$(LIBSSH_DIR)/include
 	bash .ci/analyzer $(LIBSSH_DIR)/include
+	/usr/bin/python3 .ci/cycles $(BUILD) init envfile sshfallback
 
 clean:
 	rm -rf $(BUILD) $(BINS) dist tests/.work
