@@ -107,6 +107,38 @@ args=()
 for k in bad2 bad3 bad4 bad5; do args+=(-i "$WORK/keys/$k"); done
 expect five-failures-then-good sf_ssh -k bad1 "${args[@]}" -i "$WORK/keys/good" -- true </dev/null
 
+# ---- a signature that does not verify: answered at once, and counted ----
+# (paramiko signs without asking first; the last byte of each signature is
+# flipped; the login grace time is 2 s, so an unanswered request shows)
+forged=$(/usr/bin/python3 - 127.0.0.1 "$SF_PORT" "$SF_USER" "$WORK/keys/good" 2>&1 <<'EOF'
+import sys, time, paramiko
+class Forged(paramiko.Ed25519Key):
+    def sign_ssh_data(self, data, algorithm=None):
+        blob = bytearray(super().sign_ssh_data(data, algorithm).asbytes())
+        blob[-1] ^= 1
+        return paramiko.Message(bytes(blob))
+host, port, user, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+t = paramiko.Transport((host, port))
+t.start_client(timeout=10)
+key, out = Forged(filename=path), []
+for _ in range(6):
+    t0 = time.monotonic()
+    try:
+        t.auth_publickey(user, key)
+        out.append("accepted")
+    except paramiko.AuthenticationException:
+        out.append("refused" if time.monotonic() - t0 < 1 else "refused-late")
+    except Exception as e:
+        out.append(type(e).__name__)
+t.join(5)  # the server hangs up after the sixth failure
+out.append("open" if t.is_active() else "closed")
+print(" ".join(out))
+t.close()
+EOF
+)
+expect_eq forged-signature-refused-at-once-and-counted \
+  "refused refused refused refused refused refused closed" "$forged"
+
 # ---- login grace time: an idle unauthenticated connection is dropped ----
 t0=$(date +%s%N)
 exec 3<>/dev/tcp/127.0.0.1/$SF_PORT
