@@ -407,7 +407,9 @@ static void log_end(const struct sf_conn *c, const char *why)
                c->refusals - SF_REFUSALS_LOGGED);
 }
 
-static void __attribute__((noreturn)) finish(struct sf_conn *c)
+/* The connection has ended (or must end): forwards closed, programs hung
+ * up and reaped, each session's line logged, the client told. */
+static void wind_down(struct sf_conn *c)
 {
     const char *why = end_reason(c);
     log_end(c, why);
@@ -421,9 +423,9 @@ static void __attribute__((noreturn)) finish(struct sf_conn *c)
         ssh_disconnect(c->session);
     }
     sf_log(SF_DEBUG, "%s port %d: connection closed", c->peer, c->peer_port);
-    _exit(0);
 }
 
+/* Returns when the connection ends or must end. */
 static void loop(struct sf_conn *c)
 {
     struct pollfd p[POLL_MAX];
@@ -431,7 +433,7 @@ static void loop(struct sf_conn *c)
     struct sf_fwd *fref[POLL_MAX];
     for (;;) {
         if (c->stop || connection_gone(c))
-            finish(c);
+            return;
         int flags = ssh_get_poll_flags(c->session);
         p[0] = (struct pollfd){.fd = c->sfd, .events = POLLIN};
         p[1] = (struct pollfd){.fd = c->tfd, .events = POLLIN};
@@ -443,7 +445,7 @@ static void loop(struct sf_conn *c)
             if (errno == EINTR)
                 continue;
             sf_log(SF_ERROR, "poll: %s; connection closed", strerror(errno));
-            finish(c);
+            return;
         }
         if (p[0].revents)
             handle_signals(c);
@@ -487,9 +489,6 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     if (c->sfd < 0 || c->tfd < 0)
         return -1;
     set_timer(c->tfd, c->cfg->grace_s, 0);
-    /* Orphans of the user's programs come back to us, so a vanished client
-     * leaves no zombie even where PID 1 is slow to reap. */
-    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
     c->session = ssh_new();
     c->event = ssh_event_new();
@@ -514,6 +513,20 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     return 0;
 }
 
+static void serve(struct sf_conn *c)
+{
+    sf_log(SF_DEBUG, "connection from %s port %d", c->peer, c->peer_port);
+    /* libssh queues our identification until the socket reports writable,
+     * but handles the client's bytes of the same poll first: a client whose
+     * first line came with the connection and is not an identification
+     * then got the connection closed without ours. A fresh socket's send
+     * buffer is empty, so the banner goes out now, before anything is read. */
+    ssh_set_fd_towrite(c->session);
+    session_ready(c);
+    loop(c);
+    wind_down(c);
+}
+
 void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
 {
     static struct sf_conn c;
@@ -530,16 +543,41 @@ void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
                cfg->passwd_path);
         _exit(1);
     }
-    if (become_user(&c) < 0 || setup(&c, bind, fd) < 0)
+    if (become_user(&c) < 0)
         _exit(1);
-    sf_log(SF_DEBUG, "connection from %s port %d", c.peer, c.peer_port);
-    /* libssh queues our identification until the socket reports writable,
-     * but handles the client's bytes of the same poll first: a client whose
-     * first line came with the connection and is not an identification
-     * then got the connection closed without ours. A fresh socket's send
-     * buffer is empty, so the banner goes out now, before anything is read. */
-    ssh_set_fd_towrite(c.session);
-    session_ready(&c);
-    loop(&c);
+    /* Orphans of the user's programs come back to us, so a vanished client
+     * leaves no zombie even where PID 1 is slow to reap. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    if (setup(&c, bind, fd) < 0)
+        _exit(1);
+    serve(&c);
     _exit(0);
+}
+
+int sf_conn_serve_here(const struct sf_config *cfg, void *bind, int fd)
+{
+    struct sf_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return -1;
+    }
+    *c = (struct sf_conn){.cfg = cfg, .user = *cfg->account, .sfd = -1, .tfd = -1, .report_fd = -1};
+    int ok = setup(c, bind, fd) == 0;
+    /* libssh owns the socket once it holds it: ssh_free closes it. */
+    if (!c->session || ssh_get_fd(c->session) != fd)
+        close(fd);
+    if (ok)
+        serve(c);
+    int rc = ok ? c->authenticated : -1;
+    if (c->event)
+        ssh_event_free(c->event);
+    if (c->session)
+        ssh_free(c->session);
+    if (c->sfd >= 0)
+        close(c->sfd);
+    if (c->tfd >= 0)
+        close(c->tfd);
+    sf_keyopts_free(&c->opts);
+    free(c);
+    return rc;
 }

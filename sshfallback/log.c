@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 int sf_log_level = SF_INFO;
+int sf_log_fd = STDERR_FILENO;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void sf_log(int level, const char *fmt, ...)
@@ -29,7 +30,7 @@ void sf_log(int level, const char *fmt, ...)
             line[i] = '?';
     line[len++] = '\n';
     /* One write(2) per line: connection processes share the stderr. */
-    ssize_t w = write(STDERR_FILENO, line, len);
+    ssize_t w = write(sf_log_fd, line, len);
     (void)w;
     errno = saved;
 }

@@ -209,6 +209,9 @@ unsigned sf_hostkey_kinds(const char *algos, int *ecdsa_bits);
 /* ---- logging (log.c) ---- */
 enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };
 extern int sf_log_level;
+/* Where the lines go: stderr; the fuzz target points it at /dev/null so
+ * that every line is still formatted but none floods its output. */
+extern int sf_log_fd;
 /* One write(2) per line: "envinit-sshd: LEVEL: message\n". */
 void sf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A string the client chose (user name, variable or subsystem name,
@@ -474,6 +477,17 @@ int sf_banner_read(const char *path, const struct envfile_owner *who, char **tex
  * authenticated (MaxStartups accounting); -1 for none (-i). */
 void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     __attribute__((noreturn));
+/* The same connection (the same setup, callbacks, loop and ending) run in
+ * the calling process, for the fuzz target (tests/fuzz/fuzz_sshd_server.c):
+ * the user is CFG->account as given (no passwd lookup), nothing changes
+ * identity, the process does not become a subreaper and reports nothing;
+ * it returns when the connection has ended, FD closed and what the
+ * connection held freed. Meant for connections that never authenticate:
+ * after a login the sessions' programs would be children of the caller,
+ * reaped (waitpid -1) as the connection ends, and channels and forwards
+ * are not freed. 1 when the client authenticated, 0 when not, -1 when
+ * libssh could not take the connection. */
+int sf_conn_serve_here(const struct sf_config *cfg, void *bind, int fd);
 
 /* ---- one connection on stdin and stdout (stdio.c) ---- */
 /* The descriptor the connection of -i runs on: stdin when it is a socket;
