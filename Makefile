@@ -156,4 +156,4 @@ lint: $(LIBSSH_A) all
 clean:
 	rm -rf $(BUILD) $(BINS) dist tests/.work
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

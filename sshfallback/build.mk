@@ -73,3 +73,29 @@ sshfallback-lint: $(LIBSSH_A)
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem $(SSHF_LINT)
 	clang-tidy --quiet --warnings-as-errors='*' $(SSHF_LINT) -- -std=c11 -D_GNU_SOURCE -I. \
 	  -I$(LIBSSH_DIR)/include
+
+# libFuzzer target fuzz_sshd_server (tests/fuzz/fuzz_sshd_server.c): the
+# connection code in-process (sf_conn_serve_here) on a libssh built for
+# fuzzing into build/fuzz/libssh from the same source package and patch:
+# clang with coverage, ASan and UBSan, and the "none" cipher and MAC that
+# only this build has. conn.c's calls of the channel handlers go through
+# the target's oracle (--wrap).
+LIBSSH_FUZZ_DIR    := $(BUILD)/fuzz/libssh
+LIBSSH_FUZZ_A      := $(LIBSSH_FUZZ_DIR)/lib/libssh.a
+LIBSSH_FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+SSHF_FUZZ_SRC      := $(filter-out sshfallback/main.c,$(SSHF_SRC)) $(ENVFILE_SRC)
+FUZZ_TARGETS += $(BUILD)/fuzz/fuzz_sshd_server
+
+$(LIBSSH_FUZZ_A): sshfallback/libssh.sh sshfallback/libssh.patch | $(LIBSSH_A)
+	@bash .ci/deps fuzz
+	LIBSSH_SRC=$${LIBSSH_SRC:-$(abspath $(LIBSSH_DIR)/source)} LIBSSH_CC=$(FUZZ_CC) \
+	  LIBSSH_CFLAGS="$(LIBSSH_FUZZ_CFLAGS)" LIBSSH_INSECURE_NONE=1 \
+	  bash sshfallback/libssh.sh $(LIBSSH_FUZZ_DIR)
+
+$(BUILD)/fuzz/fuzz_sshd_server: tests/fuzz/fuzz_sshd_server.c $(SSHF_FUZZ_SRC) sshfallback/sshfallback.h \
+  envfile/envfile.h $(LIBSSH_FUZZ_A)
+	@mkdir -p $(@D)
+	@bash .ci/deps fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isshfallback -Ienvfile -I$(LIBSSH_FUZZ_DIR)/include -o $@ \
+	  $(filter %.c,$^) $(LIBSSH_FUZZ_A) -lcap-ng -lcrypto -lz -pthread \
+	  -Wl,--wrap=sf_session_open,--wrap=sf_dispatch_message

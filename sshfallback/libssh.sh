@@ -19,6 +19,11 @@
 # holding such a fetched source package: used instead of apt-get, its files
 # checked against the .dsc's checksums; the Docker build of the bundle uses
 # the OUTDIR/source of the host's build this way).
+# The fuzz build (make fuzz: build/fuzz/libssh) sets three more, unset for
+# envinit-sshd: LIBSSH_CC (the C compiler), LIBSSH_CFLAGS (instead of the
+# hardening flags below) and LIBSSH_INSECURE_NONE=1 (libssh's
+# WITH_INSECURE_NONE: the "none" cipher and MAC exist, so that a fuzzer's
+# packets stay plaintext after the key exchange).
 set -euo pipefail
 
 out=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -65,8 +70,14 @@ patch -d "$src" -p1 --forward --quiet <"$patch_file" \
 # Server and client protocol only: no GSSAPI (public keys only), no SFTP
 # (envinit-sshd has its own), no pcap, no examples. Built with our
 # hardening flags; position-independent for the PIE that links it.
+cflags=${LIBSSH_CFLAGS:-"-g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection"}
+extra=() note=
+[ -z "${LIBSSH_CC:-}" ] || extra+=(-DCMAKE_C_COMPILER="$LIBSSH_CC")
+if [ "${LIBSSH_INSECURE_NONE:-0}" = 1 ]; then
+  extra+=(-DWITH_INSECURE_NONE=ON) note=", insecure none cipher and MAC for fuzzing"
+fi
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_FLAGS="-g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection" \
+  -DCMAKE_C_FLAGS="$cflags" ${extra[@]+"${extra[@]}"} \
   -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIB=ON \
   -DWITH_GSSAPI=OFF -DWITH_SFTP=OFF -DWITH_PCAP=OFF -DWITH_EXAMPLES=OFF -DWITH_NACL=OFF \
   -DWITH_GEX=OFF -DWITH_DEBUG_CALLTRACE=OFF -DWITH_SYMBOL_VERSIONING=OFF \
@@ -80,7 +91,7 @@ install -d "$out/lib" "$out/include/libssh"
 install -m 0644 "$work/build/src/libssh.a" "$out/lib/libssh.a"
 install -m 0644 "$src"/include/libssh/*.h "$work/build/include/libssh/libssh_version.h" \
   "$out/include/libssh/"
-echo "$version (${LIBSSH_SRC:+pre-fetched, }$suite, with sshfallback/libssh.patch)" >"$out/VERSION"
+echo "$version (${LIBSSH_SRC:+pre-fetched, }$suite, with sshfallback/libssh.patch$note)" >"$out/VERSION"
 # Keep what apt-get fetched (not the unpacked tree) for LIBSSH_SRC.
 if [ -z "${LIBSSH_SRC:-}" ]; then
   rm -rf "${out:?}/source" && mkdir "$out/source"
