@@ -148,3 +148,34 @@ int envfile_runtime_dir(char *out, size_t len, const char **tried)
                      : ENVFILE_RUNTIME_DIR " and /tmp/envinit-0";
     return -1;
 }
+
+/* ---- where the running program is installed ---- */
+
+const char *envfile_self_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (dir[0])
+        return dir;
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    if (n <= 0)
+        return strcpy(dir, ENVFILE_BUNDLE_ROOT "/bin");
+    dir[n] = '\0';
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = '\0';
+    return dir;
+}
+
+const char *envfile_bundle_root(void)
+{
+    static char root[PATH_MAX];
+    if (root[0])
+        return root;
+    snprintf(root, sizeof root, "%s", envfile_self_dir());
+    size_t len = strlen(root);
+    if (len >= 4 && strcmp(root + len - 4, "/bin") == 0)
+        root[len - 4] = '\0';
+    if (!root[0]) /* /bin/envinit */
+        strcpy(root, "/");
+    return root;
+}

@@ -142,6 +142,15 @@ int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
  * bytes), *PATH moved past it: 1, 0 at the end, -1 (ENAMETOOLONG). */
 int envfile_path_next(const char **path, char *name);
 
+/* Where the bundle is installed when /proc cannot tell. */
+#define ENVFILE_BUNDLE_ROOT "/opt/envinit"
+/* The folder of the running program (/opt/envinit/bin for
+ * /opt/envinit/bin/envinit), from /proc/self/exe; ENVFILE_BUNDLE_ROOT/bin
+ * without /proc. The same for the life of the process. */
+const char *envfile_self_dir(void);
+/* That folder without a last "/bin": the bundle's root (/opt/envinit). */
+const char *envfile_bundle_root(void);
+
 #define ENVFILE_RUNTIME_DIR "/run/envinit"
 /* DIR exists (made MODE when missing) as a real folder (not a symlink) of
  * this process's uid that no one else can write into. 0, or -1 (errno;
@@ -431,7 +440,7 @@ struct envfile_request {
     const char *passwd_path;       /* NULL: /etc/passwd */
     const char *group_path;        /* NULL: /etc/group */
     char *const *environ;          /* envinit's environment at start (ENVINIT_* dropped) */
-    const char *assets_root;       /* CODER_ASSETS_ROOT; NULL: the folder of /proc/self/exe */
+    const char *assets_root;       /* CODER_ASSETS_ROOT; NULL: envfile_bundle_root() */
     const char *const *keys;       /* authorized key lines (NULL-terminated, NULL: none),
                                       from ENVINIT_AUTHORIZED_KEYS, the keys file and config */
     int write_keys;                /* 0 when ssh = off */

@@ -41,26 +41,6 @@ int envfile_resolve_user(const struct envfile_request *req, struct envfile_user 
     return rc;
 }
 
-/* The folder envinit is installed in: its binary's folder, or that
- * folder's parent when it is a bin/ directory. */
-static void default_assets_root(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, cap, "/");
-        return;
-    }
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    slash = strrchr(exe, '/');
-    if (slash && strcmp(slash, "/bin") == 0)
-        *slash = '\0';
-    snprintf(out, cap, "%s", exe[0] ? exe : "/");
-}
-
 static int set_str(struct envfile_vars *vs, const char *name, const char *value)
 {
     return envfile_vars_set(vs, name, strlen(name), value, strlen(value));
@@ -110,10 +90,7 @@ int envfile_collect(const struct envfile_request *req, const struct envfile_user
         snprintf(host, sizeof host, "%s", req->hostname);
     else if (gethostname(host, sizeof host - 1) < 0)
         host[0] = '\0';
-    if (req->assets_root)
-        snprintf(assets, sizeof assets, "%s", req->assets_root);
-    else
-        default_assets_root(assets, sizeof assets);
+    snprintf(assets, sizeof assets, "%s", req->assets_root ? req->assets_root : envfile_bundle_root());
     /* envinit's own environment is root's: the user's identity is forced */
     if (envfile_vars_from_environ(out, req->environ, "ENVINIT_") < 0 ||
         set_str(out, "USER", user->name) < 0 || set_str(out, "HOME", user->home) < 0 ||

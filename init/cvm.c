@@ -2,6 +2,7 @@
  * Dockerfile enables ssh.service); envinit leaves a runtime unit behind
  * that starts the fallback when nothing listens on the port in time. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -317,7 +318,7 @@ int cvm_exec_systemd_at(const char *root, const struct config *c, char *const ar
 {
     char self[PATH_MAX], init[4096];
     if (!realpath("/proc/self/exe", self))
-        snprintf(self, sizeof self, "%s/envinit", self_dir());
+        snprintf(self, sizeof self, "%s/envinit", envfile_self_dir());
     struct ssh_facts f = {.mode = c->ssh, .cvm = true, .ssh_port = c->ssh_port, .fallback_port = c->fallback_port};
     bool units = ssh_decide(&f).action == SSH_ACT_CVM_UNITS;
     if (!cvm_find_systemd(root, self, init, sizeof init)) {

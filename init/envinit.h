@@ -302,7 +302,6 @@ bool service_done(const struct service *s);
  * SSH access, never PID 1, and PID 1's binary stays small. */
 #define SETUP_NAME "envinit-setup"
 extern char **environ;
-const char *self_dir(void);               /* folder of the running binary */
 /* envinit: replaces itself with envinit-setup SUB, passing envinit's options
  * (ARGV up to COMMAND). Returns only on failure (logged), with 1. */
 int setup_exec(char **argv, char **command, const char *sub);
@@ -316,7 +315,6 @@ int environment_setup(const struct config *c, bool agent_link);
 /* Whether the plan, decided as `envinit check` does (no probe: a listener
  * on the port counts as an SSH server), runs envinit-sshd. */
 bool ssh_plan_runs_fallback(const struct config *c);
-const char *assets_root(void);            /* /opt/envinit for /opt/envinit/bin/envinit */
 /* The ~/.ssh/environment block as environment_setup would write it now
  * (AGENT_LINK as there) on OUT; 0, or 1 (logged). */
 int environment_print_block(const struct config *c, bool agent_link, FILE *out);

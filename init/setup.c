@@ -72,30 +72,7 @@ static void make_request(const struct config *c, struct envfile_request *req, co
     req->write_env = c->ssh != SSH_OFF;
     req->write_keys = c->ssh != SSH_OFF;
     req->etc_environment = (enum envfile_etc_mode)c->etc_environment;
-    req->assets_root = assets_root();
-}
-
-/* The bundle's root: /opt/envinit for /opt/envinit/bin/envinit. */
-const char *assets_root(void)
-{
-    static char root[1024];
-    if (root[0])
-        return root;
-    ssize_t n = readlink("/proc/self/exe", root, sizeof root - 1);
-    if (n <= 0) {
-        snprintf(root, sizeof root, "/opt/envinit");
-        return root;
-    }
-    root[n] = '\0';
-    char *slash = strrchr(root, '/');
-    if (slash)
-        *slash = '\0';
-    size_t len = strlen(root);
-    if (len >= 4 && strcmp(root + len - 4, "/bin") == 0)
-        root[len - 4] = '\0';
-    if (!root[0])
-        snprintf(root, sizeof root, "/");
-    return root;
+    req->assets_root = envfile_bundle_root();
 }
 
 int environment_setup(const struct config *c, bool agent_link)

@@ -114,7 +114,7 @@ static void openssh_command(const struct config *c, const char *sshd, int port, 
 int prepare_command(const struct config *c)
 {
     struct facts_ctx fc;
-    gather(c, self_dir(), !c->cvm, &fc);
+    gather(c, envfile_self_dir(), !c->cvm, &fc);
     fc.f.cvm = c->cvm;
     /* Decided before the files are written: the block's SSH_AUTH_SOCK
      * depends on which server reads it. */
@@ -147,7 +147,7 @@ int prepare_command(const struct config *c)
     }
     case SSH_ACT_NONE_AVAILABLE:
         log_error("no SSH server available: %s (looked for sshd in /usr/sbin, /usr/bin and PATH, and for "
-                  "%s/envinit-sshd); this environment has no SSH access", d.why, self_dir());
+                  "%s/envinit-sshd); this environment has no SSH access", d.why, envfile_self_dir());
         break;
     case SSH_ACT_ERROR:
         log_error("%s; no SSH server started", d.why);
@@ -162,7 +162,7 @@ int prepare_command(const struct config *c)
 bool ssh_plan_runs_fallback(const struct config *c)
 {
     struct facts_ctx fc;
-    gather(c, self_dir(), false, &fc);
+    gather(c, envfile_self_dir(), false, &fc);
     fc.f.cvm = c->cvm;
     if (fc.f.listener)
         fc.f.probe = SSH_PROBE_SSH;
@@ -197,7 +197,7 @@ static void print_commands(const struct config *c, FILE *out, const struct facts
         print_argv(out, "OpenSSH would run as", cmd.argv);
     }
     struct fallback_cmd fb;
-    if (fallback_build_argv(&fb, self_dir(), port, c->user)) {
+    if (fallback_build_argv(&fb, envfile_self_dir(), port, c->user)) {
         fallback_add_args(&fb, c->host_keys, c->fallback_config, c->fallback_args);
         print_argv(out, "the fallback would run as", fb.argv);
     }
@@ -206,7 +206,7 @@ static void print_commands(const struct config *c, FILE *out, const struct facts
 void ssh_describe_plan(const struct config *c, FILE *out)
 {
     struct facts_ctx fc;
-    gather(c, self_dir(), false, &fc); /* no probe: check has no side effects */
+    gather(c, envfile_self_dir(), false, &fc); /* no probe: check has no side effects */
     if (c->cvm) {
         char init[4096];
         fc.f.cvm = true;
@@ -284,8 +284,8 @@ static bool wait_for_listener(int port, long wait_ms, struct sockaddr_storage *a
 static int exec_fallback(const struct config *c, int port, const char *why)
 {
     struct fallback_cmd fb;
-    if (!fallback_build_argv(&fb, self_dir(), port, c->user)) {
-        log_error("ssh-supervise: envinit-sshd is not installed in %s: no SSH server runs", self_dir());
+    if (!fallback_build_argv(&fb, envfile_self_dir(), port, c->user)) {
+        log_error("ssh-supervise: envinit-sshd is not installed in %s: no SSH server runs", envfile_self_dir());
         ssh_status_set(SSH_KIND_NONE, SSH_STATE_DOWN, port, true, 0, "envinit-sshd is not installed");
         return SSH_SUPERVISE_NO_SERVER;
     }
@@ -302,7 +302,7 @@ static int exec_fallback(const struct config *c, int port, const char *why)
 
 int ssh_supervise_command(const struct config *c)
 {
-    ssh_status_init(c, self_dir());
+    ssh_status_init(c, envfile_self_dir());
     if (c->ssh == SSH_OFF || c->ssh == SSH_EXTERNAL) {
         log_info("ssh-supervise: ssh = %s: nothing to do", ssh_mode_name(c->ssh));
         ssh_status_set(c->ssh == SSH_OFF ? SSH_KIND_OFF : SSH_KIND_EXTERNAL,
@@ -318,7 +318,7 @@ int ssh_supervise_command(const struct config *c)
     if (fc.f.listener)
         fc.f.probe = ssh_probe(&fc.addr, SSH_PROBE_TIMEOUT_MS);
     struct fallback_cmd fb;
-    fc.f.have_fallback = fallback_build_argv(&fb, self_dir(), 0, "");
+    fc.f.have_fallback = fallback_build_argv(&fb, envfile_self_dir(), 0, "");
     check_privilege(c, &fc);
     /* systemd runs OpenSSH here; ssh = openssh only forbids the fallback. */
     if (c->ssh == SSH_OPENSSH && !(fc.f.listener && fc.f.probe == SSH_PROBE_SSH)) {

@@ -6,6 +6,7 @@
  * in envinit-setup, a separate process: a bad input can cost SSH access but
  * never PID 1, and PID 1's own binary stays small. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,21 +37,6 @@ static struct {
     unsigned fast_exits;
     bool status_failed;         /* the last write failed and was reported */
 } orch;
-
-const char *self_dir(void)
-{
-    static char dir[1024];
-    if (dir[0])
-        return dir;
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    if (n <= 0)
-        return strcpy(dir, "/opt/envinit/bin");
-    dir[n] = '\0';
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir)
-        *slash = '\0';
-    return dir;
-}
 
 void ssh_status_init(const struct config *c, const char *dir)
 {
@@ -276,7 +262,7 @@ static char **setup_argv(char **argv, char **end, const char *sub, const char *e
     if (!out)
         return NULL;
     static char path[1100];
-    snprintf(path, sizeof path, "%s/%s", self_dir(), SETUP_NAME);
+    snprintf(path, sizeof path, "%s/%s", envfile_self_dir(), SETUP_NAME);
     out[0] = path;
     size_t k = 1;
     for (size_t i = 1; i < n; i++)
@@ -396,7 +382,7 @@ int ssh_plan_fetch(const struct config *c, char **argv, char **command, bool no_
     saved_argv = argv;
     saved_command = command;
     saved_cfg = c;
-    ssh_status_init(c, self_dir());
+    ssh_status_init(c, envfile_self_dir());
     supervise_set_observer(status_observer, NULL);
     memset(&plan, 0, sizeof plan);
     plan.action = SSH_ACT_OFF;

@@ -31,8 +31,8 @@ static void fallback_append(struct fallback_cmd *cmd, char *word)
  * envinit-sshd is not installed (logged). */
 static bool stdio_argv(const struct config *c, struct fallback_cmd *cmd, char *mode)
 {
-    if (!fallback_build_argv(cmd, self_dir(), 0, c->user)) {
-        log_error("envinit-sshd is not installed in %s: no SSH without a port either", self_dir());
+    if (!fallback_build_argv(cmd, envfile_self_dir(), 0, c->user)) {
+        log_error("envinit-sshd is not installed in %s: no SSH without a port either", envfile_self_dir());
         return false;
     }
     fallback_append(cmd, mode);
@@ -212,7 +212,7 @@ int ssh_config_command(const struct config *c, char **args)
     struct envfile_user u;
     if (environment_user(c, &u) < 0 || served_host_key(c, key, sizeof key) < 0)
         return 1;
-    snprintf(envinit, sizeof envinit, "%s/envinit", self_dir());
+    snprintf(envinit, sizeof envinit, "%s/envinit", envfile_self_dir());
     r.user = u.name;
     r.host_key = key;
     r.envinit = envinit;
