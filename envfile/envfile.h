@@ -142,6 +142,9 @@ int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
  * bytes), *PATH moved past it: 1, 0 at the end, -1 (ENAMETOOLONG). */
 int envfile_path_next(const char **path, char *name);
 
+/* CLOCK_MONOTONIC in milliseconds (clock.c). */
+long long envfile_now_ms(void);
+
 /* Where the bundle is installed when /proc cannot tell. */
 #define ENVFILE_BUNDLE_ROOT "/opt/envinit"
 /* The folder of the running program (/opt/envinit/bin for

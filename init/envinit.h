@@ -207,7 +207,6 @@ void signals_restore_for_child(void);
 /* ---- event loop ---- */
 typedef void (*loop_fd_fn)(int fd, short revents, void *ctx);
 typedef void (*loop_timer_fn)(void *ctx);
-long now_ms(void);                         /* CLOCK_MONOTONIC */
 int loop_init(void);
 int loop_watch_fd(int fd, loop_fd_fn fn, void *ctx);
 void loop_unwatch_fd(int fd);

@@ -3,6 +3,7 @@
  * When nothing is due the timerfd is disarmed, so an idle envinit sleeps in
  * poll() and is never scheduled. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -32,13 +33,6 @@ static int nwatch;
 static struct timer timers[MAX_TIMERS];
 static int tfd = -1;
 static bool running;
-
-long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 int loop_watch_fd(int fd, loop_fd_fn fn, void *ctx)
 {
@@ -81,7 +75,7 @@ int loop_timer_add(long delay_ms, loop_timer_fn fn, void *ctx)
 {
     for (int i = 0; i < MAX_TIMERS; i++)
         if (!timers[i].at_ms) {
-            timers[i] = (struct timer){now_ms() + (delay_ms < 0 ? 0 : delay_ms), fn, ctx};
+            timers[i] = (struct timer){envfile_now_ms() + (delay_ms < 0 ? 0 : delay_ms), fn, ctx};
             rearm();
             return i;
         }
@@ -102,7 +96,7 @@ static void fire_due_timers(void)
     uint64_t expirations;
     ssize_t r = read(tfd, &expirations, sizeof expirations);
     (void)r;
-    long now = now_ms();
+    long now = envfile_now_ms();
     for (int i = 0; i < MAX_TIMERS; i++)
         if (timers[i].at_ms && timers[i].at_ms <= now) {
             struct timer t = timers[i];

@@ -427,13 +427,6 @@ bool sshd_find(const char *root, const char *path_env, char *out, size_t len)
 
 /* ---- preparation ---- */
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void child_exec(char *const argv[], int out_fd)
 {
     signals_restore_for_child();
@@ -452,7 +445,7 @@ static bool collect_output(int fd, char *out, size_t outlen, long deadline)
 {
     size_t len = 0;
     for (;;) {
-        long left = deadline - mono_ms();
+        long left = deadline - envfile_now_ms();
         if (left <= 0)
             return false;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -498,7 +491,7 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
     if (pid == 0)
         child_exec(argv, p[1]);
     close(p[1]);
-    bool done = collect_output(p[0], out, outlen, mono_ms() + PREP_TIMEOUT_MS);
+    bool done = collect_output(p[0], out, outlen, envfile_now_ms() + PREP_TIMEOUT_MS);
     close(p[0]);
     if (!done) {
         log_error("%s did not finish within %d s; killed", argv[0], PREP_TIMEOUT_MS / 1000);

@@ -239,13 +239,6 @@ void ssh_describe_plan(const struct config *c, FILE *out)
 
 /* ---- ssh-supervise (CVM mode, run by envinit-ssh.service) ---- */
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Waits up to WAIT_MS for a listener on PORT. Neither inotify (procfs does
  * not report changes of /proc/net/tcp) nor netlink sock_diag (no
  * subscription to new listening sockets) can tell us when sshd starts to
@@ -266,9 +259,9 @@ static bool wait_for_listener(int port, long wait_ms, struct sockaddr_storage *a
         .it_value = {.tv_nsec = LISTENER_RECHECK_MS * 1000000L},
     };
     timerfd_settime(tfd, 0, &its, NULL);
-    long deadline = mono_ms() + wait_ms;
+    long deadline = envfile_now_ms() + wait_ms;
     bool found = false;
-    for (long left = wait_ms; !found && left > 0; left = deadline - mono_ms()) {
+    for (long left = wait_ms; !found && left > 0; left = deadline - envfile_now_ms()) {
         struct pollfd p = {.fd = tfd, .events = POLLIN};
         if (poll(&p, 1, (int)left) <= 0)
             continue;

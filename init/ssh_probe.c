@@ -2,6 +2,7 @@
  * section 4.2: its identification line, optionally after other lines), so
  * connecting and reading is enough: the probe never sends a byte. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -70,18 +71,11 @@ const char *ssh_probe_name(enum ssh_probe p)
     }
 }
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Waits for EVENTS on FD until DEADLINE; true when they came. */
 static bool wait_for(int fd, short events, long deadline)
 {
     for (;;) {
-        long left = deadline - mono_ms();
+        long left = deadline - envfile_now_ms();
         if (left <= 0)
             return false;
         struct pollfd p = {.fd = fd, .events = events};
@@ -107,7 +101,7 @@ static bool connect_within(int fd, const struct sockaddr_storage *addr, long dea
 
 enum ssh_probe ssh_probe(const struct sockaddr_storage *addr, int timeout_ms)
 {
-    long deadline = mono_ms() + timeout_ms;
+    long deadline = envfile_now_ms() + timeout_ms;
     int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return SSH_PROBE_NO_ANSWER;

@@ -468,7 +468,7 @@ static void check_port_taken(void *ctx)
         decide_again("the main command's processes listen on the SSH port now");
         return;
     }
-    if (now_ms() >= again.deadline) {
+    if (envfile_now_ms() >= again.deadline) {
         carry_out(saved_cfg, &plan);
         return;
     }
@@ -486,6 +486,6 @@ void ssh_start(const struct config *c, bool has_main)
     }
     log_debug("giving the main command %d ms to bring up its own SSH server on port %d", MAIN_GRACE_MS,
               c->ssh_port);
-    again.deadline = now_ms() + MAIN_GRACE_MS;
+    again.deadline = envfile_now_ms() + MAIN_GRACE_MS;
     again.timer = loop_timer_add(PORT_RECHECK_MS, check_port_taken, NULL);
 }

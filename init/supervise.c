@@ -2,6 +2,7 @@
  * backoff, stopped at shutdown. Everything is driven by the event loop:
  * the reaper tells us about exits, timers about restart deadlines. */
 #include "envinit.h"
+#include "../envfile/envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -167,7 +168,7 @@ static int spawn(struct service *s)
         loop_watch_fd(p[0], read_stderr, s);
     }
     s->pid = pid;
-    s->started_ms = now_ms();
+    s->started_ms = envfile_now_ms();
     s->since_s = (long)time(NULL);
     log_info("%s: started as pid %d", s->name, (int)pid);
     notify();
@@ -364,7 +365,7 @@ static bool wants_restart(const struct service *s, int status)
 
 static void handle_exit(struct service *s, int status)
 {
-    long uptime = now_ms() - s->started_ms;
+    long uptime = envfile_now_ms() - s->started_ms;
     char how[96];
     describe_status(status, how, sizeof how);
     s->pid = 0;

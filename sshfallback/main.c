@@ -326,13 +326,6 @@ static void unauth_remove(struct listener *l, pid_t pid)
         }
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* In the child: the connection gets a program image of its own, started
  * with the listener's switches, the client's socket, the host key, the
  * report pipe and the texts of the -f file and the banner (each when
@@ -389,7 +382,7 @@ static void accept_one(struct listener *l)
             sf_log(SF_WARN, "accept: %s; still listening", strerror(errno));
         return;
     }
-    long long now = now_ms();
+    long long now = envfile_now_ms();
     const struct sf_startups *ms = &l->cfg->startups;
     if (l->n_unauth >= ms->start)
         make_room(l, now);
