@@ -60,12 +60,29 @@ static bool is_subcommand(const char *arg, enum cli_cmd *cmd)
     return false;
 }
 
+/* Room for N flags, in one array reused by every parse: a parse's flags
+ * stay valid until the next one, and none is ever unreachable. */
+static struct cli_set *room_for_sets(size_t n)
+{
+    static struct cli_set *sets;
+    static size_t cap;
+    if (n > cap) {
+        struct cli_set *grown = realloc(sets, n * sizeof *grown);
+        if (!grown)
+            return NULL;
+        sets = grown;
+        cap = n;
+    }
+    memset(sets, 0, cap * sizeof *sets);
+    return sets;
+}
+
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
     static struct option lo[MAX_LONG];
     static char names[MAX_LONG][32];
     memset(cli, 0, sizeof *cli);
-    cli->sets = calloc(argc > 0 ? (size_t)argc : 1, sizeof *cli->sets);
+    cli->sets = room_for_sets(argc > 0 ? (size_t)argc : 1);
     if (!cli->sets) {
         snprintf(err, errlen, "out of memory");
         return -1;

@@ -178,8 +178,8 @@ struct cli {
     char **command;             /* COMMAND [ARG...], NULL when none */
 };
 
-/* Parses ARGV (getopt state is reset, so it may be called repeatedly; each
- * call allocates CLI->sets anew, kept for the life of the process). A
+/* Parses ARGV (getopt state is reset, so it may be called repeatedly;
+ * CLI->sets is one array that each call reuses, valid until the next). A
  * first non-option word check, env, status, ssh-supervise, ssh-stdio or
  * ssh-config is a subcommand unless "--" came before it; the words after
  * it are COMMAND. -1 with ERR on a bad option. */

@@ -457,6 +457,25 @@ START_TEST(service_line_levels)
 }
 END_TEST
 
+/* Parsing again takes no more memory: the flags' array is reused, a
+ * smaller command line keeps it, a larger one grows it. */
+START_TEST(cli_parse_reuses_flags)
+{
+    char *big[] = {"envinit", "-s", "-g", "-w", "--", "true", NULL};
+    char *small[] = {"envinit", "-s", NULL};
+    struct cli cli;
+    ck_assert_int_eq(parse(&cli, big), 0);
+    const struct cli_set *first = cli.sets;
+    ck_assert_int_eq(parse(&cli, small), 0);
+    ck_assert_ptr_eq(cli.sets, first);
+    ck_assert_uint_eq(cli.n_sets, 1);
+    ck_assert_str_eq(cli.sets[0].key, "subreaper");
+    ck_assert_int_eq(parse(&cli, big), 0);
+    ck_assert_ptr_eq(cli.sets, first);
+    ck_assert_uint_eq(cli.n_sets, 3);
+}
+END_TEST
+
 START_TEST(cli_ssh_config_words)
 {
     char *a1[] = {"envinit", "--user", "coder", "ssh-config", "--kubectl", "dev-0", "-n", "team", NULL};
@@ -511,6 +530,7 @@ static Suite *cli_suite(void)
     UNIT_ADD(s, cli_long_options_for_keys);
     UNIT_ADD(s, cli_bad_options);
     UNIT_ADD(s, cli_ssh_config_words);
+    UNIT_ADD(s, cli_parse_reuses_flags);
     UNIT_ADD(s, ssh_config_blocks);
     return s;
 }
