@@ -5,6 +5,11 @@
 
 #include <stdio.h>
 
+/* The settings live as long as the process, as in envinit's main: a
+ * command that ends by returning from main leaves them reachable, not
+ * leaked (its key lines are allocated). */
+static struct config cfg;
+
 /* `envinit env`: the block as it would be written now. */
 static int env_command(const struct config *c)
 {
@@ -32,7 +37,6 @@ static int check_command(const struct config *c, char **command)
 int main(int argc, char **argv)
 {
     struct cli cli;
-    struct config cfg;
     char err[1024];
     if (config_resolve(argc, argv, environ, &cli, &cfg, err, sizeof err) < 0) {
         fprintf(stderr, "envinit: error: %s\n", err);
