@@ -689,7 +689,9 @@ int main(int argc, char **argv)
         return sf_sftp_main(SF_NAME " " SF_SFTP_SERVER_SWITCH, argc - 2, argv + 2);
     if (parse_args(argc, argv, &cfg) < 0)
         return 2;
-    char *config_text;
+    /* Kept to the end, like the other statics here: the listener hands it
+     * on, and every way out of main leaves it reachable. */
+    static char *config_text;
     if (apply_config_file(&cfg, &config_text) < 0)
         return SF_EXIT_CONFIG;
     resolve_defaults(&cfg);
@@ -744,13 +746,18 @@ int main(int argc, char **argv)
                                     (void **)keys);
     if (!n_keys)
         return SF_EXIT_CONFIG;
-    if (cfg.print_host_key)
-        return print_host_keys(keys, n_keys);
+    if (cfg.print_host_key) {
+        int rc = print_host_keys(keys, n_keys);
+        for (size_t i = 0; i < n_keys; i++)
+            ssh_key_free(keys[i]);
+        return rc;
+    }
     ssh_bind bind = make_bind(&cfg, keys, n_keys);
     if (!bind)
         return 1;
     if (cfg.test_only) {
         sf_log(SF_INFO, "configuration ok");
+        ssh_bind_free(bind);
         return 0;
     }
     if (cfg.inetd)
