@@ -48,6 +48,8 @@ served_case() {
   wait_until 5 listening 22 || { fail "$name-listener" "$(cat "$WORK/listener.log")"; return; }
   start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info || return
   expect "$name-left-alone-logged" wait_until 10 grep -q 'port 22 already answers with an SSH greeting: starting no SSH server' "$LOG"
+  # The status file is written after that line: wait for it, then compare.
+  wait_until 5 eval '[ "$(status_field kind) $(status_field state)" = "served external" ]'
   expect_eq "$name-status" "served external" "$(status_field kind) $(status_field state)"
   if grep -q -E 'started as pid|error' "$LOG"; then fail "$name-nothing-started" "$(cat "$LOG")"; else pass "$name-nothing-started"; fi
   if listening 2222; then fail "$name-no-second-server" "something on 2222"; else pass "$name-no-second-server"; fi
