@@ -8,15 +8,47 @@ CC      ?= cc
 
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes
 HARDEN   = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection
+STATIC   = -static -no-pie
+STRIP    = -s
+
+# SANITIZE=1 (`make check SANITIZE=1`): every program, test helper, unit test
+# and the libssh they link are built with AddressSanitizer and
+# UndefinedBehaviorSanitizer into build-san/, never mixed with build/.
+# - ASan cannot link -static: envinit and envinit-setup are linked
+#   dynamically, and nothing is stripped (reports name functions and lines).
+# - _FORTIFY_SOURCE is off: its checking wrappers would take calls past
+#   ASan's interceptors, which check more.
+# - The programs keep their names at the top of the tree, where the tests
+#   run them; .build-mode records which build they came from, and a change
+#   of SANITIZE rewrites it, so that the next make relinks them from the
+#   other folder (a plain `make check` after a sanitized one runs the
+#   normal binaries again).
+# - The bundle's envinit and envinit-setup are linked for the place the
+#   bundle is installed: loader $(PREFIX)/lib/ld-linux-x86-64.so.2, libraries
+#   from ../lib (libasan and libubsan included), so that a container without
+#   a C library runs them; such a bundle works only at PREFIX.
+# tests/run.sh sets the sanitizers' options and fails a test that leaves a
+# report (see README, Testing).
+SAN_FLAGS :=
+ifeq ($(SANITIZE),1)
+BUILD      := build-san
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+HARDEN      = -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
+STATIC     :=
+STRIP      :=
+BUILD_MODE := sanitize
+else
+BUILD_MODE := normal
+endif
+MODE_STAMP := .build-mode
 CFLAGS  ?= -g
 # PID 1 is optimised for size: its binary is its resident memory (init/ -Os).
 OPT     ?= -O2
 $(BUILD)/init/%.o: OPT = -Os
 # No unwind tables: C without exceptions; debuggers use the -g info.
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) -MMD -MP \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
-LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections
-STATIC   = -static -no-pie
+LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections $(SAN_FLAGS)
 
 # Sources of each component; component fragments (*/build.mk) add to these.
 INIT_SRC    := $(sort $(filter-out init/main.c init/setup_main.c,$(wildcard init/*.c)))
@@ -65,11 +97,19 @@ $(BUILD)/init/main.o: $(BUILD)/VERSION
 .PHONY: FORCE
 FORCE:
 
-envinit: $(CORE_OBJ)
-	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
+# The programs are relinked when the build mode changes (see SANITIZE).
+$(MODE_STAMP): FORCE
+	@echo '$(BUILD_MODE)' | cmp -s - $@ || echo '$(BUILD_MODE)' >$@
+LINK_OBJ = $(filter-out $(MODE_STAMP) $(LIBSSH_A),$^)
 
-envinit-setup: $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
-	$(CC) $(STATIC) $(LDHARDEN) -s -o $@ $^ -l:libinih.a
+ENVINIT_OBJ := $(CORE_OBJ)
+SETUP_OBJ   := $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
+
+envinit: $(ENVINIT_OBJ) $(MODE_STAMP)
+	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ) -l:libinih.a
+
+envinit-setup: $(SETUP_OBJ) $(MODE_STAMP)
+	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ) -l:libinih.a
 
 # libFuzzer targets: clang with the fuzzer, ASan and UBSan; each component's
 # fragment adds its targets (build/fuzz/fuzz_NAME) to FUZZ_TARGETS, and
@@ -155,6 +195,6 @@ lint: $(LIBSSH_A) all
 	/usr/bin/python3 .ci/cycles $(BUILD) init envfile sshfallback
 
 clean:
-	rm -rf $(BUILD) $(BINS) dist tests/.work
+	rm -rf build build-san $(BINS) $(MODE_STAMP) dist tests/.work
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -13,7 +13,14 @@ LIBSSH_A     := $(LIBSSH_DIR)/lib/libssh.a
 SSHF_LIBS    := $(LIBSSH_A) -lcap-ng -lcrypto -lz
 
 $(LIBSSH_A): sshfallback/libssh.sh sshfallback/libssh.patch
-	bash sshfallback/libssh.sh $(LIBSSH_DIR)
+	$(LIBSSH_ENV) bash sshfallback/libssh.sh $(LIBSSH_DIR)
+
+# The sanitized libssh (build-san/libssh) is built from the source package
+# the normal build fetched, when there is one: no second download.
+ifeq ($(SANITIZE),1)
+LIBSSH_ENV = LIBSSH_CFLAGS='-U_FORTIFY_SOURCE $(SAN_FLAGS)' \
+  $(if $(wildcard build/libssh/source/libssh_*.dsc),LIBSSH_SRC=$(CURDIR)/build/libssh/source)
+endif
 
 $(SSHF_OBJ) $(BUILD)/tests/unit/test_sshfallback.o $(BUILD)/tests/unit/test_sshfallback_fwd.o: \
   ALL_CFLAGS += -I$(LIBSSH_DIR)/include
@@ -24,8 +31,8 @@ BINS  += envinit-sshd
 TESTS += $(SSHF_TEST) $(SSHF_FWDTEST)
 TESTS_DEPS += bundle
 
-envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
-	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS)
+envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A) $(MODE_STAMP)
+	$(CC) -pie $(LDHARDEN) -o $@ $(LINK_OBJ) $(SSHF_LIBS)
 
 $(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
@@ -39,6 +46,8 @@ $(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENV
 # (ssh-keygen -w, ssh -o SecurityKeyProvider=) whose signature flags a test
 # sets (tests/helpers/sk_dummy.c).
 SK_DUMMY := $(BUILD)/tests/helpers/libsk_dummy.so
+# It is loaded into OpenSSH's programs, which have no sanitizer runtime.
+$(SK_DUMMY): SAN_FLAGS =
 $(SK_DUMMY): tests/helpers/sk_dummy.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared $(LDHARDEN) -o $@ $< -lcrypto
@@ -46,19 +55,39 @@ TESTS_DEPS += $(SK_DUMMY)
 
 # dist/envinit: the relocatable bundle. envinit starts the server with
 #   lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib <bundle>/bin/envinit-sshd ...
-# so nothing of the image's libc or libraries is used.
+# so nothing of the image's libc or libraries is used. lib/ holds what ldd
+# names for the dynamic programs: envinit-sshd, and under SANITIZE=1 also
+# envinit and envinit-setup, whose bundle copies are linked to load it.
 BUNDLE := dist/envinit
-bundle: envinit envinit-setup envinit-sshd
+ifeq ($(SANITIZE),1)
+BUNDLE_DYN    := envinit-sshd envinit envinit-setup
+BUNDLE_INIT   := $(BUILD)/bundle/envinit
+BUNDLE_SETUP  := $(BUILD)/bundle/envinit-setup
+BUNDLE_LDFLAGS = -Wl,--dynamic-linker=$(PREFIX)/lib/ld-linux-x86-64.so.2 \
+                 -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/../lib'
+$(BUNDLE_INIT): $(ENVINIT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
+$(BUNDLE_SETUP): $(SETUP_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
+else
+BUNDLE_DYN    := envinit-sshd
+BUNDLE_INIT   := envinit
+BUNDLE_SETUP  := envinit-setup
+endif
+bundle: envinit envinit-setup envinit-sshd $(BUNDLE_INIT) $(BUNDLE_SETUP)
 	rm -rf $(BUNDLE)
 	install -d $(BUNDLE)/bin $(BUNDLE)/lib
-	install -m 0755 envinit $(BUNDLE)/bin/envinit
-	install -m 0755 envinit-setup $(BUNDLE)/bin/envinit-setup
+	install -m 0755 $(BUNDLE_INIT) $(BUNDLE)/bin/envinit
+	install -m 0755 $(BUNDLE_SETUP) $(BUNDLE)/bin/envinit-setup
 	install -m 0755 envinit-sshd $(BUNDLE)/bin/envinit-sshd
-	strip $(BUNDLE)/bin/envinit-sshd
-	ldd envinit-sshd | awk '/=> \// { print $$3 } /^\t\/.*ld-linux/ { print $$1 }' | \
+	$(if $(STRIP),strip $(BUNDLE)/bin/envinit-sshd)
+	ldd $(BUNDLE_DYN) | awk '/=> \// { print $$3 } /^\t\/.*ld-linux/ { print $$1 }' | sort -u | \
 	  while read -r lib; do install -m 0755 "$$(readlink -f "$$lib")" "$(BUNDLE)/lib/$$(basename "$$lib")"; done
 	test -x $(BUNDLE)/lib/ld-linux-x86-64.so.2
 	$(BUNDLE)/lib/ld-linux-x86-64.so.2 --library-path $(BUNDLE)/lib $(BUNDLE)/bin/envinit-sshd --help >/dev/null
+	$(if $(SAN_FLAGS),$(BUNDLE)/lib/ld-linux-x86-64.so.2 $(BUNDLE)/bin/envinit --version >/dev/null)
 	@echo "bundle: $(BUNDLE) ($$(du -sh $(BUNDLE) | cut -f1))"
 
 # Static analysis of this component's own files (the lead's `make lint` runs

@@ -18,12 +18,13 @@
 # LIBSSH_MIRROR (default http://deb.debian.org/debian), LIBSSH_SRC (a folder
 # holding such a fetched source package: used instead of apt-get, its files
 # checked against the .dsc's checksums; the Docker build of the bundle uses
-# the OUTDIR/source of the host's build this way).
-# The fuzz build (make fuzz: build/fuzz/libssh) sets three more, unset for
-# envinit-sshd: LIBSSH_CC (the C compiler), LIBSSH_CFLAGS (instead of the
-# hardening flags below) and LIBSSH_INSECURE_NONE=1 (libssh's
-# WITH_INSECURE_NONE: the "none" cipher and MAC exist, so that a fuzzer's
-# packets stay plaintext after the key exchange).
+# the OUTDIR/source of the host's build this way). Three more are for
+# builds other than envinit-sshd's: LIBSSH_CFLAGS (added to the compiler
+# and linker flags: `make SANITIZE=1` builds a sanitized copy, `make fuzz`
+# an instrumented one, each into its own OUTDIR), LIBSSH_CC (the C
+# compiler) and LIBSSH_INSECURE_NONE=1 (libssh's WITH_INSECURE_NONE: the
+# "none" cipher and MAC exist, so that a fuzzer's packets stay plaintext
+# after the key exchange).
 set -euo pipefail
 
 out=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -70,14 +71,17 @@ patch -d "$src" -p1 --forward --quiet <"$patch_file" \
 # Server and client protocol only: no GSSAPI (public keys only), no SFTP
 # (envinit-sshd has its own), no pcap, no examples. Built with our
 # hardening flags; position-independent for the PIE that links it.
-cflags=${LIBSSH_CFLAGS:-"-g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection"}
-extra=() note=
+# Extra flags reach the linker too: cmake's feature checks link test
+# programs, which a sanitizer's flags would otherwise leave unresolved.
+flags=${LIBSSH_CFLAGS:-}
+extra=() note=${flags:+, flags $flags}
 [ -z "${LIBSSH_CC:-}" ] || extra+=(-DCMAKE_C_COMPILER="$LIBSSH_CC")
 if [ "${LIBSSH_INSECURE_NONE:-0}" = 1 ]; then
-  extra+=(-DWITH_INSECURE_NONE=ON) note=", insecure none cipher and MAC for fuzzing"
+  extra+=(-DWITH_INSECURE_NONE=ON) note="$note, insecure none cipher and MAC for fuzzing"
 fi
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_FLAGS="$cflags" ${extra[@]+"${extra[@]}"} \
+  -DCMAKE_C_FLAGS="-g -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection $flags" \
+  -DCMAKE_EXE_LINKER_FLAGS="$flags" ${extra[@]+"${extra[@]}"} \
   -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DBUILD_SHARED_LIBS=OFF -DBUILD_STATIC_LIB=ON \
   -DWITH_GSSAPI=OFF -DWITH_SFTP=OFF -DWITH_PCAP=OFF -DWITH_EXAMPLES=OFF -DWITH_NACL=OFF \
   -DWITH_GEX=OFF -DWITH_DEBUG_CALLTRACE=OFF -DWITH_SYMBOL_VERSIONING=OFF \

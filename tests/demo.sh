@@ -8,6 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# The helpers of the build the programs come from (see the Makefile's SANITIZE).
+HELPERS=$ROOT/build/tests
+[ "$(cat .build-mode 2>/dev/null)" != sanitize ] || HELPERS=$ROOT/build-san/tests
 
 # Docker when it is installed: tests/docker/demo.sh starts an engine if none
 # answers, and exits 3 when Docker cannot be used here.
@@ -72,7 +75,7 @@ step "ssh coder@127.0.0.1 'id; cat ~/.ssh/environment; env | grep -E \"^(CODER_|
 "${SSH[@]}" 'id; cat ~/.ssh/environment; echo "-- in the session:"; env | grep -E "^(CODER_|DEMO_)" | sort'
 
 step "zombies: 500 orphans made inside the environment, then counted"
-nsenter -t "$EPID" -m -p sh -c "$ROOT/build/tests/orphans 500; sleep 0.3; echo zombies left: \$(grep -l ') Z ' /proc/[0-9]*/stat 2>/dev/null | wc -l)"
+nsenter -t "$EPID" -m -p sh -c "$HELPERS/orphans 500; sleep 0.3; echo zombies left: \$(grep -l ') Z ' /proc/[0-9]*/stat 2>/dev/null | wc -l)"
 
 step "signals: SIGTERM to envinit stops sshd and the main command, exit status follows"
 kill -TERM "$EPID"; rc=0; wait "$NSPID" || rc=$?

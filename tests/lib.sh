@@ -4,6 +4,20 @@
 set -uo pipefail
 SRC=${TEST_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 ENVINIT=$SRC/envinit
+# The programs at the top of the tree come from build/, or after `make
+# SANITIZE=1` from build-san/ (see the Makefile): BUILD_DIR holds the test
+# helpers of the same build. Sanitized, envinit and envinit-setup are
+# dynamic, and the bundle's copies load only where it is installed.
+SANITIZED=
+[ "$(cat "$SRC/.build-mode" 2>/dev/null)" = sanitize ] && SANITIZED=1
+BUILD_DIR=$SRC/build
+[ -z "$SANITIZED" ] || BUILD_DIR=$SRC/build-san
+# bundled BUNDLE PROGRAM ARGS...: runs one of the bundle's programs here,
+# through the bundle's loader when it is linked for the installed place.
+bundled() {
+  local b=$1 p=$2; shift 2
+  if [ -n "$SANITIZED" ]; then "$b/lib/ld-linux-x86-64.so.2" "$b/bin/$p" "$@"; else "$b/bin/$p" "$@"; fi
+}
 SUITE=$(basename "${0%.sh}")
 WORK=$(mktemp -d "/tmp/envinit-$SUITE.XXXXXX")
 trap 't_cleanup' EXIT

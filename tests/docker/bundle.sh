@@ -17,7 +17,7 @@ d_bundle_image() {
     exit 1
   fi
   [ -x "$BUNDLE/bin/envinit" ] || { fail bundle-image-builds "$BUNDLE missing: make bundle"; exit 1; }
-  version=$("$BUNDLE/bin/envinit" --version | awk '{ print $2 }')
+  version=$(bundled "$BUNDLE" envinit --version | awk '{ print $2 }')
   t0=$SECONDS
   if ! DOCKER_BUILDKIT=0 docker build --network none -t "$tag" --label envinit-test=bundle \
          --build-arg BUILDER="$BUILDER_IMG" --build-arg VERSION="$version" \

@@ -44,11 +44,20 @@ d_image() {
 # VOL: the docker run options that put envinit at /opt/envinit.
 # d_envinit_binary: just the static binaries of `make` -- ./envinit and its
 # helper ./envinit-setup when built -- for PID-1 behaviour and OpenSSH mode.
+# Sanitized, they are dynamic: the bundle's copies and its lib/ are mounted
+# instead (envinit-sshd stays out).
 d_envinit_binary() {
   [ -x "$D_ENVINIT" ] || { fail envinit-binary "$D_ENVINIT not built (make envinit)"; exit 1; }
-  VOL=(-v "$D_ENVINIT:/opt/envinit/bin/envinit:ro")
-  if [ -z "${DOCKER_TEST_ENVINIT:-}" ] && [ -x "$SRC/envinit-setup" ]; then
-    VOL+=(-v "$SRC/envinit-setup:/opt/envinit/bin/envinit-setup:ro")
+  local from=$SRC
+  if [ -n "$SANITIZED" ] && [ -z "${DOCKER_TEST_ENVINIT:-}" ]; then
+    [ -x "$BUNDLE/bin/envinit" ] || { fail bundle "$BUNDLE missing: make SANITIZE=1 bundle"; exit 1; }
+    from=$BUNDLE/bin
+    VOL=(-v "$BUNDLE/lib:/opt/envinit/lib:ro" -v "$from/envinit:/opt/envinit/bin/envinit:ro")
+  else
+    VOL=(-v "$D_ENVINIT:/opt/envinit/bin/envinit:ro")
+  fi
+  if [ -z "${DOCKER_TEST_ENVINIT:-}" ] && [ -x "$from/envinit-setup" ]; then
+    VOL+=(-v "$from/envinit-setup:/opt/envinit/bin/envinit-setup:ro")
   fi
 }
 # d_envinit_bundle: the whole bundle from `make bundle` (envinit, envinit-sshd,
@@ -67,7 +76,7 @@ d_envinit_bundle() {
       exit 1
     fi
   done
-  if [ -x "$ENVINIT" ] && ! cmp -s "$ENVINIT" "$BUNDLE/bin/envinit"; then
+  if [ -z "$SANITIZED" ] && [ -x "$ENVINIT" ] && ! cmp -s "$ENVINIT" "$BUNDLE/bin/envinit"; then
     echo "# note: $BUNDLE/bin/envinit differs from ./envinit (stale bundle? run make bundle)"
   fi
   VOL=(-v "$BUNDLE:/opt/envinit:ro")
@@ -76,10 +85,16 @@ d_envinit_bundle() {
 # d_run NAME DOCKER-RUN-ARGS... IMAGE [CMD...]: starts a detached container,
 # removed at exit, and sets C to its name. --network none is always added.
 # (Not for $(...): the container must be registered for the cleanup.)
+# Under tests/run.sh's sanitizer options the container gets them too, and
+# the folder their reports go to, at the same path.
 d_run() {
   C=$D_PREFIX-$1; shift
   D_CONTAINERS+=("$C")
-  if ! docker run -d --name "$C" --network none "$@" >"$WORK/run-$C.out" 2>&1; then
+  local san=()
+  if [ -n "${SAN_DIR:-}" ]; then
+    san=(-e ASAN_OPTIONS -e UBSAN_OPTIONS -e LSAN_OPTIONS -v "$SAN_DIR:$SAN_DIR")
+  fi
+  if ! docker run -d --name "$C" --network none "${san[@]}" "$@" >"$WORK/run-$C.out" 2>&1; then
     echo "# docker run failed: $(cat "$WORK/run-$C.out")"
     return 1
   fi

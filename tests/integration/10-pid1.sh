@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib.sh"
 need_root
 require unshare
-H=$SRC/build/tests
+H=$BUILD_DIR/tests
 export ENVINIT_SSH=off   # these cases are about PID 1 alone
 export ENVINIT_CONFIG=/dev/null
 

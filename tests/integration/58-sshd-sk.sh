@@ -14,7 +14,7 @@ source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
 require ssh ssh-keygen ip unshare /usr/sbin/sshd
 ip link set lo up
-SK=$SRC/build/tests/helpers/libsk_dummy.so
+SK=$BUILD_DIR/tests/helpers/libsk_dummy.so
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 [ -r "$SK" ] || { fail build "$SK missing (make $SK)"; exit 1; }
 

@@ -13,11 +13,11 @@ need_root
 
 # --- make dist ------------------------------------------------------------------
 t0=$SECONDS
-if ! make -C "$SRC" --no-print-directory dist >"$WORK/dist.log" 2>&1; then
+if ! make -C "$SRC" --no-print-directory ${SANITIZED:+SANITIZE=1} dist >"$WORK/dist.log" 2>&1; then
   fail make-dist "make dist failed: $(tail -n 5 "$WORK/dist.log" | tr '\n' ' ')"; exit 0
 fi
 echo "# make dist took $((SECONDS - t0)) s"
-VERSION=$("$BUNDLE/bin/envinit" --version | awk '{ print $2 }')
+VERSION=$(bundled "$BUNDLE" envinit --version | awk '{ print $2 }')
 ARCH=$(dpkg --print-architecture 2>/dev/null || uname -m)
 TGZ=$SRC/dist/envinit-$VERSION-$ARCH.tar.gz
 if [ -f "$TGZ" ] && [ -f "$TGZ.sha256" ]; then pass make-dist; else
@@ -26,7 +26,7 @@ expect dist-sha256 sh -c "cd '$SRC/dist' && sha256sum -c --quiet '$(basename "$T
 
 # The same tree gives the same bytes.
 first=$(cat "$TGZ.sha256")
-make -C "$SRC" --no-print-directory dist >"$WORK/dist2.log" 2>&1
+make -C "$SRC" --no-print-directory ${SANITIZED:+SANITIZE=1} dist >"$WORK/dist2.log" 2>&1
 expect_eq dist-reproducible "$first" "$(cat "$TGZ.sha256")"
 
 # Layout: everything under opt/envinit/, owned by 0:0.
@@ -40,7 +40,7 @@ B=$WORK/root/opt/envinit
 for f in bin/envinit bin/envinit-setup bin/envinit-sshd lib/ld-linux-x86-64.so.2; do
   [ -x "$B/$f" ] || fail "dist-has-${f##*/}" "$f missing from the tarball"
 done
-expect_eq dist-version "envinit $VERSION" "$("$B/bin/envinit" --version 2>&1)"
+expect_eq dist-version "envinit $VERSION" "$(bundled "$B" envinit --version 2>&1)"
 if out=$(cd "$B" && lib/ld-linux-x86-64.so.2 --library-path lib bin/envinit-sshd --help 2>&1) \
    && echo "$out" | grep -q '^usage: envinit-sshd'; then pass dist-sshd-loader; else
   fail dist-sshd-loader "envinit-sshd --help through the bundled loader: $(echo "$out" | head -n 3 | tr '\n' ' ')"; fi

@@ -8,7 +8,7 @@
 SFTP_USER=sftpuser
 SFTP_UID=4713
 SFTP_HOME=/home/$SFTP_USER
-SFTP_SERVER=${SFTP_SERVER:-$SRC/build/tests/envinit-sftp-server}
+SFTP_SERVER=${SFTP_SERVER:-$BUILD_DIR/tests/envinit-sftp-server}
 SFTP_FALLBACK=${SFTP_FALLBACK:-$SRC/envinit-sshd}
 SFTP_PIDS=()
 
