@@ -12,6 +12,7 @@ SANITIZED=
 [ "$(cat "$SRC/.build-mode" 2>/dev/null)" = sanitize ] && SANITIZED=1
 BUILD_DIR=$SRC/build
 [ -z "$SANITIZED" ] || BUILD_DIR=$SRC/build-san
+export BUILD_DIR # read by the scripts that source this
 # bundled BUNDLE PROGRAM ARGS...: runs one of the bundle's programs here,
 # through the bundle's loader when it is linked for the installed place.
 bundled() {

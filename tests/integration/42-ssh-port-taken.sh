@@ -49,6 +49,7 @@ served_case() {
   start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info || return
   expect "$name-left-alone-logged" wait_until 10 grep -q 'port 22 already answers with an SSH greeting: starting no SSH server' "$LOG"
   # The status file is written after that line: wait for it, then compare.
+  # shellcheck disable=SC2016 # expanded at each try
   wait_until 5 eval '[ "$(status_field kind) $(status_field state)" = "served external" ]'
   expect_eq "$name-status" "served external" "$(status_field kind) $(status_field state)"
   if grep -q -E 'started as pid|error' "$LOG"; then fail "$name-nothing-started" "$(cat "$LOG")"; else pass "$name-nothing-started"; fi

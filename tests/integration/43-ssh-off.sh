@@ -24,6 +24,7 @@ stop_envinit
 expect_eq off-clean-exit 0 "$RC"
 
 start_envinit ENVINIT_SSH=external ENVINIT_AUTHORIZED_KEYS="$T_KEY" || exit 1
+# shellcheck disable=SC2016 # expanded at each try
 expect external-status-written wait_until 5 eval 'test "$(status_field kind)" = external'
 expect external-keys-written grep -qF "$T_KEY" "$T_HOME/.ssh/authorized_keys"
 if any_listener; then fail external-nothing-started "something listens"; else pass external-nothing-started; fi
