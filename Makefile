@@ -28,11 +28,14 @@ STRIP    = -s
 #   from ../lib (libasan and libubsan included), so that a container without
 #   a C library runs them; such a bundle works only at PREFIX.
 # tests/run.sh sets the sanitizers' options and fails a test that leaves a
-# report (see README, Testing).
+# report (see README, Testing); every sanitized program links SAN_RT, which
+# sends UBSan's reports where those options say (see the file).
 SAN_FLAGS :=
+SAN_RT    :=
 ifeq ($(SANITIZE),1)
 BUILD      := build-san
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+SAN_RT      = $(BUILD)/tests/sanitizer/ubsan_report_path.o
 HARDEN      = -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
 STATIC     :=
 STRIP      :=
@@ -48,7 +51,7 @@ $(BUILD)/init/%.o: OPT = -Os
 # No unwind tables: C without exceptions; debuggers use the -g info.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
-LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections $(SAN_FLAGS)
+LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections $(SAN_FLAGS) $(SAN_RT)
 
 # Sources of each component; component fragments (*/build.mk) add to these.
 INIT_SRC    := $(sort $(filter-out init/main.c init/setup_main.c,$(wildcard init/*.c)))
@@ -127,6 +130,11 @@ FUZZ_SECONDS ?= 10
 
 -include $(sort $(wildcard */*.mk))
 all: $(BINS)
+
+# Every sanitized link takes SAN_RT through LDHARDEN (order-only: not in $^).
+ifeq ($(SANITIZE),1)
+$(BINS) $(TESTS) $(HELPERS) $(SFTP_SERVER) $(BUNDLE_INIT) $(BUNDLE_SETUP): | $(SAN_RT)
+endif
 
 fuzz: $(FUZZ_TARGETS)
 

@@ -48,6 +48,7 @@ $(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENV
 SK_DUMMY := $(BUILD)/tests/helpers/libsk_dummy.so
 # It is loaded into OpenSSH's programs, which have no sanitizer runtime.
 $(SK_DUMMY): SAN_FLAGS =
+$(SK_DUMMY): SAN_RT =
 $(SK_DUMMY): tests/helpers/sk_dummy.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared $(LDHARDEN) -o $@ $< -lcrypto

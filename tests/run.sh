@@ -39,9 +39,11 @@ san_reports() {
     echo "FAIL: $1 left a sanitizer report: $f"; sed -n '1,30p' "$f" | sed 's/^/    /'
     n=$((n + 1))
   done
-  if grep -q -E '^SUMMARY: [A-Za-z]+Sanitizer' "$2"; then
+  # ASan's reports end with a SUMMARY line; UBSan's start with this one.
+  local mark='^SUMMARY: [A-Za-z]+Sanitizer|: runtime error: '
+  if grep -q -E "$mark" "$2"; then
     echo "FAIL: $1 log holds a sanitizer report: $2"
-    grep -E -B 20 '^SUMMARY: [A-Za-z]+Sanitizer' "$2" | head -n 30 | sed 's/^/    /'
+    grep -E -B 20 -A 5 "$mark" "$2" | head -n 30 | sed 's/^/    /'
     n=$((n + 1))
   fi
   return "$n"
