@@ -131,7 +131,9 @@ FUZZ_SECONDS ?= 10
 -include $(sort $(wildcard */*.mk))
 all: $(BINS)
 
-# Every sanitized link takes SAN_RT through LDHARDEN (order-only: not in $^).
+# Every sanitized link takes SAN_RT through LDHARDEN. Order-only, to stay
+# out of the rules' $^: after a change to it, `rm -rf build-san` (or make
+# clean) relinks everything.
 ifeq ($(SANITIZE),1)
 $(BINS) $(TESTS) $(HELPERS) $(SFTP_SERVER) $(BUNDLE_INIT) $(BUNDLE_SETUP): | $(SAN_RT)
 endif

@@ -21,13 +21,15 @@ SAN_DIR=
 if [ "$(cat .build-mode 2>/dev/null)" = sanitize ]; then
   SAN_DIR=$PWD/tests/.work/san
   rm -rf "$SAN_DIR" && mkdir -p "$SAN_DIR" && chmod 1777 "$SAN_DIR"
+  # A container sees only this folder: the suppressions go there too.
+  cp tests/sanitizer/lsan.supp "$SAN_DIR/lsan.supp"
   export SAN_DIR
 fi
 san_env() { # NAME: the sanitizers' options for the test NAME
   local log=$SAN_DIR/$1
   export ASAN_OPTIONS="log_path=$log:log_exe_name=1:exitcode=86:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1"
   export UBSAN_OPTIONS="log_path=$log:log_exe_name=1:print_stacktrace=1:halt_on_error=1:exitcode=86"
-  export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer/lsan.supp:print_suppressions=0"
+  export LSAN_OPTIONS="suppressions=$SAN_DIR/lsan.supp:print_suppressions=0"
 }
 # san_reports NAME LOG: fails NAME for each report it left, and for a
 # report that reached its log instead (a process whose environment was
