@@ -20,7 +20,7 @@ case "$out" in
   *"exit-signal"*) [ $rc -eq 255 ] && pass sigterm-exit-signal || fail sigterm-exit-signal "rc $rc" ;;
   *) fail sigterm-exit-signal "no exit-signal in: $(echo "$out" | tail -3)" ;;
 esac
-expect sigterm-logged grep -qF 'exit=SIGTERM end=exited cmd=kill -TERM $$' "$SF_LOG"
+expect sigterm-logged wait_until 5 grep -qF 'exit=SIGTERM end=exited cmd=kill -TERM $$' "$SF_LOG"
 
 # ---- one line per session when it ends ----
 sf_run 'printf 12345; cat >/dev/null' <<<"" >/dev/null
@@ -36,7 +36,7 @@ case "$line" in
 esac
 sf_ssh -tt -- </dev/null >/dev/null 2>&1 <<<'exit 0'
 sf_run $'echo hi\n#envinit-sshd: error: forged' >/dev/null
-expect session-line-command-escaped grep -q 'end=exited cmd=echo hi\\x0a#envinit-sshd: error: forged$' "$SF_LOG"
+expect session-line-command-escaped wait_until 5 grep -q 'end=exited cmd=echo hi\\x0a#envinit-sshd: error: forged$' "$SF_LOG"
 ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
   -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" "$SF_USER@127.0.0.1" 'sleep 30' </dev/null >/dev/null 2>&1 &
 cl=$!
