@@ -10,7 +10,6 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -1016,18 +1015,19 @@ END_TEST
 
 /* ---- options ---- */
 
-static int parse(struct sf_sftp_opts *o, char *err, ...)
+/* sftp-server's flags WORDS (NULL-ended) into O; ERR gets the message. */
+static int parse_words(struct sf_sftp_opts *o, char *err, char *const *words)
 {
     char *argv[16];
     int argc = 0;
-    va_list ap;
-    va_start(ap, err);
-    for (char *a; argc < 15 && (a = va_arg(ap, char *));)
-        argv[argc++] = a;
-    va_end(ap);
+    for (; argc < 15 && words[argc]; argc++)
+        argv[argc] = words[argc];
     argv[argc] = NULL;
     return sf_sftp_parse_args(argc, argv, o, err, 256);
 }
+/* parse(&o, err, "-R", "-u", "077", NULL): the words as an array, so the
+ * ending NULL is a pointer of the right type. */
+#define parse(o, err, ...) parse_words(o, err, (char *[]){__VA_ARGS__})
 
 START_TEST(options_parse_like_sftp_server)
 {

@@ -1190,10 +1190,11 @@ START_TEST(plan_malformed)
         snprintf(text, sizeof text, "%s", bad[i]);
         ck_assert_msg(ssh_plan_parse(text, &p) == -1, "accepted: %s", bad[i]);
     }
-    char many[SSH_PLAN_ARGS * 8 + 64] = "action=openssh\n";
+    char many[SSH_PLAN_ARGS * 8 + 64];
+    size_t at = (size_t)snprintf(many, sizeof many, "action=openssh\n");
     for (int i = 0; i < SSH_PLAN_ARGS; i++)
-        strcat(many, "arg=x\n");
-    strcat(many, "end\n");
+        at += (size_t)snprintf(many + at, sizeof many - at, "arg=x\n");
+    snprintf(many + at, sizeof many - at, "end\n");
     struct ssh_plan p;
     ck_assert_int_eq(ssh_plan_parse(many, &p), -1); /* more words than argv holds */
 }
