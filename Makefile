@@ -53,6 +53,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLA
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
 LDHARDEN = -Wl,-z,relro,-z,now -Wl,--gc-sections $(SAN_FLAGS) $(SAN_RT)
 
+# Check, the unit tests' framework: the one way a unit test links it.
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
 # Sources of each component; component fragments (*/build.mk) add to these.
 INIT_SRC    := $(sort $(filter-out init/main.c init/setup_main.c,$(wildcard init/*.c)))
 ENVFILE_SRC := $(sort $(wildcard envfile/*.c))
@@ -192,15 +195,15 @@ dist: bundle
 	cd dist && sha256sum $(notdir $(DIST_TGZ)) >$(notdir $(DIST_TGZ)).sha256
 	@echo "dist: $(DIST_TGZ) ($$(du -h $(DIST_TGZ) | cut -f1))"
 
-# Static analysis of every component: cppcheck, clang-tidy (settings in
+# Static analysis of every component and its unit tests: cppcheck, clang-tidy (settings in
 # .clang-tidy), gcc -fanalyzer (known findings explained in .ci/analyzer-known)
 # and no call cycle between the files of a component (.ci/cycles).
 lint: $(LIBSSH_A) all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem \
-	  init envfile sshfallback
-	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c -- -std=c11 -D_GNU_SOURCE \
-	  -I$(LIBSSH_DIR)/include
+	  init envfile sshfallback tests/unit
+	clang-tidy --quiet --warnings-as-errors='*' init/*.c envfile/*.c sshfallback/*.c tests/unit/*.c -- \
+	  -std=c11 -D_GNU_SOURCE -I$(LIBSSH_DIR)/include
 	bash .ci/analyzer $(LIBSSH_DIR)/include
 	/usr/bin/python3 .ci/cycles $(BUILD) init envfile sshfallback
 

@@ -1,13 +1,9 @@
 # envfile: its unit tests and the fuzz targets.
 # (ENVFILE_SRC/ENVFILE_OBJ come from the top Makefile.)
 
-ENVFILE_CHECK_CFLAGS = $(shell pkg-config --cflags check)
-ENVFILE_CHECK_LIBS = $(shell pkg-config --libs check)
-
-$(BUILD)/tests/test_envfile: tests/unit/test_envfile.c $(ENVFILE_OBJ)
+$(BUILD)/tests/test_envfile: $(BUILD)/tests/unit/test_envfile.o $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ENVFILE_CHECK_CFLAGS) -Ienvfile -Itests/unit -o $@ $< $(ENVFILE_OBJ) \
-	  $(LDHARDEN) $(ENVFILE_CHECK_LIBS)
+	$(CC) $(LDHARDEN) -pie -o $@ $(filter %.o,$^) $(CHECK_LIBS)
 
 TESTS += $(BUILD)/tests/test_envfile
 

@@ -1,5 +1,4 @@
 # init: unit tests for the command line, configuration, signals, backoff.
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
 
 $(BUILD)/tests/test_init: $(BUILD)/tests/unit/test_init.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)

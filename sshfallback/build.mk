@@ -36,11 +36,11 @@ envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A) $(MODE_STAMP)
 
 $(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
-	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) $(CHECK_LIBS)
 
 $(SSHF_FWDTEST): $(BUILD)/tests/unit/test_sshfallback_fwd.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
-	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) -lcheck -lsubunit -lm -lrt -lpthread
+	$(CC) -pie $(LDHARDEN) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS) $(CHECK_LIBS)
 
 # A software security key for the tests: an OpenSSH SecurityKeyProvider
 # (ssh-keygen -w, ssh -o SecurityKeyProvider=) whose signature flags a test
@@ -90,19 +90,6 @@ bundle: envinit envinit-setup envinit-sshd $(BUNDLE_INIT) $(BUNDLE_SETUP)
 	$(BUNDLE)/lib/ld-linux-x86-64.so.2 --library-path $(BUNDLE)/lib $(BUNDLE)/bin/envinit-sshd --help >/dev/null
 	$(if $(SAN_FLAGS),$(BUNDLE)/lib/ld-linux-x86-64.so.2 $(BUNDLE)/bin/envinit --version >/dev/null)
 	@echo "bundle: $(BUNDLE) ($$(du -sh $(BUNDLE) | cut -f1))"
-
-# Static analysis of this component's own files (the lead's `make lint` runs
-# cppcheck over the folder; clang-tidy uses the repository's .clang-tidy).
-SSHF_LINT := sshfallback/algo.c sshfallback/authkeys.c sshfallback/conn.c sshfallback/fwd.c sshfallback/hostkey.c sshfallback/log.c \
-             sshfallback/main.c sshfallback/options.c sshfallback/policy.c sshfallback/session.c sshfallback/stdio.c \
-             tests/unit/test_sshfallback.c \
-             tests/unit/test_sshfallback_fwd.c
-.PHONY: sshfallback-lint
-sshfallback-lint: $(LIBSSH_A)
-	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem $(SSHF_LINT)
-	clang-tidy --quiet --warnings-as-errors='*' $(SSHF_LINT) -- -std=c11 -D_GNU_SOURCE -I. \
-	  -I$(LIBSSH_DIR)/include
 
 # libFuzzer target fuzz_sshd_server (tests/fuzz/fuzz_sshd_server.c): the
 # connection code in-process (sf_conn_serve_here) on a libssh built for

@@ -11,13 +11,7 @@ $(SFTP_SERVER): $(BUILD)/tests/helpers/sftp_server_main.o $(SFTP_OBJ)
 
 $(SFTP_TEST): $(BUILD)/tests/unit/test_sftp.o $(SFTP_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -pie $(LDHARDEN) -o $@ $^ $(shell pkg-config --libs check)
+	$(CC) -pie $(LDHARDEN) -o $@ $^ $(CHECK_LIBS)
 
 TESTS_DEPS += $(SFTP_SERVER)
 TESTS      += $(SFTP_TEST)
-
-.PHONY: sftp-lint
-sftp-lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --inline-suppr --std=c11 -D_GNU_SOURCE --suppress=missingIncludeSystem sshfallback/sftp.c
-	clang-tidy --quiet --warnings-as-errors='*' sshfallback/sftp.c -- -std=c11 -D_GNU_SOURCE -I.

@@ -1,7 +1,7 @@
 /* Unit tests of envfile: rendering, merging, filtering, key validation,
  * option tokenizing, cgroup parsing, passwd/group lookup, and the safe
  * writer on a temporary home. */
-#include "envfile.h"
+#include "../../envfile/envfile.h"
 #include "unit.h"
 
 #include <errno.h>
