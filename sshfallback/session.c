@@ -68,18 +68,18 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-static int can_send(const struct sf_chan *c)
+static int can_send(const struct sf_chan *sess)
 {
-    return !c->close_sent && !c->remote_closed && ssh_channel_is_open(c->ch) &&
-           ssh_channel_window_size(c->ch) > 0;
+    return !sess->close_sent && !sess->remote_closed && ssh_channel_is_open(sess->ch) &&
+           ssh_channel_window_size(sess->ch) > 0;
 }
 
 /* ---- environment ---- */
 
-static void read_env_file(struct sf_chan *c, struct envfile_vars *vs)
+static void read_env_file(struct sf_chan *sess, struct envfile_vars *vs)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/.ssh/environment", c->conn->user.home);
+    snprintf(path, sizeof path, "%s/.ssh/environment", sess->conn->user.home);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return;
@@ -107,41 +107,41 @@ static void set_var(struct envfile_vars *vs, const char *name, const char *value
 /* What sshd with PermitUserEnvironment yes gives, in its order: the client's
  * accepted variables, the login basics, SSH_*, TERM, then ~/.ssh/environment
  * over all of them, and SSH_ORIGINAL_COMMAND last. */
-static char **build_env(struct sf_chan *c, const char *original_cmd)
+static char **build_env(struct sf_chan *sess, const char *original_cmd)
 {
-    const struct sf_conn *k = c->conn;
+    const struct sf_conn *c = sess->conn;
     struct envfile_vars vs = {0};
-    for (size_t i = 0; i < c->env.n; i++) {
-        const struct envfile_var *v = &c->env.v[i];
+    for (size_t i = 0; i < sess->env.n; i++) {
+        const struct envfile_var *v = &sess->env.v[i];
         const char *val = envfile_var_value(v);
         envfile_vars_set(&vs, v->entry, v->name_len, val, strlen(val));
     }
-    const char *shell = k->user.shell[0] ? k->user.shell : "/bin/sh";
-    set_var(&vs, "USER", k->user.name);
-    set_var(&vs, "LOGNAME", k->user.name);
-    set_var(&vs, "HOME", k->user.home);
+    const char *shell = c->user.shell[0] ? c->user.shell : "/bin/sh";
+    set_var(&vs, "USER", c->user.name);
+    set_var(&vs, "LOGNAME", c->user.name);
+    set_var(&vs, "HOME", c->user.home);
     set_var(&vs, "SHELL", shell);
     set_var(&vs, "PATH", SF_DEFAULT_PATH);
     char buf[256];
-    snprintf(buf, sizeof buf, "%s %d %d", k->peer, k->peer_port, k->local_port);
+    snprintf(buf, sizeof buf, "%s %d %d", c->peer, c->peer_port, c->local_port);
     set_var(&vs, "SSH_CLIENT", buf);
-    snprintf(buf, sizeof buf, "%s %d %s %d", k->peer, k->peer_port, k->local, k->local_port);
+    snprintf(buf, sizeof buf, "%s %d %s %d", c->peer, c->peer_port, c->local, c->local_port);
     set_var(&vs, "SSH_CONNECTION", buf);
-    if (c->master >= 0) {
-        set_var(&vs, "SSH_TTY", c->tty);
-        set_var(&vs, "TERM", c->term[0] ? c->term : "dumb");
+    if (sess->master >= 0) {
+        set_var(&vs, "SSH_TTY", sess->tty);
+        set_var(&vs, "TERM", sess->term[0] ? sess->term : "dumb");
     }
-    if (c->agent_sock[0])
-        set_var(&vs, "SSH_AUTH_SOCK", c->agent_sock);
-    if (c->display[0]) {
-        const char *dir = sf_fwd_private_dir(c->conn, c);
-        set_var(&vs, "DISPLAY", c->display);
+    if (sess->agent_sock[0])
+        set_var(&vs, "SSH_AUTH_SOCK", sess->agent_sock);
+    if (sess->display[0]) {
+        const char *dir = sf_fwd_private_dir(sess->conn, sess);
+        set_var(&vs, "DISPLAY", sess->display);
         if (dir) {
-            snprintf(c->xauth_file, sizeof c->xauth_file, "%s/Xauthority", dir);
-            set_var(&vs, "XAUTHORITY", c->xauth_file);
+            snprintf(sess->xauth_file, sizeof sess->xauth_file, "%s/Xauthority", dir);
+            set_var(&vs, "XAUTHORITY", sess->xauth_file);
         }
     }
-    read_env_file(c, &vs);
+    read_env_file(sess, &vs);
     if (original_cmd)
         set_var(&vs, "SSH_ORIGINAL_COMMAND", original_cmd);
     char **envp = calloc(vs.n + 1, sizeof *envp);
@@ -166,11 +166,11 @@ static void free_env(char **envp)
 
 /* OpenSSH's PrintMotd: an interactive login (pty, no command) shows
  * /etc/motd unless ~/.hushlogin exists. Runs in the child, as the user. */
-static void show_motd(const struct sf_chan *c)
+static void show_motd(const struct sf_chan *sess)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/.hushlogin", c->conn->user.home);
-    if (c->conn->cfg->no_motd || access(path, F_OK) == 0)
+    snprintf(path, sizeof path, "%s/.hushlogin", sess->conn->user.home);
+    if (sess->conn->cfg->no_motd || access(path, F_OK) == 0)
         return;
     int fd = open("/etc/motd", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     struct stat st;
@@ -245,15 +245,15 @@ static const char *find_xauth(void)
 
 /* The session's X11 cookie into its XAUTHORITY file, in the child (as the
  * user): with the image's xauth when there is one, else written by us. */
-static void setup_xauth(const struct sf_chan *c)
+static void setup_xauth(const struct sf_chan *sess)
 {
-    if (!c->xauth_file[0])
+    if (!sess->xauth_file[0])
         return;
-    const char *file = c->xauth_file;
+    const char *file = sess->xauth_file;
     char disp[64];
-    const char *colon = strchr(c->display, ':');
+    const char *colon = strchr(sess->display, ':');
     int n = colon ? atoi(colon + 1) : 0;
-    snprintf(disp, sizeof disp, "unix:%d.%d", n, c->x11_screen);
+    snprintf(disp, sizeof disp, "unix:%d.%d", n, sess->x11_screen);
     const char *xauth = find_xauth();
     if (xauth) {
         pid_t pid = fork();
@@ -262,8 +262,8 @@ static void setup_xauth(const struct sf_chan *c)
             if (null >= 0)
                 dup2(null, 0);
             char *const argv[] = {(char *)"xauth", (char *)"-q", (char *)"-f", (char *)file,
-                                  (char *)"add", disp, (char *)c->x11_proto,
-                                  (char *)c->x11_fake, NULL};
+                                  (char *)"add", disp, (char *)sess->x11_proto,
+                                  (char *)sess->x11_fake, NULL};
             char *const envp[] = {NULL};
             execve(xauth, argv, envp);
             _exit(127);
@@ -273,11 +273,11 @@ static void setup_xauth(const struct sf_chan *c)
             return;
         dprintf(2, SF_NAME ": %s could not write %s; writing it directly\n", xauth, file);
     }
-    if (write_xauth_file(file, n, c->x11_proto, c->x11_fake) < 0)
+    if (write_xauth_file(file, n, sess->x11_proto, sess->x11_fake) < 0)
         dprintf(2, SF_NAME ": cannot write the X11 cookie to %s: %s\n", file, strerror(errno));
 }
 
-static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in, int out,
+static void __attribute__((noreturn)) child_exec(const struct sf_chan *sess, int in, int out,
                                                  int err, const char *shell, int login,
                                                  char *const *argv, char *const *envp)
 {
@@ -290,8 +290,8 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);
     setsid();
-    if (c->master >= 0) {
-        int slave = open(c->tty, O_RDWR | O_CLOEXEC);
+    if (sess->master >= 0) {
+        int slave = open(sess->tty, O_RDWR | O_CLOEXEC);
         if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
             _exit(126);
         in = out = err = slave;
@@ -299,24 +299,24 @@ static void __attribute__((noreturn)) child_exec(const struct sf_chan *c, int in
     if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
         _exit(126);
     closefrom(3);
-    if (chdir(c->conn->user.home) < 0) {
-        dprintf(2, "Could not chdir to home directory %s: %s\n", c->conn->user.home,
+    if (chdir(sess->conn->user.home) < 0) {
+        dprintf(2, "Could not chdir to home directory %s: %s\n", sess->conn->user.home,
                 strerror(errno));
         if (chdir("/") < 0)
             _exit(126);
     }
-    if (c->is_sftp) {
+    if (sess->is_sftp) {
         /* Subsystem sftp internal-sftp FLAGS: sftp-server's flags */
-        const struct sf_config *cfg = c->conn->cfg;
+        const struct sf_config *cfg = sess->conn->cfg;
         char *args[SF_MAX_SFTP_ARGS + 2] = {SF_SFTP_SERVER_SWITCH};
         for (size_t i = 0; i < cfg->n_sftp_args; i++)
             args[i + 1] = cfg->sftp_args[i];
         sf_reexec(args);
     }
-    if (c->display[0])
-        setup_xauth(c);
-    if (login && c->master >= 0)
-        show_motd(c);
+    if (sess->display[0])
+        setup_xauth(sess);
+    if (login && sess->master >= 0)
+        show_motd(sess);
     execve(shell, argv, envp);
     dprintf(2, SF_NAME ": cannot run the user's shell %s: %s\n", shell, strerror(errno));
     _exit(127);
@@ -340,62 +340,62 @@ static void set_nonblock(int fd)
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-static int start_program(struct sf_chan *c, const char *requested)
+static int start_program(struct sf_chan *sess, const char *requested)
 {
-    struct sf_conn *k = c->conn;
-    if (c->started)
+    struct sf_conn *c = sess->conn;
+    if (sess->started)
         return -1;
-    const char *cmd = k->opts.command ? k->opts.command : requested;
-    if (k->opts.command)
-        c->is_sftp = 0; /* a forced command runs instead of any subsystem */
-    const char *shell = k->user.shell[0] ? k->user.shell : "/bin/sh";
+    const char *cmd = c->opts.command ? c->opts.command : requested;
+    if (c->opts.command)
+        sess->is_sftp = 0; /* a forced command runs instead of any subsystem */
+    const char *shell = c->user.shell[0] ? c->user.shell : "/bin/sh";
     const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
     char argv0[4200];
     snprintf(argv0, sizeof argv0, "%s%s", cmd ? "" : "-", base);
-    char **envp = build_env(c, k->opts.command ? requested : NULL);
+    char **envp = build_env(sess, c->opts.command ? requested : NULL);
     int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     pid_t pid = -1;
-    if (envp && (c->master >= 0 || make_pipes(p) == 0) &&
-        (c->inbuf = malloc(INBUF_SIZE)) != NULL)
+    if (envp && (sess->master >= 0 || make_pipes(p) == 0) &&
+        (sess->inbuf = malloc(INBUF_SIZE)) != NULL)
         pid = fork();
     if (pid == 0) {
         char *argv[4] = {argv0, cmd ? "-c" : NULL, (char *)cmd, NULL};
-        child_exec(c, p[0][0], p[1][1], p[2][1], shell, cmd == NULL, argv, envp);
+        child_exec(sess, p[0][0], p[1][1], p[2][1], shell, cmd == NULL, argv, envp);
     }
     free_env(envp);
     if (pid < 0) {
-        sf_log(SF_ERROR, "session for %s: %s; request refused", k->user.name, strerror(errno));
+        sf_log(SF_ERROR, "session for %s: %s; request refused", c->user.name, strerror(errno));
         for (int i = 0; i < 3; i++) {
             close_fd(&p[i][0]);
             close_fd(&p[i][1]);
         }
         return -1;
     }
-    if (c->master >= 0) {
-        c->out_fd = c->master;
-        c->in_fd = fcntl(c->master, F_DUPFD_CLOEXEC, 3);
-        c->master = -1;
-        c->is_pty = 1;
+    if (sess->master >= 0) {
+        sess->out_fd = sess->master;
+        sess->in_fd = fcntl(sess->master, F_DUPFD_CLOEXEC, 3);
+        sess->master = -1;
+        sess->is_pty = 1;
     } else {
-        c->in_fd = p[0][1];
-        c->out_fd = p[1][0];
-        c->err_fd = p[2][0];
+        sess->in_fd = p[0][1];
+        sess->out_fd = p[1][0];
+        sess->err_fd = p[2][0];
         close(p[0][0]);
         close(p[1][1]);
         close(p[2][1]);
     }
-    set_nonblock(c->in_fd);
-    set_nonblock(c->out_fd);
-    if (c->err_fd >= 0)
-        set_nonblock(c->err_fd);
-    c->pid = pid;
-    c->started = 1;
-    c->master = -1;
-    c->ran = k->opts.command ? "forced-command" : c->is_sftp ? "sftp" : cmd ? "exec" : "shell";
-    if (cmd && !c->is_sftp)
-        sf_log_safe(cmd, c->cmd);
-    sf_log(SF_DEBUG, "%s port %d: session %d.%u: %s for %s (pid %d)", k->peer, k->peer_port,
-           (int)getpid(), c->id, c->ran, k->user.name, (int)pid);
+    set_nonblock(sess->in_fd);
+    set_nonblock(sess->out_fd);
+    if (sess->err_fd >= 0)
+        set_nonblock(sess->err_fd);
+    sess->pid = pid;
+    sess->started = 1;
+    sess->master = -1;
+    sess->ran = c->opts.command ? "forced-command" : sess->is_sftp ? "sftp" : cmd ? "exec" : "shell";
+    if (cmd && !sess->is_sftp)
+        sf_log_safe(cmd, sess->cmd);
+    sf_log(SF_DEBUG, "%s port %d: session %d.%u: %s for %s (pid %d)", c->peer, c->peer_port,
+           (int)getpid(), sess->id, sess->ran, c->user.name, (int)pid);
     return 0;
 }
 
@@ -403,37 +403,37 @@ static int start_program(struct sf_chan *c, const char *requested)
 
 /* pty-req: a message rather than a channel callback, because the callback
  * does not carry the terminal modes. 0 when set up, -1 refused. */
-static int pty_request(struct sf_chan *c, const char *term, struct winsize ws,
+static int pty_request(struct sf_chan *sess, const char *term, struct winsize ws,
                        const unsigned char *modes, size_t modes_len)
 {
-    if (c->conn->opts.no_pty) {
-        sf_conn_refused(c->conn, SF_INFO, "pty refused by the key's options");
+    if (sess->conn->opts.no_pty) {
+        sf_conn_refused(sess->conn, SF_INFO, "pty refused by the key's options");
         return -1;
     }
-    if (c->started || c->master >= 0)
+    if (sess->started || sess->master >= 0)
         return -1;
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, c->tty, sizeof c->tty)) {
-        sf_log(SF_WARN, "pty for %s: %s; pty request refused", c->conn->user.name,
+    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, sess->tty, sizeof sess->tty)) {
+        sf_log(SF_WARN, "pty for %s: %s; pty request refused", sess->conn->user.name,
                strerror(errno));
         if (m >= 0)
             close(m);
         return -1;
     }
-    c->master = m;
-    c->ws = ws;
-    ioctl(m, TIOCSWINSZ, &c->ws);
-    snprintf(c->term, sizeof c->term, "%s", term ? term : "");
+    sess->master = m;
+    sess->ws = ws;
+    ioctl(m, TIOCSWINSZ, &sess->ws);
+    snprintf(sess->term, sizeof sess->term, "%s", term ? term : "");
     /* On Linux the master's termios calls reach the pty's (slave) side. */
     struct termios t;
     if (modes_len > 0 && tcgetattr(m, &t) == 0) {
         int n = sf_tty_modes_apply(modes, modes_len, &t);
         if (n < 0)
             sf_log(SF_INFO, "%s port %d: terminal modes cut short; the rest of them ignored",
-                   c->conn->peer, c->conn->peer_port);
+                   sess->conn->peer, sess->conn->peer_port);
         if (tcsetattr(m, TCSANOW, &t) < 0)
             sf_log(SF_INFO, "%s port %d: terminal modes for %s: %s; kernel defaults kept",
-                   c->conn->peer, c->conn->peer_port, c->tty, strerror(errno));
+                   sess->conn->peer, sess->conn->peer_port, sess->tty, strerror(errno));
     }
     return 0;
 }
@@ -442,11 +442,11 @@ static int pty_request(struct sf_chan *c, const char *term, struct winsize ws,
  * a BREAK from a serial line, since a pty has none. BRKINT: SIGINT to the
  * foreground process group; otherwise, unless IGNBRK, a NUL byte reads in
  * (with PARMRK, \377 \0 \0). -1 without a pty (refused, as sshd does). */
-static int send_break(struct sf_chan *c, uint32_t ms)
+static int send_break(struct sf_chan *sess, uint32_t ms)
 {
-    int fd = c->started ? c->out_fd : -1;
+    int fd = sess->started ? sess->out_fd : -1;
     struct termios t;
-    if (!c->is_pty || fd < 0 || tcgetattr(fd, &t) < 0)
+    if (!sess->is_pty || fd < 0 || tcgetattr(fd, &t) < 0)
         return -1;
     const char *what = "ignored (IGNBRK)";
     if (t.c_iflag & IGNBRK) {
@@ -461,8 +461,8 @@ static int send_break(struct sf_chan *c, uint32_t ms)
         what = write(fd, mark ? parmrk : "", mark ? 3 : 1) > 0 ? "NUL byte as input"
                                                               : "pty full; dropped";
     }
-    sf_log(SF_DEBUG, "%s port %d: break (%u ms) on %s: %s", c->conn->peer, c->conn->peer_port,
-           ms, c->tty, what);
+    sf_log(SF_DEBUG, "%s port %d: break (%u ms) on %s: %s", sess->conn->peer, sess->conn->peer_port,
+           ms, sess->tty, what);
     return 0;
 }
 
@@ -470,7 +470,7 @@ static int send_break(struct sf_chan *c, uint32_t ms)
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 /* libssh keeps the pty-req fields behind accessors it marks deprecated
  * (in favour of the callback, which lacks the modes). */
-static int pty_message(struct sf_chan *c, ssh_message msg)
+static int pty_message(struct sf_chan *sess, ssh_message msg)
 {
     struct winsize ws = {
         .ws_row = (unsigned short)ssh_message_channel_request_pty_height(msg),
@@ -480,22 +480,22 @@ static int pty_message(struct sf_chan *c, ssh_message msg)
     };
     size_t mlen = 0;
     const unsigned char *modes = ssh_message_channel_request_pty_modes(msg, &mlen);
-    return pty_request(c, ssh_message_channel_request_pty_term(msg), ws, modes, mlen);
+    return pty_request(sess, ssh_message_channel_request_pty_term(msg), ws, modes, mlen);
 }
 
-int sf_session_message(struct sf_conn *k, ssh_message msg)
+int sf_session_message(struct sf_conn *c, ssh_message msg)
 {
     ssh_channel ch = ssh_message_channel_request_channel(msg);
-    struct sf_chan *c = k->chans;
-    while (c && c->ch != ch)
-        c = c->next;
-    if (!c)
+    struct sf_chan *sess = c->chans;
+    while (sess && sess->ch != ch)
+        sess = sess->next;
+    if (!sess)
         return 1;
     int rc = -1;
     if (ssh_message_subtype(msg) == SSH_CHANNEL_REQUEST_PTY)
-        rc = pty_message(c, msg);
+        rc = pty_message(sess, msg);
     else if (ssh_message_subtype(msg) == SSH_CHANNEL_REQUEST_BREAK)
-        rc = send_break(c, ssh_message_channel_request_break_length(msg));
+        rc = send_break(sess, ssh_message_channel_request_break_length(msg));
     if (rc < 0)
         return 1;
     ssh_message_channel_request_reply_success(msg);
@@ -506,50 +506,50 @@ int sf_session_message(struct sf_conn *k, ssh_message msg)
 static int on_window_change(ssh_session s, ssh_channel ch, int w, int h, int pw, int ph,
                             void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    c->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
+    sess->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
                              .ws_xpixel = (unsigned short)pw, .ws_ypixel = (unsigned short)ph};
-    int fd = c->started ? c->out_fd : c->master;
-    return fd >= 0 && ioctl(fd, TIOCSWINSZ, &c->ws) == 0 ? 0 : -1;
+    int fd = sess->started ? sess->out_fd : sess->master;
+    return fd >= 0 && ioctl(fd, TIOCSWINSZ, &sess->ws) == 0 ? 0 : -1;
 }
 
 /* Whether setting NAME to VALUE keeps the session's client variables
  * within the caps (a NAME already set is replaced, not added). */
-static int env_fits(const struct sf_chan *c, const char *name, const char *value)
+static int env_fits(const struct sf_chan *sess, const char *name, const char *value)
 {
-    const struct envfile_var *old = envfile_vars_find(&c->env, name);
+    const struct envfile_var *old = envfile_vars_find(&sess->env, name);
     size_t bytes = strlen(name) + strlen(value) + 2;
-    for (size_t i = 0; i < c->env.n; i++)
-        if (&c->env.v[i] != old)
-            bytes += strlen(c->env.v[i].entry) + 1;
-    return sf_env_within_caps(c->env.n + (old ? 0 : 1), bytes);
+    for (size_t i = 0; i < sess->env.n; i++)
+        if (&sess->env.v[i] != old)
+            bytes += strlen(sess->env.v[i].entry) + 1;
+    return sf_env_within_caps(sess->env.n + (old ? 0 : 1), bytes);
 }
 
 static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *value, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    const struct sf_config *cfg = c->conn->cfg;
-    if (c->started || !envfile_name_valid(name, strlen(name)) ||
+    const struct sf_config *cfg = sess->conn->cfg;
+    if (sess->started || !envfile_name_valid(name, strlen(name)) ||
         !envfile_value_valid(value, strlen(value)) ||
         !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
         char safe[SF_LOG_SAFE_SIZE];
         sf_log(SF_DEBUG, "client variable %s not accepted", sf_log_safe(name, safe));
         return -1;
     }
-    if (!env_fits(c, name, value)) {
-        if (!c->env_capped)
+    if (!env_fits(sess, name, value)) {
+        if (!sess->env_capped)
             sf_log(SF_WARN, "%s port %d: client variables refused from %s on: the session "
                    "holds %zu (at most %d variables, %d bytes); logged once per session",
-                   c->conn->peer, c->conn->peer_port, name, c->env.n, SF_ENV_MAX_VARS,
+                   sess->conn->peer, sess->conn->peer_port, name, sess->env.n, SF_ENV_MAX_VARS,
                    SF_ENV_MAX_BYTES);
-        c->env_capped = 1;
+        sess->env_capped = 1;
         return -1;
     }
-    return envfile_vars_set(&c->env, name, strlen(name), value, strlen(value));
+    return envfile_vars_set(&sess->env, name, strlen(name), value, strlen(value));
 }
 
 static int on_shell(ssh_session s, ssh_channel ch, void *ud)
@@ -568,19 +568,19 @@ static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 
 static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    if (strcmp(name, "sftp") == 0 && !c->conn->cfg->no_sftp && !c->started) {
+    if (strcmp(name, "sftp") == 0 && !sess->conn->cfg->no_sftp && !sess->started) {
         /* Allowed under "restrict", as in OpenSSH; a forced command wins. */
-        c->is_sftp = 1;
-        if (start_program(c, c->conn->opts.command ? "internal-sftp" : "sftp") == 0)
+        sess->is_sftp = 1;
+        if (start_program(sess, sess->conn->opts.command ? "internal-sftp" : "sftp") == 0)
             return 0;
-        c->is_sftp = 0;
+        sess->is_sftp = 0;
         return 1;
     }
     char safe[SF_LOG_SAFE_SIZE];
-    sf_conn_refused(c->conn, SF_INFO, "subsystem '%s' %s", sf_log_safe(name, safe),
+    sf_conn_refused(sess->conn, SF_INFO, "subsystem '%s' %s", sf_log_safe(name, safe),
                     strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
     return 1;
 }
@@ -589,57 +589,57 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
  * callback the request reaches sf_session_agent_refused. */
 static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    if (c->started || c->agent_sock[0])
+    if (sess->started || sess->agent_sock[0])
         return;
-    sf_fwd_agent_listen(c->conn, c, c->agent_sock, sizeof c->agent_sock);
+    sf_fwd_agent_listen(sess->conn, sess, sess->agent_sock, sizeof sess->agent_sock);
 }
 
-int sf_session_agent_refused(struct sf_conn *c, ssh_message msg)
+int sf_session_agent_refused(struct sf_conn *sess, ssh_message msg)
 {
     (void)msg;
-    sf_conn_refused(c, SF_INFO, "agent forwarding refused: %s",
-                    c->cfg->no_agent_forwarding ? "--no-agent-forwarding" : "the key's options");
+    sf_conn_refused(sess, SF_INFO, "agent forwarding refused: %s",
+                    sess->cfg->no_agent_forwarding ? "--no-agent-forwarding" : "the key's options");
     return 1;
 }
 
-int sf_session_x11(struct sf_conn *k, ssh_channel ch, const char *proto, const char *cookie,
+int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const char *cookie,
                    int screen)
 {
-    struct sf_chan *c = k->chans;
-    while (c && c->ch != ch)
-        c = c->next;
-    if (!c || k->cfg->no_x11_forwarding || k->opts.no_x11_forwarding) {
-        sf_conn_refused(k, SF_INFO, "X11 forwarding refused: %s",
-                        !c ? "not a session" : k->cfg->no_x11_forwarding ? "--no-x11-forwarding"
+    struct sf_chan *sess = c->chans;
+    while (sess && sess->ch != ch)
+        sess = sess->next;
+    if (!sess || c->cfg->no_x11_forwarding || c->opts.no_x11_forwarding) {
+        sf_conn_refused(c, SF_INFO, "X11 forwarding refused: %s",
+                        !sess ? "not a session" : c->cfg->no_x11_forwarding ? "--no-x11-forwarding"
                                                                          : "the key's options");
         return -1;
     }
-    if (c->started || screen < 0 || screen > 1000 || !proto || !cookie)
+    if (sess->started || screen < 0 || screen > 1000 || !proto || !cookie)
         return -1;
     unsigned held = 0;
-    for (const struct sf_chan *o = k->chans; o; o = o->next)
+    for (const struct sf_chan *o = c->chans; o; o = o->next)
         held += o->display[0] != '\0';
-    if (!sf_x11_display_allowed(held, c->display[0] != '\0')) {
-        sf_conn_refused(k, SF_INFO, "X11 forwarding refused: %s (%u per connection)",
-                        c->display[0] ? "the session has a display already"
+    if (!sf_x11_display_allowed(held, sess->display[0] != '\0')) {
+        sf_conn_refused(c, SF_INFO, "X11 forwarding refused: %s (%u per connection)",
+                        sess->display[0] ? "the session has a display already"
                                       : "the connection holds the most displays it may",
                         (unsigned)SF_X11_MAX_DISPLAYS);
         return -1;
     }
-    if (sf_fwd_x11_listen(k, c, proto, cookie, screen, c->display, sizeof c->display,
-                          c->x11_fake, sizeof c->x11_fake) < 0)
+    if (sf_fwd_x11_listen(c, sess, proto, cookie, screen, sess->display, sizeof sess->display,
+                          sess->x11_fake, sizeof sess->x11_fake) < 0)
         return -1;
-    snprintf(c->x11_proto, sizeof c->x11_proto, "%s", proto);
-    c->x11_screen = screen;
+    snprintf(sess->x11_proto, sizeof sess->x11_proto, "%s", proto);
+    sess->x11_screen = screen;
     return 0;
 }
 
 static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
     static const struct { const char *name; int sig; } sigs[] = {
@@ -649,8 +649,8 @@ static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
         {"USR2", SIGUSR2},
     };
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        if (strcmp(name, sigs[i].name) == 0 && c->started && !c->exited) {
-            kill(c->pid, sigs[i].sig);
+        if (strcmp(name, sigs[i].name) == 0 && sess->started && !sess->exited) {
+            kill(sess->pid, sigs[i].sig);
             return;
         }
 }
@@ -660,142 +660,142 @@ static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
 /* Copies bytes libssh holds for us. libssh 0.11 handles packets first, so
  * on_data may run inside: it then leaves the new data behind the old in
  * libssh's buffer instead of writing it ahead of what is read here. */
-static int read_pending(struct sf_chan *c, char *dst, uint32_t want)
+static int read_pending(struct sf_chan *sess, char *dst, uint32_t want)
 {
-    c->reading = 1;
-    int n = ssh_channel_read_nonblocking(c->ch, dst, want, 0);
-    c->reading = 0;
+    sess->reading = 1;
+    int n = ssh_channel_read_nonblocking(sess->ch, dst, want, 0);
+    sess->reading = 0;
     if (n > 0)
-        c->bytes_in += (unsigned)n;
+        sess->bytes_in += (unsigned)n;
     return n;
 }
 
-static void stdin_gone(struct sf_chan *c)
+static void stdin_gone(struct sf_chan *sess)
 {
-    close_fd(&c->in_fd);
-    c->in_len = c->in_off = 0;
+    close_fd(&sess->in_fd);
+    sess->in_len = sess->in_off = 0;
     /* Keep consuming so the client's window keeps moving, as sshd does. */
-    while (c->pending > 0) {
-        int n = read_pending(c, outbuf, c->pending < sizeof outbuf ? c->pending : sizeof outbuf);
+    while (sess->pending > 0) {
+        int n = read_pending(sess, outbuf, sess->pending < sizeof outbuf ? sess->pending : sizeof outbuf);
         if (n <= 0)
             break;
-        c->pending -= (uint32_t)n;
+        sess->pending -= (uint32_t)n;
     }
-    c->pending = 0;
+    sess->pending = 0;
 }
 
-static int take_data(struct sf_chan *c, const void *data, uint32_t len, int is_stderr)
+static int take_data(struct sf_chan *sess, const void *data, uint32_t len, int is_stderr)
 {
     if (is_stderr)
         return (int)len;
-    if (c->reading) {
-        c->pending = len;
+    if (sess->reading) {
+        sess->pending = len;
         return 0;
     }
-    if (!c->started)
+    if (!sess->started)
         return 0; /* kept by libssh until the program runs */
-    if (c->in_fd < 0)
+    if (sess->in_fd < 0)
         return (int)len;
     /* Buffered, not written at once: the loop writes what a whole socket
      * read brought (several packets) in one write(2), one wake-up of the
      * program instead of one per 32 KiB packet. */
-    if (c->in_off == c->in_len)
-        c->in_len = c->in_off = 0;
-    else if (c->in_off > 0 && INBUF_SIZE - c->in_len < len) {
-        memmove(c->inbuf, c->inbuf + c->in_off, c->in_len - c->in_off);
-        c->in_len -= c->in_off;
-        c->in_off = 0;
+    if (sess->in_off == sess->in_len)
+        sess->in_len = sess->in_off = 0;
+    else if (sess->in_off > 0 && INBUF_SIZE - sess->in_len < len) {
+        memmove(sess->inbuf, sess->inbuf + sess->in_off, sess->in_len - sess->in_off);
+        sess->in_len -= sess->in_off;
+        sess->in_off = 0;
     }
-    size_t room = INBUF_SIZE - c->in_len;
+    size_t room = INBUF_SIZE - sess->in_len;
     uint32_t take = len < room ? len : (uint32_t)room;
-    memcpy(c->inbuf + c->in_len, data, take);
-    c->in_len += take;
-    c->pending = len - take;
+    memcpy(sess->inbuf + sess->in_len, data, take);
+    sess->in_len += take;
+    sess->pending = len - take;
     return (int)take;
 }
 
 static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
                    void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    int n = take_data(c, data, len, is_stderr);
-    c->bytes_in += (unsigned)n;
+    int n = take_data(sess, data, len, is_stderr);
+    sess->bytes_in += (unsigned)n;
     return n;
 }
 
-static void pump_stdin(struct sf_chan *c)
+static void pump_stdin(struct sf_chan *sess)
 {
-    while (c->in_fd >= 0) {
-        if (c->in_off < c->in_len) {
-            ssize_t w = write(c->in_fd, c->inbuf + c->in_off, c->in_len - c->in_off);
+    while (sess->in_fd >= 0) {
+        if (sess->in_off < sess->in_len) {
+            ssize_t w = write(sess->in_fd, sess->inbuf + sess->in_off, sess->in_len - sess->in_off);
             if (w < 0 && (errno == EAGAIN || errno == EINTR))
                 return;
             if (w < 0) {
-                stdin_gone(c);
+                stdin_gone(sess);
                 return;
             }
-            c->in_off += (size_t)w;
-            if (c->in_off < c->in_len)
+            sess->in_off += (size_t)w;
+            if (sess->in_off < sess->in_len)
                 return;
         }
-        c->in_len = c->in_off = 0;
-        if (c->pending == 0)
+        sess->in_len = sess->in_off = 0;
+        if (sess->pending == 0)
             return;
-        uint32_t want = c->pending < INBUF_SIZE ? c->pending : INBUF_SIZE;
-        int n = read_pending(c, c->inbuf, want);
+        uint32_t want = sess->pending < INBUF_SIZE ? sess->pending : INBUF_SIZE;
+        int n = read_pending(sess, sess->inbuf, want);
         if (n <= 0) {
-            c->pending = 0;
+            sess->pending = 0;
             return;
         }
-        c->pending -= (uint32_t)n;
-        c->in_len = (size_t)n;
+        sess->pending -= (uint32_t)n;
+        sess->in_len = (size_t)n;
     }
 }
 
 static void on_eof(ssh_session s, ssh_channel ch, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    c->client_eof = 1;
+    sess->client_eof = 1;
 }
 
 static void on_close(ssh_session s, ssh_channel ch, void *ud)
 {
-    struct sf_chan *c = ud;
+    struct sf_chan *sess = ud;
     (void)s;
     (void)ch;
-    c->remote_closed = 1;
-    if (!c->end_why)
-        c->end_why = c->exited ? "exited" : "client-closed";
-    if (c->started && !c->exited)
-        kill(-c->pid, SIGHUP);
+    sess->remote_closed = 1;
+    if (!sess->end_why)
+        sess->end_why = sess->exited ? "exited" : "client-closed";
+    if (sess->started && !sess->exited)
+        kill(-sess->pid, SIGHUP);
 }
 
 /* ---- output: program -> client ---- */
 
-static void drop_unsent(struct sf_chan *c, int is_err)
+static void drop_unsent(struct sf_chan *sess, int is_err)
 {
-    free(c->unsent[is_err].buf);
-    c->unsent[is_err].buf = NULL;
-    c->unsent[is_err].len = c->unsent[is_err].off = 0;
+    free(sess->unsent[is_err].buf);
+    sess->unsent[is_err].buf = NULL;
+    sess->unsent[is_err].len = sess->unsent[is_err].off = 0;
 }
 
-static int chan_write(struct sf_chan *c, int is_err, const char *data, size_t n)
+static int chan_write(struct sf_chan *sess, int is_err, const char *data, size_t n)
 {
-    return is_err ? ssh_channel_write_stderr(c->ch, data, (uint32_t)n)
-                  : ssh_channel_write(c->ch, data, (uint32_t)n);
+    return is_err ? ssh_channel_write_stderr(sess->ch, data, (uint32_t)n)
+                  : ssh_channel_write(sess->ch, data, (uint32_t)n);
 }
 
 /* Sends DATA; what libssh does not take now (it takes nothing while a
  * re-key runs) is kept and sent first next time: output is never lost.
  * 0, or -1 when the channel is broken. */
-static int send_chunk(struct sf_chan *c, int is_err, const char *data, size_t n)
+static int send_chunk(struct sf_chan *sess, int is_err, const char *data, size_t n)
 {
-    c->bytes_out += n; /* what libssh does not take now goes out later */
-    int rc = chan_write(c, is_err, data, n);
+    sess->bytes_out += n; /* what libssh does not take now goes out later */
+    int rc = chan_write(sess, is_err, data, n);
     if (rc == SSH_ERROR)
         return -1;
     if ((size_t)rc < n) {
@@ -803,42 +803,42 @@ static int send_chunk(struct sf_chan *c, int is_err, const char *data, size_t n)
         if (!copy)
             return -1;
         memcpy(copy, data + rc, n - (size_t)rc);
-        c->unsent[is_err].buf = copy;
-        c->unsent[is_err].len = n - (size_t)rc;
-        c->unsent[is_err].off = 0;
+        sess->unsent[is_err].buf = copy;
+        sess->unsent[is_err].len = n - (size_t)rc;
+        sess->unsent[is_err].off = 0;
     }
     return 0;
 }
 
 /* 1 when nothing is left unsent, 0 when some still is, -1 on error. */
-static int flush_unsent(struct sf_chan *c, int is_err)
+static int flush_unsent(struct sf_chan *sess, int is_err)
 {
-    if (c->unsent[is_err].len == 0)
+    if (sess->unsent[is_err].len == 0)
         return 1;
-    if (!can_send(c))
+    if (!can_send(sess))
         return 0;
-    size_t left = c->unsent[is_err].len - c->unsent[is_err].off;
-    uint32_t win = ssh_channel_window_size(c->ch);
-    int rc = chan_write(c, is_err, c->unsent[is_err].buf + c->unsent[is_err].off,
+    size_t left = sess->unsent[is_err].len - sess->unsent[is_err].off;
+    uint32_t win = ssh_channel_window_size(sess->ch);
+    int rc = chan_write(sess, is_err, sess->unsent[is_err].buf + sess->unsent[is_err].off,
                            left < win ? left : win);
     if (rc == SSH_ERROR) {
-        drop_unsent(c, is_err);
+        drop_unsent(sess, is_err);
         return -1;
     }
-    c->unsent[is_err].off += (size_t)rc;
-    if (c->unsent[is_err].off < c->unsent[is_err].len)
+    sess->unsent[is_err].off += (size_t)rc;
+    if (sess->unsent[is_err].off < sess->unsent[is_err].len)
         return 0;
-    drop_unsent(c, is_err);
+    drop_unsent(sess, is_err);
     return 1;
 }
 
-static void pump_output(struct sf_chan *c, int *fd, int is_err)
+static void pump_output(struct sf_chan *sess, int *fd, int is_err)
 {
-    int f = flush_unsent(c, is_err);
+    int f = flush_unsent(sess, is_err);
     if (f < 0)
         close_fd(fd);
-    uint32_t win = ssh_channel_window_size(c->ch);
-    if (f != 1 || !can_send(c) || win == 0)
+    uint32_t win = ssh_channel_window_size(sess->ch);
+    if (f != 1 || !can_send(sess) || win == 0)
         return;
     size_t want = win < sizeof outbuf ? win : sizeof outbuf;
     ssize_t n = read(*fd, outbuf, want);
@@ -848,227 +848,227 @@ static void pump_output(struct sf_chan *c, int *fd, int is_err)
         close_fd(fd);
         return;
     }
-    if (send_chunk(c, is_err, outbuf, (size_t)n) < 0)
+    if (send_chunk(sess, is_err, outbuf, (size_t)n) < 0)
         close_fd(fd);
 }
 
-size_t sf_session_pollfds(struct sf_conn *k, struct pollfd *p, struct sf_chan **ref, size_t max)
+size_t sf_session_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_chan **ref, size_t max)
 {
     size_t n = 0;
-    for (struct sf_chan *c = k->chans; c && n + 3 <= max; c = c->next) {
-        if (c->in_fd >= 0 && (c->in_off < c->in_len || c->pending > 0)) {
-            ref[n] = c;
-            p[n++] = (struct pollfd){.fd = c->in_fd, .events = POLLOUT};
+    for (struct sf_chan *sess = c->chans; sess && n + 3 <= max; sess = sess->next) {
+        if (sess->in_fd >= 0 && (sess->in_off < sess->in_len || sess->pending > 0)) {
+            ref[n] = sess;
+            p[n++] = (struct pollfd){.fd = sess->in_fd, .events = POLLOUT};
         }
-        if (!can_send(c))
+        if (!can_send(sess))
             continue;
-        if (c->out_fd >= 0 && c->unsent[0].len == 0) {
-            ref[n] = c;
-            p[n++] = (struct pollfd){.fd = c->out_fd, .events = POLLIN};
+        if (sess->out_fd >= 0 && sess->unsent[0].len == 0) {
+            ref[n] = sess;
+            p[n++] = (struct pollfd){.fd = sess->out_fd, .events = POLLIN};
         }
-        if (c->err_fd >= 0 && c->unsent[1].len == 0) {
-            ref[n] = c;
-            p[n++] = (struct pollfd){.fd = c->err_fd, .events = POLLIN};
+        if (sess->err_fd >= 0 && sess->unsent[1].len == 0) {
+            ref[n] = sess;
+            p[n++] = (struct pollfd){.fd = sess->err_fd, .events = POLLIN};
         }
     }
     return n;
 }
 
-void sf_session_ready(struct sf_chan *c, const struct pollfd *p)
+void sf_session_ready(struct sf_chan *sess, const struct pollfd *p)
 {
     /* A callback during this turn may have closed and reused descriptors:
      * act only on what is still this channel's. */
-    if ((p->events & POLLOUT) && p->fd == c->in_fd)
-        pump_stdin(c);
-    else if (p->fd == c->out_fd && !(p->events & POLLOUT))
-        pump_output(c, &c->out_fd, 0);
-    else if (p->fd == c->err_fd && !(p->events & POLLOUT))
-        pump_output(c, &c->err_fd, 1);
+    if ((p->events & POLLOUT) && p->fd == sess->in_fd)
+        pump_stdin(sess);
+    else if (p->fd == sess->out_fd && !(p->events & POLLOUT))
+        pump_output(sess, &sess->out_fd, 0);
+    else if (p->fd == sess->err_fd && !(p->events & POLLOUT))
+        pump_output(sess, &sess->err_fd, 1);
 }
 
-void sf_session_reaped(struct sf_conn *k, pid_t pid, int status)
+void sf_session_reaped(struct sf_conn *c, pid_t pid, int status)
 {
-    for (struct sf_chan *c = k->chans; c; c = c->next)
-        if (c->started && c->pid == pid && !c->exited) {
-            c->exited = 1;
-            c->status = status;
+    for (struct sf_chan *sess = c->chans; sess; sess = sess->next)
+        if (sess->started && sess->pid == pid && !sess->exited) {
+            sess->exited = 1;
+            sess->status = status;
             return;
         }
 }
 
 /* ---- ending ---- */
 
-static void send_exit(struct sf_chan *c)
+static void send_exit(struct sf_chan *sess)
 {
-    if (WIFSIGNALED(c->status)) {
-        const char *name = sigabbrev_np(WTERMSIG(c->status));
-        ssh_channel_request_send_exit_signal(c->ch, name ? name : "KILL",
-                                             WCOREDUMP(c->status) ? 1 : 0, "", "");
+    if (WIFSIGNALED(sess->status)) {
+        const char *name = sigabbrev_np(WTERMSIG(sess->status));
+        ssh_channel_request_send_exit_signal(sess->ch, name ? name : "KILL",
+                                             WCOREDUMP(sess->status) ? 1 : 0, "", "");
     } else {
-        ssh_channel_request_send_exit_status(c->ch, WEXITSTATUS(c->status));
+        ssh_channel_request_send_exit_status(sess->ch, WEXITSTATUS(sess->status));
     }
-    if (!c->end_why)
-        c->end_why = "exited";
+    if (!sess->end_why)
+        sess->end_why = "exited";
     /* EOF first: in non-blocking mode ssh_channel_close gives up when its
      * own EOF cannot be flushed at once; sent separately, it is queued. */
-    ssh_channel_send_eof(c->ch);
-    ssh_channel_close(c->ch);
+    ssh_channel_send_eof(sess->ch);
+    ssh_channel_close(sess->ch);
 }
 
 /* A pty's output after the program exits: take what is there, then stop
  * (other holders of the terminal do not keep the session open). */
-static void drain_pty(struct sf_chan *c)
+static void drain_pty(struct sf_chan *sess)
 {
-    while (c->out_fd >= 0 && can_send(c) && flush_unsent(c, 0) == 1) {
-        uint32_t win = ssh_channel_window_size(c->ch);
-        ssize_t n = read(c->out_fd, outbuf, win < sizeof outbuf ? win : sizeof outbuf);
+    while (sess->out_fd >= 0 && can_send(sess) && flush_unsent(sess, 0) == 1) {
+        uint32_t win = ssh_channel_window_size(sess->ch);
+        ssize_t n = read(sess->out_fd, outbuf, win < sizeof outbuf ? win : sizeof outbuf);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || send_chunk(c, 0, outbuf, (size_t)n) < 0)
-            close_fd(&c->out_fd);
+        if (n <= 0 || send_chunk(sess, 0, outbuf, (size_t)n) < 0)
+            close_fd(&sess->out_fd);
     }
 }
 
 /* How the program ended, for the log: its exit code, SIGNAME, "none"
  * when nothing ran, "running" when it was not reaped (it ignored SIGHUP). */
-static void exit_text(const struct sf_chan *c, char *buf, size_t size)
+static void exit_text(const struct sf_chan *sess, char *buf, size_t size)
 {
-    if (!c->started)
+    if (!sess->started)
         snprintf(buf, size, "none");
-    else if (!c->exited)
+    else if (!sess->exited)
         snprintf(buf, size, "running");
-    else if (WIFSIGNALED(c->status))
-        snprintf(buf, size, "SIG%s", sigabbrev_np(WTERMSIG(c->status)) ? sigabbrev_np(WTERMSIG(c->status)) : "?");
+    else if (WIFSIGNALED(sess->status))
+        snprintf(buf, size, "SIG%s", sigabbrev_np(WTERMSIG(sess->status)) ? sigabbrev_np(WTERMSIG(sess->status)) : "?");
     else
-        snprintf(buf, size, "%d", WEXITSTATUS(c->status));
+        snprintf(buf, size, "%d", WEXITSTATUS(sess->status));
 }
 
 /* The one line a session leaves in the log, when it ends; WHY when no
  * reason was noted before. The command is the client's (escaped, cut)
  * and comes last, so that it cannot be taken for another field. */
-static void log_end(struct sf_chan *c, const char *why)
+static void log_end(struct sf_chan *sess, const char *why)
 {
-    if (c->logged)
+    if (sess->logged)
         return;
-    c->logged = 1;
-    struct sf_conn *k = c->conn;
+    sess->logged = 1;
+    struct sf_conn *c = sess->conn;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (now.tv_sec - c->opened.tv_sec) * 1000L + (now.tv_nsec - c->opened.tv_nsec) / 1000000L;
+    long ms = (now.tv_sec - sess->opened.tv_sec) * 1000L + (now.tv_nsec - sess->opened.tv_nsec) / 1000000L;
     char ex[32];
-    exit_text(c, ex, sizeof ex);
+    exit_text(sess, ex, sizeof ex);
     sf_log(SF_INFO, "session %d.%u ended: user=%s client=%s:%d ran=%s in=%llu out=%llu "
-           "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), c->id, k->user.name, k->peer,
-           k->peer_port, c->ran ? c->ran : "nothing", c->bytes_in, c->bytes_out, ms / 1000, ms % 1000,
-           ex, c->end_why ? c->end_why : why, c->cmd[0] ? " cmd=" : "", c->cmd);
+           "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), sess->id, c->user.name, c->peer,
+           c->peer_port, sess->ran ? sess->ran : "nothing", sess->bytes_in, sess->bytes_out, ms / 1000, ms % 1000,
+           ex, sess->end_why ? sess->end_why : why, sess->cmd[0] ? " cmd=" : "", sess->cmd);
 }
 
-void sf_session_end_all(struct sf_conn *k, const char *why)
+void sf_session_end_all(struct sf_conn *c, const char *why)
 {
-    for (struct sf_chan *c = k->chans; c; c = c->next)
-        log_end(c, why);
+    for (struct sf_chan *sess = c->chans; sess; sess = sess->next)
+        log_end(sess, why);
 }
 
-static void free_chan(struct sf_conn *k, struct sf_chan *c)
+static void free_chan(struct sf_conn *c, struct sf_chan *sess)
 {
-    for (struct sf_chan **pp = &k->chans; *pp; pp = &(*pp)->next)
-        if (*pp == c) {
-            *pp = c->next;
+    for (struct sf_chan **pp = &c->chans; *pp; pp = &(*pp)->next)
+        if (*pp == sess) {
+            *pp = sess->next;
             break;
         }
-    k->n_chans--;
-    log_end(c, "client-closed");
-    sf_fwd_session_ended(k, c);
-    ssh_remove_channel_callbacks(c->ch, &c->cb);
-    ssh_channel_free(c->ch);
-    close_fd(&c->in_fd);
-    close_fd(&c->out_fd);
-    close_fd(&c->err_fd);
-    close_fd(&c->master);
-    envfile_vars_free(&c->env);
-    drop_unsent(c, 0);
-    drop_unsent(c, 1);
-    free(c->inbuf);
-    free(c);
+    c->n_chans--;
+    log_end(sess, "client-closed");
+    sf_fwd_session_ended(c, sess);
+    ssh_remove_channel_callbacks(sess->ch, &sess->cb);
+    ssh_channel_free(sess->ch);
+    close_fd(&sess->in_fd);
+    close_fd(&sess->out_fd);
+    close_fd(&sess->err_fd);
+    close_fd(&sess->master);
+    envfile_vars_free(&sess->env);
+    drop_unsent(sess, 0);
+    drop_unsent(sess, 1);
+    free(sess->inbuf);
+    free(sess);
 }
 
-static void tend(struct sf_conn *k, struct sf_chan *c)
+static void tend(struct sf_conn *c, struct sf_chan *sess)
 {
-    if (c->remote_closed) {
-        close_fd(&c->in_fd);
-        close_fd(&c->out_fd);
-        close_fd(&c->err_fd);
-        drop_unsent(c, 0);
-        drop_unsent(c, 1);
+    if (sess->remote_closed) {
+        close_fd(&sess->in_fd);
+        close_fd(&sess->out_fd);
+        close_fd(&sess->err_fd);
+        drop_unsent(sess, 0);
+        drop_unsent(sess, 1);
     }
     for (int i = 0; i < 2; i++)
-        if (c->unsent[i].len && flush_unsent(c, i) < 0 && i == 0)
-            close_fd(&c->out_fd);
+        if (sess->unsent[i].len && flush_unsent(sess, i) < 0 && i == 0)
+            close_fd(&sess->out_fd);
     /* On a pty, EOF is the terminal's business (^D), not a close. */
-    if (c->client_eof && !c->is_pty && c->in_fd >= 0 && c->in_off == c->in_len &&
-        c->pending == 0)
-        close_fd(&c->in_fd);
-    if (c->is_pty && c->exited)
-        drain_pty(c);
-    if (c->started && c->exited && c->out_fd < 0 && c->err_fd < 0 && !c->unsent[0].len &&
-        !c->unsent[1].len && !c->close_sent) {
-        close_fd(&c->in_fd);
-        if (!c->remote_closed)
-            send_exit(c);
-        c->close_sent = 1;
+    if (sess->client_eof && !sess->is_pty && sess->in_fd >= 0 && sess->in_off == sess->in_len &&
+        sess->pending == 0)
+        close_fd(&sess->in_fd);
+    if (sess->is_pty && sess->exited)
+        drain_pty(sess);
+    if (sess->started && sess->exited && sess->out_fd < 0 && sess->err_fd < 0 && !sess->unsent[0].len &&
+        !sess->unsent[1].len && !sess->close_sent) {
+        close_fd(&sess->in_fd);
+        if (!sess->remote_closed)
+            send_exit(sess);
+        sess->close_sent = 1;
         /* The program is gone: its display goes now, as with sshd, not when
          * (or if) the client answers our close. */
-        if (c->display[0])
-            sf_fwd_x11_release(k, c);
-        c->display[0] = '\0';
+        if (sess->display[0])
+            sf_fwd_x11_release(c, sess);
+        sess->display[0] = '\0';
     }
-    if (c->remote_closed && (c->close_sent || !c->started))
-        free_chan(k, c);
+    if (sess->remote_closed && (sess->close_sent || !sess->started))
+        free_chan(c, sess);
 }
 
-void sf_session_housekeeping(struct sf_conn *k)
+void sf_session_housekeeping(struct sf_conn *c)
 {
     struct sf_chan *next;
-    for (struct sf_chan *c = k->chans; c; c = next) {
-        next = c->next;
-        tend(k, c);
+    for (struct sf_chan *sess = c->chans; sess; sess = next) {
+        next = sess->next;
+        tend(c, sess);
     }
 }
 
-void sf_session_hangup_all(struct sf_conn *k)
+void sf_session_hangup_all(struct sf_conn *c)
 {
-    for (struct sf_chan *c = k->chans; c; c = c->next)
-        if (c->started && !c->exited) {
-            kill(-c->pid, SIGHUP);
-            kill(-c->pid, SIGCONT);
+    for (struct sf_chan *sess = c->chans; sess; sess = sess->next)
+        if (sess->started && !sess->exited) {
+            kill(-sess->pid, SIGHUP);
+            kill(-sess->pid, SIGCONT);
         }
 }
 
 ssh_channel sf_session_open(ssh_session session, void *userdata)
 {
-    struct sf_conn *k = userdata;
-    if (!k->authenticated)
+    struct sf_conn *c = userdata;
+    if (!c->authenticated)
         return NULL;
-    if (k->n_chans >= k->cfg->max_sessions) {
-        sf_conn_refused(k, SF_WARN, "session refused: already %u sessions (max-sessions)",
-                        k->n_chans);
+    if (c->n_chans >= c->cfg->max_sessions) {
+        sf_conn_refused(c, SF_WARN, "session refused: already %u sessions (max-sessions)",
+                        c->n_chans);
         return NULL;
     }
-    struct sf_chan *c = calloc(1, sizeof *c);
-    if (!c)
+    struct sf_chan *sess = calloc(1, sizeof *sess);
+    if (!sess)
         return NULL;
-    c->ch = ssh_channel_new(session);
-    if (!c->ch) {
-        free(c);
+    sess->ch = ssh_channel_new(session);
+    if (!sess->ch) {
+        free(sess);
         return NULL;
     }
     static unsigned sessions;
-    c->conn = k;
-    c->id = ++sessions;
-    clock_gettime(CLOCK_MONOTONIC, &c->opened);
-    c->in_fd = c->out_fd = c->err_fd = c->master = -1;
-    c->cb = (struct ssh_channel_callbacks_struct){
-        .userdata = c,
+    sess->conn = c;
+    sess->id = ++sessions;
+    clock_gettime(CLOCK_MONOTONIC, &sess->opened);
+    sess->in_fd = sess->out_fd = sess->err_fd = sess->master = -1;
+    sess->cb = (struct ssh_channel_callbacks_struct){
+        .userdata = sess,
         .channel_data_function = on_data,
         .channel_eof_function = on_eof,
         .channel_close_function = on_close,
@@ -1079,13 +1079,13 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
         .channel_env_request_function = on_env,
         .channel_subsystem_request_function = on_subsystem,
     };
-    if (!k->cfg->no_agent_forwarding && !k->opts.no_agent_forwarding)
-        c->cb.channel_auth_agent_req_function = on_agent_req;
+    if (!c->cfg->no_agent_forwarding && !c->opts.no_agent_forwarding)
+        sess->cb.channel_auth_agent_req_function = on_agent_req;
 
-    ssh_callbacks_init(&c->cb);
-    ssh_set_channel_callbacks(c->ch, &c->cb);
-    c->next = k->chans;
-    k->chans = c;
-    k->n_chans++;
-    return c->ch;
+    ssh_callbacks_init(&sess->cb);
+    ssh_set_channel_callbacks(sess->ch, &sess->cb);
+    sess->next = c->chans;
+    c->chans = sess;
+    c->n_chans++;
+    return sess->ch;
 }
