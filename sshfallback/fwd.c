@@ -1,5 +1,6 @@
 /* Forwarding: -L and -D (direct-tcpip), -R (tcpip-forward), unix sockets
- * both ways (direct-streamlocal, streamlocal-forward), -A (agent) and -X (x11). Every forwarded connection is a "bridge" between a socket and a
+ * both ways (direct-streamlocal, streamlocal-forward), -A (agent) and -X
+ * (x11). Every forwarded connection is a "bridge" between a socket and a
  * channel, pumped by the connection's one poll loop with flow control both
  * ways: the socket is read only while the client's window has room, and
  * channel data the socket cannot take yet stays in libssh (which then stops
