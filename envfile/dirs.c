@@ -111,6 +111,32 @@ int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen)
     return fd < 0 ? -1 : walk(fd, dir, mode, 0, bad, badlen);
 }
 
+/* ---- replacing a file whole ---- */
+
+int envfile_replace_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode)
+{
+    char tmp[NAME_MAX + 1];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", name, (int)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    errno = 0;
+    int err = write(fd, data, len) == (ssize_t)len ? 0 : errno ? errno : EIO;
+    if (close(fd) < 0 && !err)
+        err = errno;
+    if (!err && renameat(dirfd, tmp, dirfd, name) < 0)
+        err = errno;
+    if (err) {
+        unlinkat(dirfd, tmp, 0);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the runtime folder: where keys and state go when nothing
  * persistent can be written ---- */
 

@@ -138,6 +138,11 @@ int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, str
  * made below it, and BAD (may be NULL) gets the path up to it. An O_PATH
  * descriptor of DIR (for the *at calls), or -1 with errno. */
 int envfile_open_dirs(const char *dir, mode_t mode, char *bad, size_t badlen);
+/* NAME in folder DIRFD (envfile_open_dirs's descriptor) replaced by DATA
+ * whole: a temporary file of mode MODE next to it, then renameat(2), so a
+ * reader sees the old text or the new, never a part. No fsync: for files
+ * that describe this boot (/run). 0, or -1 with errno, nothing left over. */
+int envfile_replace_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode);
 /* The next component of *PATH (slashes skipped) into NAME (NAME_MAX + 1
  * bytes), *PATH moved past it: 1, 0 at the end, -1 (ENAMETOOLONG). */
 int envfile_path_next(const char **path, char *name);

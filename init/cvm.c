@@ -128,45 +128,6 @@ int cvm_render_unit(const struct config *c, const char *envinit, char *buf, size
     return u.failed ? -1 : (int)u.used;
 }
 
-static int mkdir_p(const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int write_atomic(const char *path, const char *text, size_t len)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    errno = 0;
-    bool ok = write(fd, text, len) == (ssize_t)len;
-    int err = ok ? 0 : errno ? errno : EIO;
-    if (close(fd) < 0 && ok)
-        ok = false, err = errno;
-    if (ok && rename(tmp, path) < 0)
-        ok = false, err = errno;
-    if (!ok) {
-        unlink(tmp);
-        errno = err;
-        return -1;
-    }
-    return 0;
-}
-
 static int link_atomic(const char *target, const char *path)
 {
     char tmp[4200];
@@ -200,14 +161,21 @@ int cvm_write_units(const char *root, const struct config *c, const char *envini
     snprintf(unit, sizeof unit, "%s/%s", dir, CVM_UNIT_NAME);
     snprintf(link, sizeof link, "%s/%s", wants, CVM_UNIT_NAME);
     const char *failed = NULL;
-    if (mkdir_p(wants) < 0)
+    int wfd = envfile_open_dirs(wants, 0755, NULL, 0), dfd = -1;
+    if (wfd < 0)
         failed = wants;
-    else if (write_atomic(unit, text, (size_t)len) < 0)
+    else if ((dfd = envfile_open_dirs(dir, 0755, NULL, 0)) < 0)
+        failed = dir;
+    else if (envfile_replace_at(dfd, CVM_UNIT_NAME, text, (size_t)len, 0644) < 0)
         failed = unit;
     else if (link_atomic("../" CVM_UNIT_NAME, link) < 0)
         failed = link;
+    int err = errno;
+    if (wfd >= 0)
+        close(wfd);
+    if (dfd >= 0)
+        close(dfd);
     if (failed) {
-        int err = errno;
         log_error("CVM mode: cannot write %s: %s; systemd will not start the fallback%s", failed, strerror(err),
                   err == EROFS ? " (a read-only root needs a tmpfs at /run, which systemd needs too)" : "");
         return -1;

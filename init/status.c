@@ -146,35 +146,23 @@ static int open_parent(const char *path, const char **base)
     return fd;
 }
 
-/* Temp file next to PATH, then rename(2): a reader sees the old status or
- * the new one, never half of one. No fsync: the file lives in /run (tmpfs)
- * and only describes this boot. */
+/* Replaced whole (envfile_replace_at): a reader sees the old status or the
+ * new one, never half of one. */
 int status_write(const char *path, const struct ssh_status *s)
 {
-    char text[STATUS_FILE_MAX], tmp[CONFIG_PATH_LEN + 24];
+    char text[STATUS_FILE_MAX];
     const char *base = path;
     int len = status_render(s, text, sizeof text);
-    int err = len < 0 ? ENAMETOOLONG : 0;
-    int dfd = err ? -1 : open_parent(path, &base);
-    if (!err && dfd < 0)
-        err = errno;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", base, (int)getpid());
-    int fd = err ? -1 : openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (!err && fd < 0)
-        err = errno;
-    if (fd >= 0) {
-        errno = 0;
-        if (write(fd, text, (size_t)len) != len)
-            err = errno ? errno : EIO;
-        if (close(fd) < 0 && !err)
-            err = errno;
-        if (!err && renameat(dfd, tmp, dfd, base) < 0)
-            err = errno;
-        if (err)
-            unlinkat(dfd, tmp, 0);
+    if (len < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
     }
-    if (dfd >= 0)
-        close(dfd);
+    int dfd = open_parent(path, &base);
+    if (dfd < 0)
+        return -1;
+    int rc = envfile_replace_at(dfd, base, text, (size_t)len, 0644);
+    int err = errno;
+    close(dfd);
     errno = err;
-    return err ? -1 : 0;
+    return rc;
 }
