@@ -26,6 +26,48 @@ T_CLEANUP=()
 t_cleanup() { local c; for c in "${T_CLEANUP[@]}"; do eval "$c" || true; done; rm -rf "$WORK"; }
 at_exit() { T_CLEANUP=("$*" "${T_CLEANUP[@]}"); }
 
+# t_unshare FLAG...: after need_root, runs the calling script again, once,
+# in new namespaces (unshare FLAG..., e.g. --mount --net), where its
+# mounts, listeners and processes stay its own. In a new network
+# namespace only loopback exists, brought up here. The first run's WORK
+# goes (the exec skips its EXIT trap); the second run makes its own.
+t_unshare() {
+  if [ -z "${T_IN_NS:-}" ]; then
+    rm -rf "$WORK"
+    T_IN_NS=1 exec unshare "$@" -- bash "$0"
+  fi
+  case " $* " in *" --net "* | *" -n "*) ip link set lo up ;; esac
+}
+
+# t_listening PORT: something listens on TCP PORT in this network namespace.
+t_listening() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6
+}
+
+# t_pid1_bg LOG CMD...: CMD (envinit, maybe through env or a wrapper that
+# execs it) as PID 1 of a new PID namespace with its own /proc, in the
+# background, output to LOG. NSPID: the unshare process; EPID: envinit's
+# pid as seen from here.
+t_pid1_bg() {
+  local log=$1; shift
+  unshare --pid --fork --mount-proc "$@" >"$log" 2>&1 &
+  NSPID=$!
+  EPID=
+  wait_until 5 eval 'EPID=$(pgrep -P $NSPID -x envinit)' || { echo "envinit did not start"; cat "$log"; return 1; }
+}
+
+# t_freeport: a TCP port free on 127.0.0.1 now.
+t_freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# t_gone PID: the process has exited (or is a zombie).
+t_gone() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
+# t_proc_field PID FIELD: a field of /proc/PID/status (Uid, Groups, CapEff...).
+t_proc_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "/proc/$1/status"; }
+# t_now_ms: the wall clock in milliseconds, for measured durations.
+t_now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
 pass() { echo "PASS: $SUITE/$1"; }
 fail() { echo "FAIL: $SUITE/$1: ${2:-}"; }
 # expect NAME CMD...: the case passes when CMD succeeds.

@@ -11,14 +11,8 @@ export ENVINIT_CONFIG=/dev/null
 # ns CMD...: runs CMD as PID 1 of a new PID namespace (with its own /proc).
 ns() { unshare --pid --fork --mount-proc "$@"; }
 
-# Starts envinit as PID 1 in the background; sets NSPID (the unshare
-# process) and EPID (envinit's pid as seen from here).
-start_bg() {
-  unshare --pid --fork --mount-proc "$ENVINIT" "$@" >"$WORK/bg.log" 2>&1 &
-  NSPID=$!
-  EPID=
-  wait_until 5 eval 'EPID=$(pgrep -P $NSPID -x envinit)' || { echo "envinit did not start"; return 1; }
-}
+# start_bg ARGS...: envinit ARGS as PID 1 in the background (t_pid1_bg).
+start_bg() { t_pid1_bg "$WORK/bg.log" "$ENVINIT" "$@"; }
 # Waits (at most 20 s) for the background envinit and sets RC.
 wait_bg() {
   if ! wait_until 20 eval '! kill -0 $NSPID 2>/dev/null'; then

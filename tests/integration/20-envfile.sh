@@ -6,11 +6,9 @@
 # Contents, owner and modes, merge with the user's lines, symlink attacks,
 # a full tmpfs, a read-only home, ssh = off, /etc/environment handling.
 #
-if [ -z "${ENVFILE_IN_NS:-}" ]; then
-  exec unshare --mount --uts --propagation private env ENVFILE_IN_NS=1 bash "$0" "$@"
-fi
 . "$(dirname "$0")/../lib.sh"
 need_root
+t_unshare --mount --uts
 require unshare mount sha256sum stat ssh-keygen
 RUN=$ENVINIT
 [ -x "$RUN" ] || { fail build "$RUN is not built (make)"; exit 1; }

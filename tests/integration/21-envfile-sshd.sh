@@ -3,18 +3,15 @@
 # network namespace on 127.0.0.1:22 accepts the key envinit injected into
 # ~/.ssh/authorized_keys, refuses a key it did not, keeps accepting the
 # user's own key, and `ssh ... env` shows the block's variables.
-if [ -z "${ENVFILE_IN_NS:-}" ]; then
-  exec unshare --mount --uts --net --propagation private env ENVFILE_IN_NS=1 bash "$0" "$@"
-fi
 . "$(dirname "$0")/../lib.sh"
 need_root
+t_unshare --mount --uts --net
 require unshare mount ip ssh ssh-keygen /usr/sbin/sshd
 RUN=$ENVINIT
 [ -x "$RUN" ] || { fail build "$RUN is not built (make)"; exit 1; }
 export ENVINIT_CONFIG=/dev/null ENVINIT_SSH=external ENVINIT_STATUS_FILE=$WORK/status
 unset LANG LC_ALL ENVINIT_USER ENVINIT_AUTHORIZED_KEYS ENVINIT_AUTHORIZED_KEYS_FILE
 
-ip link set lo up
 mkdir -p "$WORK/ov" && mount -t tmpfs tmpfs "$WORK/ov" && mkdir "$WORK/ov/u" "$WORK/ov/w"
 at_exit umount -l "$WORK/ov"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$WORK/ov/u,workdir=$WORK/ov/w" /etc

@@ -3,14 +3,10 @@
 # calling script once in private mount and network namespaces; envinit then
 # runs as PID 1 of its own PID namespace below that. Every connection goes
 # to 127.0.0.1 or ::1 of that network namespace.
-if [ -z "${SSH_T_IN_NS:-}" ]; then
-  export SSH_T_IN_NS=1
-  exec unshare --mount --net -- bash "$0" "$@"
-fi
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip unshare nsenter socat
-ip link set lo up
 
 export ENVINIT_CONFIG=/dev/null
 FALLBACK=$SRC/envinit-sshd
@@ -44,10 +40,7 @@ WRAP=()
 start_envinit() {
   LOG=$WORK/envinit.log
   : >"$LOG"
-  env "$@" unshare --pid --fork --mount-proc "${WRAP[@]}" "$ENVINIT" >"$LOG" 2>&1 &
-  NSPID=$!
-  EPID=
-  wait_until 5 eval 'EPID=$(pgrep -P $NSPID -x envinit)' || { echo "envinit did not start"; cat "$LOG"; return 1; }
+  t_pid1_bg "$LOG" env "$@" "${WRAP[@]}" "$ENVINIT" || return 1
   at_exit "kill -KILL $NSPID 2>/dev/null"
 }
 stop_envinit() {
@@ -60,13 +53,7 @@ stop_envinit() {
 # in_ns CMD...: runs CMD in envinit's PID and mount namespaces (its pids, its /proc).
 in_ns() { nsenter -t "$EPID" -p -m -- "$@"; }
 
-# listening PORT: true when a socket LISTENs on PORT in this network namespace.
-listening() {
-  local hex
-  hex=$(printf '%04X' "$1")
-  awk -v p=":$hex" 'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' \
-    /proc/net/tcp /proc/net/tcp6
-}
+# any_listener: some socket LISTENs in this network namespace.
 any_listener() { awk 'NR > 1 && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp /proc/net/tcp6; }
 
 # status_field NAME: a field of the status file.
@@ -79,5 +66,4 @@ ssh_as() {
     -o UserKnownHostsFile=/dev/null -o LogLevel=error -o ConnectTimeout=5 -p "$port" "$T_USER@127.0.0.1" "$@" </dev/null
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 has_fallback() { [ -x "$FALLBACK" ]; }

@@ -10,7 +10,7 @@ ssh_t_setup
 
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVTEST_MARK=hello-from-envinit ENVINIT_LOG_LEVEL=info \
   SSH_AUTH_SOCK=/tmp/runtime-agent.sock || exit 1
-if wait_until 10 listening 22; then pass openssh-listens-on-22; else fail openssh-listens-on-22 "$(tail -5 "$LOG")"; fi
+if wait_until 10 t_listening 22; then pass openssh-listens-on-22; else fail openssh-listens-on-22 "$(tail -5 "$LOG")"; fi
 expect started-openssh-logged grep -q 'starting OpenSSH (/usr/sbin/sshd) on port 22' "$LOG"
 expect_eq status-kind openssh "$(status_field kind)"
 expect_eq status-port 22 "$(status_field port)"
@@ -39,11 +39,11 @@ case "$st" in *"OpenSSH sshd"*"restarts:    0"*) pass status-command-text ;; *) 
 # --- sshd SIGKILLed: restarted with the first backoff step ---
 old=$(status_field pid)
 case "$old" in ''|0|*[!0-9]*) fail sshd-pid-known "status pid '$old'"; stop_envinit; exit 1 ;; esac
-t0=$(now_ms)
+t0=$(t_now_ms)
 in_ns kill -KILL "$old"
-back() { p=$(status_field pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old" ] && listening 22; }
+back() { p=$(status_field pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old" ] && t_listening 22; }
 if wait_until 5 back; then
-  took=$(($(now_ms) - t0))
+  took=$(($(t_now_ms) - t0))
   if [ "$took" -lt 1000 ]; then pass sshd-back-within-1s; else fail sshd-back-within-1s "took $took ms"; fi
 else
   fail sshd-back-within-1s "not back after 5 s: $(tail -3 "$LOG")"
@@ -64,4 +64,4 @@ case "$rc $out" in "2 "*"only --json"*) pass status-unknown-word-refused ;; *) f
 # --- shutdown: sshd is stopped with envinit ---
 stop_envinit
 expect_eq clean-exit 0 "$RC"
-if listening 22; then fail nothing-left-on-22 "port 22 still listening"; else pass nothing-left-on-22; fi
+if t_listening 22; then fail nothing-left-on-22 "port 22 still listening"; else pass nothing-left-on-22; fi

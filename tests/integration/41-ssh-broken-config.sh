@@ -15,7 +15,7 @@ expect switch-logged wait_until 15 grep -q 'sshd exited within 1000 ms of its st
 expect_eq five-fast-exits 5 "$(grep -c 'sshd: exited with status 255 after' "$LOG")"
 
 if has_fallback; then
-  fb_up() { [ "$(status_field kind)" = fallback ] && [ "$(status_field state)" = running ] && listening 22; }
+  fb_up() { [ "$(status_field kind)" = fallback ] && [ "$(status_field state)" = running ] && t_listening 22; }
   if wait_until 10 fb_up; then pass fallback-listens-on-22; else fail fallback-listens-on-22 "$(tail -5 "$LOG")"; fi
   expect_eq login-through-fallback "$T_USER" "$(ssh_as 22 id -un 2>&1)"
   st=$(in_ns "$ENVINIT" status 2>&1); rc=$?

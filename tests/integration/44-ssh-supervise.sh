@@ -12,13 +12,13 @@ chmod 700 "$T_HOME/.ssh"
 LOG=$WORK/supervise.log
 
 # --- nothing comes: the fallback takes the port (same process, exec) ---
-t0=$(now_ms)
+t0=$(t_now_ms)
 ENVINIT_SSH_WAIT=0.5 "$ENVINIT" ssh-supervise 2>"$LOG" &
 SPID=$!
 at_exit "kill $SPID 2>/dev/null"
 if has_fallback; then
-  if wait_until 10 listening 22; then pass none-comes-fallback-on-22; else fail none-comes-fallback-on-22 "$(cat "$LOG")"; fi
-  took=$(($(now_ms) - t0))
+  if wait_until 10 t_listening 22; then pass none-comes-fallback-on-22; else fail none-comes-fallback-on-22 "$(cat "$LOG")"; fi
+  took=$(($(t_now_ms) - t0))
   if [ "$took" -ge 500 ]; then pass waited-ssh-wait; else fail waited-ssh-wait "listening after $took ms"; fi
   expect_eq fallback-status "fallback running $SPID" "$(status_field kind) $(status_field state) $(status_field pid)"
   expect_eq fallback-login "$T_USER" "$(ssh_as 22 id -un 2>&1)"
@@ -32,7 +32,7 @@ else
 fi
 
 # --- sshd starts listening during the wait: left alone, exit 0 at once ---
-t0=$(now_ms)
+t0=$(t_now_ms)
 ENVINIT_SSH_WAIT=10 "$ENVINIT" ssh-supervise 2>"$LOG" &
 SPID=$!
 sleep 0.3
@@ -41,20 +41,20 @@ DPID=$!
 at_exit "kill $DPID 2>/dev/null"
 wait "$SPID"
 rc=$?
-took=$(($(now_ms) - t0))
+took=$(($(t_now_ms) - t0))
 expect_eq sshd-arrives-exit-0 0 "$rc"
 if [ "$took" -lt 5000 ]; then pass sshd-arrives-no-full-wait; else fail sshd-arrives-no-full-wait "took $took ms"; fi
 expect_eq sshd-arrives-status "served external" "$(status_field kind) $(status_field state)"
 "$ENVINIT" status >/dev/null 2>&1
 expect_eq sshd-arrives-status-command 0 "$?"
 kill "$DPID"; wait "$DPID" 2>/dev/null
-wait_until 5 eval '! listening 22'
+wait_until 5 eval '! t_listening 22'
 
 # --- ssh = openssh forbids the fallback: an error, exit 3 (no restart) ---
 ENVINIT_SSH=openssh ENVINIT_SSH_WAIT=0.2 "$ENVINIT" ssh-supervise 2>"$LOG"
 expect_eq openssh-forced-exit-3 3 "$?"
 expect openssh-forced-logged grep -q 'ssh = openssh forbids the fallback' "$LOG"
-if listening 22; then fail openssh-forced-nothing-started "22 listens"; else pass openssh-forced-nothing-started; fi
+if t_listening 22; then fail openssh-forced-nothing-started "22 listens"; else pass openssh-forced-nothing-started; fi
 
 # --- ssh = off: nothing to do ---
 ENVINIT_SSH=off "$ENVINIT" ssh-supervise 2>"$LOG"

@@ -16,7 +16,7 @@ start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info ENVINIT_ST
 STATUS=$T_HOME/status
 expect skip-openssh-logged wait_until 5 grep -q 'OpenSSH needs root' "$LOG"
 if has_fallback; then
-  if wait_until 10 listening 2222; then pass fallback-on-2222; else fail fallback-on-2222 "$(tail -3 "$LOG")"; fi
+  if wait_until 10 t_listening 2222; then pass fallback-on-2222; else fail fallback-on-2222 "$(tail -3 "$LOG")"; fi
   pid=$(status_field pid)
   expect_eq fallback-runs-as-user "$T_UID" "$(in_ns stat -c %u "/proc/$pid" 2>&1)"
   expect_eq login-on-2222 "$T_USER" "$(ssh_as 2222 id -un 2>&1)"
@@ -61,6 +61,6 @@ print(d["kind"], d["up"], d["port"], d["last_exit"])' 2>&1)
 else
   expect none-available-logged grep -q 'no SSH server available' "$LOG"
 fi
-if listening 22; then fail nothing-on-22 "22 listens"; else pass nothing-on-22; fi
+if t_listening 22; then fail nothing-on-22 "22 listens"; else pass nothing-on-22; fi
 stop_envinit
 expect_eq clean-exit 0 "$RC"

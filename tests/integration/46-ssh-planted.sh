@@ -26,7 +26,7 @@ hide() { : >"$WORK/empty"; chmod 644 "$WORK/empty"; mount --bind "$WORK/empty" "
 plant sshd
 hide /usr/sbin/sshd
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info PATH="$USER_PATH" || exit 1
-fb_up() { [ "$(status_field kind)" = fallback ] && [ "$(status_field state)" = running ] && listening 22; }
+fb_up() { [ "$(status_field kind)" = fallback ] && [ "$(status_field state)" = running ] && t_listening 22; }
 if wait_until 10 fb_up; then pass fallback-serves; else fail fallback-serves "$(tail -5 "$LOG")"; fi
 if [ -e "$MARK" ]; then fail planted-sshd-not-run "it ran: $(cat "$MARK")"; else pass planted-sshd-not-run; fi
 if grep -q "$BIN/sshd: skipped: .*uid $T_UID (not root's); root runs nothing the user can replace" "$LOG"; then
@@ -55,6 +55,6 @@ mount --bind "$WORK/etc-ssh" /etc/ssh
 hide /usr/bin/ssh-keygen
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_LOG_LEVEL=info PATH="$USER_PATH" || exit 1
 expect keygen-skip-logged wait_until 10 grep -q "$BIN/ssh-keygen: skipped: .*uid $T_UID (not root's)" "$LOG"
-wait_until 10 listening 22
+wait_until 10 t_listening 22
 if [ -e "$MARK" ]; then fail planted-keygen-not-run "it ran: $(cat "$MARK")"; else pass planted-keygen-not-run; fi
 stop_envinit

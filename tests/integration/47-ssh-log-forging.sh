@@ -10,7 +10,7 @@ has_fallback || { fail requires-envinit-sshd "$FALLBACK missing (run make)"; exi
 ssh_t_setup
 
 start_envinit ENVINIT_AUTHORIZED_KEYS="$T_KEY" ENVINIT_SSH=fallback ENVINIT_LOG_LEVEL=info || exit 1
-wait_until 10 listening 22 || { fail fallback-listens "$(tail -5 "$LOG")"; stop_envinit; exit 1; }
+wait_until 10 t_listening 22 || { fail fallback-listens "$(tail -5 "$LOG")"; stop_envinit; exit 1; }
 
 # try_user NAME: a public key attempt as NAME (refused); prints the client's source port.
 try_user() {

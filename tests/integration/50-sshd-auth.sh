@@ -1,12 +1,11 @@
 #!/bin/bash
 # envinit-sshd: host key, privileges and public key authentication, with the
 # real OpenSSH client on loopback in a private network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip unshare
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 sf_start --login-grace-time 2

@@ -1,20 +1,8 @@
 # shellcheck shell=bash
 # Helpers for the envinit-sshd integration tests (tests/integration/5?-*.sh)
 # and bench/ssh.sh. Sourced after tests/lib.sh. Everything runs inside a
-# private network namespace (sf_enter_netns re-executes the script in one),
+# private network namespace (the script calls t_unshare --mount --net),
 # and every connection goes to 127.0.0.1 only.
-
-# sf_enter_netns "$@": re-runs the calling script under `unshare -mn` once.
-sf_enter_netns() {
-  if [ -z "${SF_IN_NS:-}" ]; then
-    export SF_IN_NS=1
-    # lib.sh made this run's WORK already; the script starts over in the
-    # namespace with a new one, and exec skips the EXIT trap.
-    rm -rf "$WORK"
-    exec unshare -mn -- bash "$0" "$@"
-  fi
-  ip link set lo up
-}
 
 SF_BIN=${SF_BIN:-$SRC/envinit-sshd}
 SF_PORT=${SF_PORT:-2222}

@@ -1,12 +1,11 @@
 #!/bin/bash
 # envinit-sshd sessions: exit codes and signals, stdout/stderr apart, bulk
 # data both ways, pty size/TERM/resize, environment, login shell.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip sha256sum /usr/bin/python3
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 sf_start --accept-env 'MY_*' --keepalive 1

@@ -1,12 +1,11 @@
 #!/bin/bash
 # envinit-sshd under load and loss: 100 connections at once, clients that
 # vanish mid-transfer, a flood of idle unauthenticated connections.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip pgrep
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 sf_start --login-grace-time 5

@@ -3,14 +3,13 @@
 # --host-key-algorithms) in OpenSSH's syntax, and host keys of the types
 # they enable, with OpenSSH's client, ssh-keyscan and ssh-audit, on
 # loopback in a private network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ssh-keyscan ssh-audit setpriv ip java
 JSCH_JAR=/usr/share/java/jsch.jar
 [ -r "$JSCH_JAR" ] || { fail jsch "$JSCH_JAR missing (Debian's libjsch-java)"; exit 1; }
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 

@@ -2,12 +2,11 @@
 # envinit-sshd's algorithms judged by Debian's ssh-audit, next to Debian's
 # OpenSSH sshd with its defaults (all three default host key types), both
 # on loopback in a private network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh-audit ssh-keygen ip /usr/sbin/sshd curl
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 # The user in this namespace's /etc/passwd too: the image's scp asks NSS.

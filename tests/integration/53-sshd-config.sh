@@ -4,12 +4,11 @@
 # force, the command line wins over the file, and a keyword the server does
 # not implement, or a Match block, stops the start naming it. Loopback in a
 # private network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen sftp ip
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 ns_user "$SF_USER" $SF_UID "$SF_HOME"

@@ -2,12 +2,11 @@
 # The bundle runs in any image: a root file system holding only
 # busybox-static, /etc/passwd and dist/envinit; envinit-sshd is started the
 # way envinit starts it (through the bundled loader), and a real ssh logs in.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip chroot /bin/busybox
-ip link set lo up
 B=$SRC/dist/envinit
 [ -x "$B/bin/envinit-sshd" ] && [ -x "$B/lib/ld-linux-x86-64.so.2" ] || { fail bundle "$B missing (make bundle)"; exit 1; }
 file /bin/busybox | grep -q 'statically linked' || { fail busybox-static "/bin/busybox is not static"; exit 1; }

@@ -3,13 +3,12 @@
 # heavy testing), -L/-D/-R forwarding of ports and unix sockets, -A, -X, motd,
 # and every restriction refused when the key or a switch says so. Real OpenSSH clients only, all on
 # 127.0.0.1 of a private network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ssh-agent ssh-add sftp scp ip sha256sum socat curl setpriv /usr/bin/python3 \
   Xvfb xdpyinfo xauth
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
 # the user in this mount namespace's /etc/passwd too (the image's own tools,
@@ -19,8 +18,7 @@ sf_setup
 [ -d /tmp/.X11-unix ] || { mkdir -m 1777 /tmp/.X11-unix && at_exit "rmdir /tmp/.X11-unix 2>/dev/null"; }
 mount -t tmpfs -o mode=1777 tmpfs /tmp/.X11-unix && at_exit "umount /tmp/.X11-unix"
 sf_start
-# listening PORT: a TCP socket LISTENs on PORT in this namespace
-listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q LISTEN; }
+
 # bg_ssh OUT.err SSH-OPTIONS...: an ssh -N client in the background, BG its
 # own pid (so kill reaches ssh itself), killed at exit.
 bg_ssh() {
@@ -33,13 +31,11 @@ bg_ssh() {
 }
 # stop_bg PID: ends a background client (OpenSSH 9.2's client can miss a
 # SIGTERM that lands while it handles a channel: then again, then KILL).
-gone() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
 stop_bg() {
   kill "$1" 2>/dev/null
-  wait_until 3 gone "$1" || { kill "$1" 2>/dev/null; wait_until 2 gone "$1" || kill -9 "$1" 2>/dev/null; }
+  wait_until 3 t_gone "$1" || { kill "$1" 2>/dev/null; wait_until 2 t_gone "$1" || kill -9 "$1" 2>/dev/null; }
   wait "$1" 2>/dev/null
 }
-freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # forward_refused NAME SSH-OPTIONS...: the forward fails (ExitOnForwardFailure)
 forward_refused() {
@@ -50,9 +46,9 @@ forward_refused() {
   case "$out" in *FORWARD-OK*) fail "$n" "forward allowed: $out" ;; *"forwarding failed"*) pass "$n" ;; *) fail "$n" "$out" ;; esac
 }
 l_refused() { # NAME: a -L connection gets no data through
-  local n=$1 p; p=$(freeport)
+  local n=$1 p; p=$(t_freeport)
   bg_ssh "$WORK/lr.err" -L "$p:127.0.0.1:$ECHO_PORT"
-  wait_until 10 listening "$p"
+  wait_until 10 t_listening "$p"
   got=$(echo ping | timeout 10 socat - TCP:127.0.0.1:$p 2>/dev/null)
   stop_bg $BG
   [ "$got" != ping ] && pass "$n" || fail "$n" "data went through"
@@ -89,16 +85,16 @@ sf_keys "$(sf_pub good)"
 rm -f "$WORK/got1" "$WORK/got2" "$SF_HOME/up1" "$SF_HOME/up2"
 
 # ---- -L to a TCP echo server: 32 MiB both ways, checksummed ----
-ECHO_PORT=$(freeport)
+ECHO_PORT=$(t_freeport)
 socat TCP-LISTEN:$ECHO_PORT,bind=127.0.0.1,reuseaddr,fork EXEC:cat &
 at_exit "kill $! 2>/dev/null"
-wait_until 5 listening "$ECHO_PORT"
+wait_until 5 t_listening "$ECHO_PORT"
 head -c $((32 << 20)) /dev/urandom >"$WORK/blob"
 want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
-LPORT=$(freeport)
+LPORT=$(t_freeport)
 bg_ssh "$WORK/L.err" -o ExitOnForwardFailure=yes -L "$LPORT:127.0.0.1:$ECHO_PORT"
 LPID=$BG
-if wait_until 10 listening "$LPORT"; then
+if wait_until 10 t_listening "$LPORT"; then
   got=$(socat -b262144 -T 30 - TCP:127.0.0.1:$LPORT,shut-down <"$WORK/blob" | sha256sum | cut -d' ' -f1)
   expect_eq L-echo-32MiB-checksum "$want" "$got"
   # several at once, each its own channel
@@ -108,10 +104,10 @@ if wait_until 10 listening "$LPORT"; then
   wait_until 30 bash -c "[ \$(cat $WORK/par.* 2>/dev/null | sort -u | wc -l) = 1 ] && [ \$(cat $WORK/par.* | wc -l) = 4 ]"
   expect_eq L-parallel-4 "$(head -c 1000000 "$WORK/blob" | sha256sum)" "$(sort -u "$WORK"/par.* | tr -d '\n')"
   # a refused connect closes the channel (the client sees EOF)
-  DEAD=$(freeport)
+  DEAD=$(t_freeport)
   bg_ssh /dev/null -L "$((LPORT + 1)):127.0.0.1:$DEAD"
   dp=$BG
-  wait_until 10 listening "$((LPORT + 1))"
+  wait_until 10 t_listening "$((LPORT + 1))"
   out=$(echo hi | timeout 10 socat - TCP:127.0.0.1:$((LPORT + 1)) 2>&1); rc=$?
   [ "$rc" -ne 124 ] && pass L-connect-refused-closes || fail L-connect-refused-closes "timed out"
   stop_bg $dp
@@ -126,21 +122,21 @@ jump="ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/nu
 expect_eq proxyjump-through-itself "jumped" "$(sf_ssh -o ProxyCommand="$jump" -- 'echo jumped' </dev/null 2>&1)"
 
 # ---- -D through curl --socks5-hostname to a loopback HTTP server ----
-HTTP_PORT=$(freeport)
+HTTP_PORT=$(t_freeport)
 mkdir -p "$WORK/www" && echo "hello through socks" >"$WORK/www/index.txt"
 (cd "$WORK/www" && exec /usr/bin/python3 -m http.server -b 127.0.0.1 "$HTTP_PORT" >/dev/null 2>&1) &
 at_exit "kill $! 2>/dev/null"
-wait_until 10 listening "$HTTP_PORT"
-DPORT=$(freeport)
+wait_until 10 t_listening "$HTTP_PORT"
+DPORT=$(t_freeport)
 bg_ssh "$WORK/D.err" -D "127.0.0.1:$DPORT"
 DPID=$BG
-if wait_until 10 listening "$DPORT"; then
+if wait_until 10 t_listening "$DPORT"; then
   expect_eq D-socks5-curl "hello through socks" \
     "$(curl -s --max-time 20 --socks5-hostname 127.0.0.1:$DPORT "http://127.0.0.1:$HTTP_PORT/index.txt")"
   expect_eq D-socks5-hostname-localhost "hello through socks" \
     "$(curl -s --max-time 20 --socks5-hostname 127.0.0.1:$DPORT "http://localhost:$HTTP_PORT/index.txt")"
   # a refused target is a SOCKS failure, not a hang
-  curl -s --max-time 10 --socks5-hostname 127.0.0.1:$DPORT "http://127.0.0.1:$(freeport)/" >/dev/null 2>&1
+  curl -s --max-time 10 --socks5-hostname 127.0.0.1:$DPORT "http://127.0.0.1:$(t_freeport)/" >/dev/null 2>&1
   rc=$?
   [ "$rc" -ne 0 ] && [ "$rc" -ne 28 ] && pass D-refused-target-fails || fail D-refused-target-fails "curl rc $rc"
 else
@@ -149,10 +145,10 @@ fi
 stop_bg $DPID
 
 # ---- -R with a fixed port and with port 0 ----
-RPORT=$(freeport)
+RPORT=$(t_freeport)
 bg_ssh "$WORK/R.err" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$ECHO_PORT"
 RPID=$BG
-if wait_until 10 listening "$RPORT"; then
+if wait_until 10 t_listening "$RPORT"; then
   got=$(head -c $((8 << 20)) "$WORK/blob" | socat -b262144 -T 30 - TCP:127.0.0.1:$RPORT,shut-down | sha256sum)
   expect_eq R-fixed-port-8MiB "$(head -c $((8 << 20)) "$WORK/blob" | sha256sum)" "$got"
   expect_eq R-bound-loopback "127.0.0.1:$RPORT" "$(ss -Hltn "sport = :$RPORT" | awk '{print $4}')"
@@ -165,7 +161,7 @@ BG_LOG=info bg_ssh "$WORK/R0.err" -o ExitOnForwardFailure=yes -R "0:127.0.0.1:$E
 RPID=$BG
 wait_until 10 grep -q 'Allocated port' "$WORK/R0.err"
 APORT=$(sed -n 's/^Allocated port \([0-9]*\) .*/\1/p' "$WORK/R0.err")
-if [ -n "$APORT" ] && listening "$APORT"; then
+if [ -n "$APORT" ] && t_listening "$APORT"; then
   expect_eq R-port-0-echo "ping" "$(echo ping | socat -T 10 - TCP:127.0.0.1:$APORT,shut-down)"
 else
   fail R-port-0 "no allocated port: $(cat "$WORK/R0.err")"
@@ -176,11 +172,11 @@ rm -f "$WORK/blob"
 # hostile or impossible requests are refused, the connection carries on
 forward_refused R-privileged-port-refused -R "80:127.0.0.1:$ECHO_PORT"
 bg_ssh "$WORK/Rdup.err" -o ExitOnForwardFailure=yes -R "$RPORT:127.0.0.1:$ECHO_PORT"
-wait_until 10 listening "$RPORT"
+wait_until 10 t_listening "$RPORT"
 forward_refused R-port-taken-refused -R "$RPORT:127.0.0.1:$ECHO_PORT"
 stop_bg $BG
 bg_ssh "$WORK/D2.err" -D "127.0.0.1:$DPORT"
-wait_until 10 listening "$DPORT"
+wait_until 10 t_listening "$DPORT"
 curl -s --max-time 10 --socks5-hostname 127.0.0.1:$DPORT "http://no-such-host.invalid/" >/dev/null 2>&1
 rc=$?
 [ "$rc" -ne 0 ] && [ "$rc" -ne 28 ] && pass D-unresolvable-name-fails || fail D-unresolvable-name-fails "curl rc $rc"
@@ -304,7 +300,7 @@ rm -f "$SF_HOME/.hushlogin"
 for opt in no-port-forwarding restrict; do
   sf_keys "$opt $(sf_pub good)"
   l_refused "key-$opt-L-refused"
-  forward_refused "key-$opt-R-refused" -R "$(freeport):127.0.0.1:$ECHO_PORT"
+  forward_refused "key-$opt-R-refused" -R "$(t_freeport):127.0.0.1:$ECHO_PORT"
 done
 expect key-refusal-logged grep -q "direct-tcpip to 127.0.0.1:$ECHO_PORT refused: the key's options" "$SF_LOG"
 for opt in no-agent-forwarding restrict; do
@@ -325,7 +321,7 @@ sf_start --no-sftp --no-port-forwarding --no-agent-forwarding --no-x11-forwardin
 out=$(echo 'ls' | sftp "${SFTP_OPTS[@]}" -P "$SF_PORT" -b - "$SF_USER@127.0.0.1" 2>&1)
 expect_eq switch-no-sftp "1" "$([ $? -ne 0 ] && grep -q "subsystem 'sftp' refused (--no-sftp)" "$SF_LOG" && echo 1)"
 l_refused switch-no-port-forwarding-L
-forward_refused switch-no-port-forwarding-R -R "$(freeport):127.0.0.1:$ECHO_PORT"
+forward_refused switch-no-port-forwarding-R -R "$(t_freeport):127.0.0.1:$ECHO_PORT"
 expect_eq switch-no-agent-forwarding "" "$(sf_ssh -A -- 'echo $SSH_AUTH_SOCK' </dev/null 2>/dev/null)"
 expect_eq switch-no-x11-forwarding "D=" "$(DISPLAY=:50 sf_ssh -X -- 'echo "D=$DISPLAY"' </dev/null 2>/dev/null)"
 expect switch-no-x11-forwarding-logged grep -q "X11 forwarding refused: --no-x11-forwarding" "$SF_LOG"
@@ -453,9 +449,9 @@ ctl=$WORK/ctl
 ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=error \
   -o BatchMode=yes -o IdentitiesOnly=yes -i "$WORK/keys/good" -p "$SF_PORT" \
   -o ControlMaster=yes -o ControlPath="$ctl" -o ControlPersist=30 -N -f "$SF_USER@127.0.0.1" </dev/null
-CPORT=$(freeport)
+CPORT=$(t_freeport)
 ssh -o ControlPath="$ctl" -O forward -R "$CPORT:127.0.0.1:$ECHO_PORT" x 2>/dev/null
-wait_until 5 listening "$CPORT" && pass R-forward-via-master || fail R-forward-via-master "not listening"
+wait_until 5 t_listening "$CPORT" && pass R-forward-via-master || fail R-forward-via-master "not t_listening"
 ssh -o ControlPath="$ctl" -O cancel -R "$CPORT:127.0.0.1:$ECHO_PORT" x 2>/dev/null
 wait_until 5 bash -c "! ss -Hltn 'sport = :$CPORT' | grep -q LISTEN" && pass R-cancel || fail R-cancel "still listening"
 expect R-cancel-logged grep -q "remote forward \[127.0.0.1\]:$CPORT cancelled" "$SF_LOG"

@@ -2,12 +2,11 @@
 # envinit-sshd: per-connection caps a client cannot talk its way past, with
 # paramiko for what OpenSSH's client will not send: thousands of env
 # requests on one session, x11-req on many sessions of one connection.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip ss /usr/bin/python3
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 /usr/bin/python3 -c 'import paramiko' 2>/dev/null ||
   { fail requires-paramiko "python3-paramiko not installed (run .ci/deps test)"; exit 1; }

@@ -13,12 +13,11 @@
 # paramiko (tests/helpers/sf_negative.py) or plain sockets send what
 # OpenSSH's client will not; everything stays on loopback of a private
 # network namespace.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip socat sha256sum /usr/bin/python3
-ip link set lo up
 ip -6 addr show dev lo | grep -q '::1' || { fail ipv6 "no ::1 on loopback"; exit 1; }
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 /usr/bin/python3 -c 'import paramiko' 2>/dev/null ||

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
-sf_enter_netns "$@"
+t_unshare --mount --net
 require ssh ssh-keygen socat setpriv
 sf_setup
 # Root as Docker starts it: with supplementary groups, group 0 among them.
@@ -18,8 +18,7 @@ chmod 755 "$WORK/sshd-as-docker-root"
 SF_BIN=$WORK/sshd-as-docker-root
 sf_start || { fail server-starts "$(cat "$SF_LOG")"; exit 1; }
 
-# status_field PID NAME: the value of NAME: in /proc/PID/status.
-status_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "/proc/$1/status"; }
+# t_proc_field PID NAME: the value of NAME: in /proc/PID/status.
 # conn_pids: the listener's children (one per open connection).
 conn_pids() { pgrep -P "$SF_PID" | sort -n; }
 
@@ -40,11 +39,11 @@ read -r c1 c2 <<<"$(conn_pids | head -n 2 | tr '\n' ' ')"
 if [ -z "${c2:-}" ]; then
   fail pre-auth-processes "want 2 connection processes, got '$(conn_pids | tr '\n' ' ')'"
 else
-  expect_eq pre-auth-uid "$SF_UID $SF_UID $SF_UID $SF_UID" "$(status_field "$c1" Uid | tr -s '\t ' ' ')"
-  expect_eq pre-auth-gid "$SF_UID $SF_UID $SF_UID $SF_UID" "$(status_field "$c1" Gid | tr -s '\t ' ' ')"
-  expect_eq pre-auth-groups "$SF_UID 4343" "$(status_field "$c1" Groups | xargs -n1 | sort -n | xargs)"
-  expect_eq pre-auth-capeff 0000000000000000 "$(status_field "$c1" CapEff)"
-  expect_eq pre-auth-capprm 0000000000000000 "$(status_field "$c1" CapPrm)"
+  expect_eq pre-auth-uid "$SF_UID $SF_UID $SF_UID $SF_UID" "$(t_proc_field "$c1" Uid | tr -s '\t ' ' ')"
+  expect_eq pre-auth-gid "$SF_UID $SF_UID $SF_UID $SF_UID" "$(t_proc_field "$c1" Gid | tr -s '\t ' ' ')"
+  expect_eq pre-auth-groups "$SF_UID 4343" "$(t_proc_field "$c1" Groups | xargs -n1 | sort -n | xargs)"
+  expect_eq pre-auth-capeff 0000000000000000 "$(t_proc_field "$c1" CapEff)"
+  expect_eq pre-auth-capprm 0000000000000000 "$(t_proc_field "$c1" CapPrm)"
   # not dumpable: /proc/PID files of a non-dumpable process belong to root
   expect_eq pre-auth-not-dumpable "0" "$(stat -c %u "/proc/$c1/environ")"
   expect_eq pre-auth-fresh-image "--connection" "$(tr '\0' '\n' <"/proc/$c1/cmdline" | tail -n 1)"
@@ -75,7 +74,7 @@ else pass root-group-file-refused; fi
 sf_keys "$(sf_pub good)"
 
 # ---- a session keeps the bounding set, so sudo works in it ----
-expect_eq session-bounding-set "$(status_field "$SF_PID" CapBnd)" "$(sf_run 'grep CapBnd /proc/self/status' | awk '{print $2}')"
+expect_eq session-bounding-set "$(t_proc_field "$SF_PID" CapBnd)" "$(sf_run 'grep CapBnd /proc/self/status' | awk '{print $2}')"
 
 # ---- the SFTP server is a program image of its own ----
 # (stdin held open and silent: the server waits for the client's init)
@@ -84,7 +83,7 @@ spid=$!
 sftp_pid() { pgrep -f -- '--sftp-server$' | head -n 1; }
 if wait_until 5 sftp_pid >/dev/null 2>&1 && p=$(sftp_pid) && [ -n "$p" ]; then
   expect_eq sftp-own-image "--sftp-server" "$(tr '\0' '\n' <"/proc/$p/cmdline" | tail -n 1)"
-  expect_eq sftp-runs-as-user "$SF_UID" "$(status_field "$p" Uid | awk '{print $1}')"
+  expect_eq sftp-runs-as-user "$SF_UID" "$(t_proc_field "$p" Uid | awk '{print $1}')"
   if ls -l "/proc/$p/fd" 2>/dev/null | grep -q memfd; then fail sftp-holds-no-key "a memfd is open"; else pass sftp-holds-no-key; fi
 else
   fail sftp-own-image "no --sftp-server process seen"

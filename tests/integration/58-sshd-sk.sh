@@ -8,12 +8,11 @@
 # interface) whose signature flags come from SK_DUMMY_FLAGS. OpenSSH's sshd
 # runs every case too, on the same authorized_keys: a case it gets wrong as
 # well is reported as a setup problem, not as ours.
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh ssh-keygen ip unshare /usr/sbin/sshd
-ip link set lo up
 SK=$BUILD_DIR/tests/helpers/libsk_dummy.so
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 [ -r "$SK" ] || { fail build "$SK missing (make $SK)"; exit 1; }

@@ -12,7 +12,7 @@
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
-sf_enter_netns "$@"
+t_unshare --mount --net
 require ssh ssh-keygen sftp socat sha256sum setpriv ss /usr/bin/python3
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 sf_setup
@@ -40,16 +40,14 @@ px_ssh() {
     -o GlobalKnownHostsFile=/dev/null -o LogLevel=error -o BatchMode=yes -o IdentitiesOnly=yes \
     -i "$WORK/keys/good" -o ProxyCommand="$proxy" "${opts[@]}" "$SF_USER@stdio" "$@"
 }
-freeport() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q LISTEN; }
 
 head -c $((3 * 1024 * 1024 + 777)) /dev/urandom >"$WORK/blob"
 chmod 644 "$WORK/blob"
 WANT=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
-ECHO_PORT=$(freeport)
+ECHO_PORT=$(t_freeport)
 socat TCP-LISTEN:"$ECHO_PORT",bind=127.0.0.1,reuseaddr,fork EXEC:cat &
 at_exit "kill $! 2>/dev/null"
-wait_until 5 listening "$ECHO_PORT" || fail echo-server "socat did not listen on $ECHO_PORT"
+wait_until 5 t_listening "$ECHO_PORT" || fail echo-server "socat did not listen on $ECHO_PORT"
 
 # suite NAME PROXYCOMMAND: the four things a developer does, through PROXY.
 suite() {
@@ -73,10 +71,10 @@ suite() {
   if [ $rc -eq 0 ] && [ "$up" = "$WANT" ] && [ "$down" = "$WANT" ]; then pass "$n-sftp"
   else fail "$n-sftp" "exit $rc, put ${up:0:12} get ${down:0:12} want ${WANT:0:12}: $(tail -n 2 "$WORK/sftp-$n.out" | tr '\n' ' ')"; fi
 
-  lp=$(freeport)
+  lp=$(t_freeport)
   px_ssh "$px" -o ExitOnForwardFailure=yes -L "$lp:127.0.0.1:$ECHO_PORT" -- 'sleep 30' </dev/null 2>"$WORK/fwd-$n.err" &
   bg=$!
-  if wait_until 15 listening "$lp"; then
+  if wait_until 15 t_listening "$lp"; then
     out=$(printf 'ping-%s\n' "$n" | timeout 10 socat -t 2 - TCP:127.0.0.1:"$lp" 2>&1)
     expect_eq "$n-forward" "ping-$n" "$out"
   else
@@ -116,7 +114,6 @@ wait_until 5 sh -c "head -c 8 '$WORK/stdout' | grep -q SSH-2.0-"
 if [ "$(head -c 8 "$WORK/stdout")" = SSH-2.0- ] && head -n 1 "$WORK/stdout" | grep -aqx 'SSH-2.0-[ -~]*'$'\r' &&
   ! grep -aq 'envinit-sshd' "$WORK/stdout"; then pass stdout-only-protocol; else
   fail stdout-only-protocol "stdout holds '$(head -c 60 "$WORK/stdout" | od -c | head -n 3 | tr '\n' ' ')'"; fi
-status_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "/proc/$1/status"; }
 wait_until 5 pgrep -P "$pump" >/dev/null
 conn=$(pgrep -P "$pump" | head -n 1)
 if [ -z "$pump" ] || [ -z "$conn" ]; then
@@ -124,15 +121,14 @@ if [ -z "$pump" ] || [ -z "$conn" ]; then
 else
   for who in pump:$pump conn:$conn; do
     p=${who#*:}; n=${who%%:*}
-    expect_eq "$n-pre-auth-uid" "$SF_UID $SF_UID $SF_UID $SF_UID" "$(status_field "$p" Uid | tr -s '\t ' ' ')"
-    expect_eq "$n-pre-auth-capeff" 0000000000000000 "$(status_field "$p" CapEff)"
+    expect_eq "$n-pre-auth-uid" "$SF_UID $SF_UID $SF_UID $SF_UID" "$(t_proc_field "$p" Uid | tr -s '\t ' ' ')"
+    expect_eq "$n-pre-auth-capeff" 0000000000000000 "$(t_proc_field "$p" CapEff)"
     expect_eq "$n-pre-auth-not-dumpable" 0 "$(stat -c %u "/proc/$p/environ")"
   done
-  expect_eq conn-pre-auth-groups "$SF_UID 4343" "$(status_field "$conn" Groups | xargs -n1 | sort -n | xargs)"
+  expect_eq conn-pre-auth-groups "$SF_UID 4343" "$(t_proc_field "$conn" Groups | xargs -n1 | sort -n | xargs)"
 fi
 exec 7>&- # the client's end: EOF must end the pump and the connection
-gone() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo Z)" = Z ]; }
-if [ -n "$conn" ] && wait_until 5 gone "$pump" && wait_until 5 gone "$conn"; then pass eof-ends-both; else
+if [ -n "$conn" ] && wait_until 5 t_gone "$pump" && wait_until 5 t_gone "$conn"; then pass eof-ends-both; else
   fail eof-ends-both "still running: pump $pump, connection $conn"; fi
 wait "$pump" 2>/dev/null
 

@@ -16,7 +16,6 @@ RUN=("${VOL[@]}" -e ENVINIT_SSH=off)
 ORPHANS='i=0; while [ $i -lt 30 ]; do (sleep 0.3 </dev/null >/dev/null 2>&1 &); i=$((i+1)); done'
 COUNT_ZOMBIES='z=0; for f in /proc/[0-9]*/status; do case $(sed -n "s/^State:[[:space:]]*//p" $f 2>/dev/null) in Z*) z=$((z+1));; esac; done; echo zombies=$z'
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Orphans made by `docker exec` in a running container end up as PID 1's.
 # ADOPTED prints "A Z": adopted sleeps still running, and zombies anywhere.
@@ -50,9 +49,9 @@ if d_run idle "${RUN[@]}" "$IMG"; then
     fail idle-runs-as-pid1 "PID 1 is '$(docker exec "$C" cat /proc/1/comm 2>&1)'"; d_logs "$C"
   fi
   orphans_reaped idle-orphans-reaped "$C"
-  t0=$(now_ms)
+  t0=$(t_now_ms)
   docker stop -t 10 "$C" >/dev/null
-  took=$(($(now_ms) - t0)); st=$(docker inspect -f '{{.State.ExitCode}}' "$C")
+  took=$(($(t_now_ms) - t0)); st=$(docker inspect -f '{{.State.ExitCode}}' "$C")
   echo "# docker stop of the idle environment took $took ms, status $st"
   if [ "$took" -lt 5000 ]; then pass idle-stop-fast; else fail idle-stop-fast "docker stop took $took ms (grace 10 s)"; fi
   expect_eq idle-stop-status 0 "$st"
@@ -76,9 +75,9 @@ expect_eq exit-status-killed-by-signal 137 "$?"
 
 # --- docker stop with a main command: SIGTERM forwarded, 128+15 -------------
 if d_run stopmain "${RUN[@]}" "$IMG" sleep 1000 && wait_until 10 d_running "$C"; then
-  t0=$(now_ms)
+  t0=$(t_now_ms)
   docker stop -t 10 "$C" >/dev/null
-  took=$(($(now_ms) - t0)); st=$(docker inspect -f '{{.State.ExitCode}}' "$C")
+  took=$(($(t_now_ms) - t0)); st=$(docker inspect -f '{{.State.ExitCode}}' "$C")
   echo "# docker stop with main command 'sleep 1000' took $took ms, status $st"
   if [ "$took" -lt 5000 ]; then pass stop-main-fast; else fail stop-main-fast "docker stop took $took ms (grace 10 s)"; fi
   expect_eq stop-main-status 143 "$st"

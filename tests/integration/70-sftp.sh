@@ -7,13 +7,10 @@
 #   openssh+sftp.c with sftp-server's options (-R, -P, -u, -d), also as
 #                   `envinit-sshd --sftp-server -R`
 # SFTP_T_SERVERS="openssh envinit options" (default: all) selects.
-if [ -z "${SFTP_T_IN_NS:-}" ]; then
-  export SFTP_T_IN_NS=1
-  exec unshare --mount --net -- bash "$0" "$@"
-fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/70-sftp-lib.bash"
 need_root
+t_unshare --mount --net
 require ssh sftp scp ssh-keygen ip unshare sha256sum /usr/sbin/sshd
 [ -x "$SFTP_SERVER" ] || { fail build "$SFTP_SERVER missing (make $SFTP_SERVER)"; exit 1; }
 sftp_t_setup

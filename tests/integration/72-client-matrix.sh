@@ -10,13 +10,12 @@
 # (tests/helpers/pty_resize.py).
 # The case functions are called through mcase:
 # shellcheck disable=SC2317
-if [ -z "${SF_IN_NS:-}" ]; then export SF_IN_NS=1; exec unshare -mn -- bash "$0" "$@"; fi
 source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
+t_unshare --mount --net
 require ip ssh ssh-keygen /usr/sbin/sshd socat sha256sum go plink psftp puttygen \
   /usr/bin/python3 java rsync git ss su
-ip link set lo up
 [ -x "$SF_BIN" ] || { fail build "$SF_BIN missing (make envinit-sshd)"; exit 1; }
 /usr/bin/python3 -c 'import paramiko' 2>/dev/null || { fail requires-paramiko "python3-paramiko not installed (run .ci/deps test)"; exit 1; }
 JSCH_JAR=/usr/share/java/jsch.jar
@@ -125,7 +124,6 @@ at_exit "kill $! 2>/dev/null"
 wait_until 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$ECHO_PORT" 2>/dev/null \
   || { fail echo-server "socat did not listen on $ECHO_PORT"; exit 1; }
 
-listening() { ss -Hltn "sport = :$1" | grep -q .; }
 
 # PuTTY takes the host keys by fingerprint (-hostkey SHA256:...).
 fp() { ssh-keygen -l -E sha256 -f "$1" | awk '{print $2}'; }
@@ -208,7 +206,7 @@ plink_forward() {
   plink $(putty_opts "$1") -N -L "127.0.0.1:$lport:127.0.0.1:$ECHO_PORT" "$SF_USER@127.0.0.1" </dev/null &
   pid=$!
   # Watched with ss, not by connecting: a probe would be forwarded too.
-  if wait_until 10 listening "$lport"; then
+  if wait_until 10 t_listening "$lport"; then
     head -c 1000000 "$DATA" >"$WORK/fwd-in"
     timeout 20 socat -t 10 - "TCP:127.0.0.1:$lport" <"$WORK/fwd-in" >"$WORK/fwd-out"
     if cmp -s "$WORK/fwd-in" "$WORK/fwd-out"; then rc=0
