@@ -86,6 +86,8 @@ expect_eq no-group-leftover-terminated 137 "$RC"
 
 # --- a child that ignores SIGTERM is killed after the grace period ---
 start_bg --grace=1 -- sh -c 'trap "" TERM; exec sleep 100'
+# the shell has set the trap once it has become sleep (which keeps it)
+wait_until 5 pgrep -P "$EPID" -x sleep >/dev/null
 t0=$(date +%s%N); kill -s TERM "$EPID"; wait_bg; t1=$(date +%s%N)
 expect_eq grace-kill-137 137 "$RC"
 ms=$(( (t1 - t0) / 1000000 ))
