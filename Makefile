@@ -65,11 +65,11 @@ ENVFILE_OBJ := $(ENVFILE_SRC:%.c=$(BUILD)/%.o)
 
 # PID 1 links only what it runs for the container's whole life; the rest
 # of init/ and envfile/ goes into envinit-setup (see envinit.h).
-CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o log.o loop.o signals.o supervise.o \
+CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o loop.o signals.o supervise.o \
               status.o ssh_run.o ssh_decide.o ssh_fallback.o ssh_procnet.o cvm.o plan.o)
 # The status file's folders are made the way envfile makes root's folders,
-# and the clock is the one the three programs share.
-CORE_OBJ += $(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o
+# and the clock and the logger are the ones the three programs share.
+CORE_OBJ += $(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o $(BUILD)/envfile/log.o
 
 BINS  = envinit envinit-setup
 TESTS =

@@ -185,9 +185,9 @@ void envfile_limits_read(const char *cgroup_root, struct envfile_limits *out)
             have_mem = envfile_cgroup_mem(a, &bytes);
     }
     if (have_cpu < 0)
-        envfile_logf(3, "cgroup cpu limit under %s is malformed; using the machine's CPUs", root);
+        log_debug("cgroup cpu limit under %s is malformed; using the machine's CPUs", root);
     if (have_mem < 0)
-        envfile_logf(3, "cgroup memory limit under %s is malformed; using the machine's memory", root);
+        log_debug("cgroup memory limit under %s is malformed; using the machine's memory", root);
     const double gib = 1024.0 * 1024.0 * 1024.0;
     out->cpus = envfile_limit_cap(have_cpu, cores, machine_cpus());
     out->mem_gib = envfile_limit_cap(have_mem, (double)bytes / gib, machine_mem_bytes() / gib);

@@ -8,8 +8,9 @@
  *  - envfile_install() is the one entry point that writes: it never follows a
  *    symlink the user controls, replaces files atomically (temp + fsync +
  *    rename in the same directory) and leaves the old file intact on failure.
- *  - Diagnostics go through envfile_log (set by the program); a warning never
- *    quotes a whole authorized_keys line nor a variable's value.
+ *  - Diagnostics go through the one logger (log_msg, below), shared by the
+ *    three programs; a warning never quotes a whole authorized_keys line nor
+ *    a variable's value.
  *  - envfile/ does not depend on init/: it is linked into envinit and into the
  *    fallback SSH server alike.
  */
@@ -21,18 +22,40 @@
 #include <sys/types.h>
 
 /* ======================================================================
- * Logging
+ * Logging (log.c)
  * ====================================================================== */
 
-/* Levels match init's: 0 error, 1 warn, 2 info, 3 debug. The default hook
- * writes "envinit: LEVEL: msg\n" to stderr (one write) for levels up to
- * envfile_log_max (default 2, info). A program replaces the hook to route
- * messages into its own log. MSG has no trailing newline. */
-extern void (*envfile_log)(int level, const char *msg);
-extern int envfile_log_max;
-void envfile_log_default(int level, const char *msg);
-/* printf-style helper that formats and calls the hook (errno preserved). */
-void envfile_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one logger of the three programs: "PROGRAM: LEVEL: message\n" in one
+ * write(2) (programs and children share a stderr), bytes below 0x20 in the
+ * message shown as '?' so that no message adds a line. Messages above the
+ * level are dropped; LOG_NONE drops all. errno is kept. */
+enum log_level { LOG_NONE = -1, LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* PROGRAM prefixes every line (default "envinit", level LOG_WARN). */
+void log_init(const char *program, enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Where lines go: stderr, or FD (a fuzz target formats every line but
+ * sends it to /dev/null). */
+void log_set_fd(int fd);
+/* "error", "warn", "info", "debug". */
+const char *log_level_name(enum log_level level);
+/* Parses "error|warn|info|debug" or a number 0-3; returns -1 when invalid. */
+int log_parse_level(const char *s);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+/* Unit tests: when set, a message (without prefix or newline) goes here
+ * instead of to the file descriptor. */
+extern void (*log_hook)(enum log_level level, const char *msg);
+/* A string someone else chose (a client's user name, variable or path, a
+ * file's line), made safe for a message: bytes outside printable ASCII,
+ * and the backslash, become \xNN; past LOG_SAFE_MAX bytes of S it is cut
+ * and ends in "...". NULL gives "?". Returns BUF. */
+#define LOG_SAFE_MAX 64
+#define LOG_SAFE_SIZE (LOG_SAFE_MAX * 4 + 4)
+const char *log_safe(const char *s, char buf[LOG_SAFE_SIZE]);
 
 /* ======================================================================
  * The environment user, read from /etc/passwd directly (no NSS)

@@ -157,12 +157,12 @@ static void add_key(const char *path, const struct envfile_owner *who, struct en
     char real[PATH_MAX], why[PATH_MAX + 96];
     const char *problem = vet_key(path, who, geteuid(), real, why, sizeof why);
     if (problem) {
-        envfile_logf(0, "host key %s: %s; not used", path, problem);
+        log_error("host key %s: %s; not used", path, problem);
         out->refused++;
         return;
     }
     if (out->n == ENVFILE_HOSTKEYS_MAX) {
-        envfile_logf(1, "host key %s: more than %d keys; not used", path, ENVFILE_HOSTKEYS_MAX);
+        log_warn("host key %s: more than %d keys; not used", path, ENVFILE_HOSTKEYS_MAX);
         return;
     }
     snprintf(out->path[out->n++], sizeof out->path[0], "%s", real);
@@ -172,11 +172,11 @@ int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, str
 {
     struct stat st;
     if (path[0] != '/') {
-        envfile_logf(0, "host keys %s: not an absolute path", path);
+        log_error("host keys %s: not an absolute path", path);
         return -1;
     }
     if (stat(path, &st) < 0) {
-        envfile_logf(0, "host keys %s: %s", path, strerror(errno));
+        log_error("host keys %s: %s", path, strerror(errno));
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -186,11 +186,11 @@ int envfile_hostkeys_list(const char *path, const struct envfile_owner *who, str
     char *names[ENVFILE_HOSTKEYS_MAX * 2];
     int n = list_folder(path, names, sizeof names / sizeof names[0]);
     if (n < 0) {
-        envfile_logf(0, "host keys %s: %s", path, strerror(errno));
+        log_error("host keys %s: %s", path, strerror(errno));
         return -1;
     }
     if (n == 0)
-        envfile_logf(0, "host keys %s: the folder holds no key file", path);
+        log_error("host keys %s: the folder holds no key file", path);
     for (int i = 0; i < n; i++) {
         add_key(names[i], who, out);
         free(names[i]);

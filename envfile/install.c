@@ -31,12 +31,12 @@ int envfile_resolve_user(const struct envfile_request *req, struct envfile_user 
     if (rc < 0) {
         const char *who = req->user_name && req->user_name[0] ? req->user_name : "(default)";
         if (errno == ENOENT)
-            envfile_logf(0, "environment user %s: not found in %s", who, path);
+            log_error("environment user %s: not found in %s", who, path);
         else if (errno == EPERM && self.uid)
-            envfile_logf(0, "environment user %s: envinit runs as uid %u, and only root can serve another "
-                         "user; run the container as %s or leave `user` unset", who, (unsigned)self.uid, who);
+            log_error("environment user %s: envinit runs as uid %u, and only root can serve another "
+                      "user; run the container as %s or leave `user` unset", who, (unsigned)self.uid, who);
         else
-            envfile_logf(0, "environment user %s: cannot read %s: %s", who, path, strerror(errno));
+            log_error("environment user %s: cannot read %s: %s", who, path, strerror(errno));
     }
     return rc;
 }
@@ -71,8 +71,8 @@ static int set_agent_sock(const struct envfile_request *req, const struct envfil
 {
     if (!req->agent_link) {
         if (envfile_vars_find(vs, "SSH_AUTH_SOCK"))
-            envfile_logf(2, "SSH_AUTH_SOCK left out of ~/.ssh/environment: the SSH server sets "
-                         "its own for each session");
+            log_info("SSH_AUTH_SOCK left out of ~/.ssh/environment: the SSH server sets "
+                     "its own for each session");
         envfile_vars_unset(vs, "SSH_AUTH_SOCK");
         return 0;
     }
@@ -100,7 +100,7 @@ int envfile_collect(const struct envfile_request *req, const struct envfile_user
         set_default(out, "CODER_ENVIRONMENT_NAME", host) < 0 ||
         set_default(out, "CODER_ASSETS_ROOT", assets) < 0 || set_limits(req, out) < 0 ||
         set_agent_sock(req, user, out) < 0) {
-        envfile_logf(0, "building ~/.ssh/environment: out of memory");
+        log_error("building ~/.ssh/environment: out of memory");
         return -1;
     }
     envfile_vars_filter(out);
@@ -167,7 +167,7 @@ static int step(int dirfd, const char *name, uid_t uid, int *links, const char *
     else if ((n = readlinkat(dirfd, name, target, sizeof target - 1)) <= 0)
         why = "is a symbolic link that cannot be read";
     if (why) {
-        envfile_logf(0, "%s: a component (%s) %s; SSH files are not written", shown, name, why);
+        log_error("%s: a component (%s) %s; SSH files are not written", shown, name, why);
         close(dirfd);
         errno = ELOOP;
         return -1;
@@ -205,8 +205,8 @@ static int open_home(const struct envfile_user *u)
 {
     int links = 0;
     if (u->home[0] != '/') {
-        envfile_logf(0, "home of %s is not an absolute path (%s); not writing its SSH files",
-                     u->name, u->home);
+        log_error("home of %s is not an absolute path (%s); not writing its SSH files",
+                  u->name, u->home);
         errno = EINVAL;
         return -1;
     }
@@ -215,12 +215,12 @@ static int open_home(const struct envfile_user *u)
         return -1;
     int fd = walk(root, u->home, u->uid, &links, u->home);
     if (fd < 0 && errno != ELOOP)
-        envfile_logf(0, "opening home %s of %s failed: %s; its SSH files are not written",
-                     u->home, u->name, strerror(errno));
+        log_error("opening home %s of %s failed: %s; its SSH files are not written",
+                  u->home, u->name, strerror(errno));
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 022))
-        envfile_logf(1, "home %s of %s is writable by group or others: OpenSSH (StrictModes) "
-                        "refuses its authorized_keys", u->home, u->name);
+        log_warn("home %s of %s is writable by group or others: OpenSSH (StrictModes) "
+                 "refuses its authorized_keys", u->home, u->name);
     return fd;
 }
 
@@ -231,34 +231,34 @@ static int open_ssh_dir(int home, const struct envfile_user *u, const char *show
     int fd = openat(home, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         if (mkdirat(home, ".ssh", 0700) < 0 && errno != EEXIST) {
-            envfile_logf(0, "creating %s failed: %s; SSH files are not written", shown, strerror(errno));
+            log_error("creating %s failed: %s; SSH files are not written", shown, strerror(errno));
             return -1;
         }
         fd = openat(home, ".ssh", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == 0 && u->uid != 0 &&
             (fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, 0700) < 0)) {
-            envfile_logf(0, "giving %s to %s failed: %s; SSH files are not written", shown,
-                         u->name, strerror(errno));
+            log_error("giving %s to %s failed: %s; SSH files are not written", shown,
+                      u->name, strerror(errno));
             close(fd);
             return -1;
         }
     }
     if (fd < 0) {
         if (is_symlink(home, ".ssh"))
-            envfile_logf(0, "%s is a symbolic link; refusing to follow it as root "
-                            "(make it a directory owned by %s); SSH files are not written",
+            log_error("%s is a symbolic link; refusing to follow it as root "
+                      "(make it a directory owned by %s); SSH files are not written",
                          shown, u->name);
         else if (errno == ENOTDIR)
-            envfile_logf(0, "%s is not a directory; SSH files are not written", shown);
+            log_error("%s is not a directory; SSH files are not written", shown);
         else
-            envfile_logf(0, "opening %s failed: %s; SSH files are not written", shown, strerror(errno));
+            log_error("opening %s failed: %s; SSH files are not written", shown, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fd, &st) < 0 || st.st_uid != u->uid) {
-        envfile_logf(0, "%s is owned by uid %ld, not by %s (uid %ld); refusing to write in it",
-                     shown, (long)st.st_uid, u->name, (long)u->uid);
+        log_error("%s is owned by uid %ld, not by %s (uid %ld); refusing to write in it",
+                  shown, (long)st.st_uid, u->name, (long)u->uid);
         close(fd);
         return -1;
     }
@@ -285,23 +285,23 @@ static int read_current(const struct target *t, struct envfile_buf *out, int *ex
         return 0;
     if (fd < 0) {
         if (errno == ELOOP)
-            envfile_logf(0, "%s is a symbolic link; refusing to follow it as root "
-                            "(replace it with a regular file); left as it is", t->path);
+            log_error("%s is a symbolic link; refusing to follow it as root "
+                      "(replace it with a regular file); left as it is", t->path);
         else
-            envfile_logf(0, "reading %s failed: %s; left as it is", t->path, strerror(errno));
+            log_error("reading %s failed: %s; left as it is", t->path, strerror(errno));
         return -1;
     }
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        envfile_logf(0, "%s is not a regular file; left as it is", t->path);
+        log_error("%s is not a regular file; left as it is", t->path);
     } else if (st.st_nlink > 1 && st.st_uid != t->uid) {
         /* a hard link to a file of someone else (e.g. /etc/shadow): copying
          * its bytes into the user's new file would leak them */
-        envfile_logf(0, "%s is a hard link to a file owned by uid %ld; refusing to read it as "
-                        "root (make it a plain file); left as it is", t->path, (long)st.st_uid);
+        log_error("%s is a hard link to a file owned by uid %ld; refusing to read it as "
+                  "root (make it a plain file); left as it is", t->path, (long)st.st_uid);
     } else if ((size_t)st.st_size > MAX_FILE) {
-        envfile_logf(0, "%s is larger than %u MiB; left as it is", t->path, MAX_FILE >> 20);
+        log_error("%s is larger than %u MiB; left as it is", t->path, MAX_FILE >> 20);
     } else {
         char chunk[65536];
         ssize_t n;
@@ -312,8 +312,8 @@ static int read_current(const struct target *t, struct envfile_buf *out, int *ex
             *exists = 1;
             rc = 0;
         } else {
-            envfile_logf(0, "reading %s failed: %s; left as it is", t->path,
-                         n < 0 ? strerror(errno) : "too large or out of memory");
+            log_error("reading %s failed: %s; left as it is", t->path,
+                      n < 0 ? strerror(errno) : "too large or out of memory");
         }
     }
     close(fd);
@@ -379,7 +379,7 @@ static int replace_file(const struct target *t, const char *data, size_t len)
     if (renameat(t->dirfd, tmp, t->dirfd, t->name) < 0)
         goto fail_fd;
     if (fsync(t->dirfd) < 0)
-        envfile_logf(1, "syncing the directory of %s failed: %s", t->path, strerror(errno));
+        log_warn("syncing the directory of %s failed: %s", t->path, strerror(errno));
     return 0;
 fail_fd:;
     int saved = errno;
@@ -388,22 +388,22 @@ fail_fd:;
     unlinkat(t->dirfd, tmp, 0);
     errno = saved;
 fail:
-    envfile_logf(0, "writing %s failed while %s: %s; the old file is left as it was", t->path,
-                 what, strerror(errno));
+    log_error("writing %s failed while %s: %s; the old file is left as it was", t->path,
+              what, strerror(errno));
     return -1;
 }
 
 static void report_merge(const char *path, unsigned flags)
 {
     if (flags & ENVFILE_MERGE_TWO_BLOCKS)
-        envfile_logf(1, "%s had more than one managed block; the extra ones were removed", path);
+        log_warn("%s had more than one managed block; the extra ones were removed", path);
     if (flags & ENVFILE_MERGE_UNTERMINATED)
-        envfile_logf(1, "%s had a managed block without its end marker; repaired", path);
+        log_warn("%s had a managed block without its end marker; repaired", path);
     if (flags & ENVFILE_MERGE_KEPT_LINES)
-        envfile_logf(1, "%s: lines after the unterminated block were kept as yours; "
-                        "check them", path);
+        log_warn("%s: lines after the unterminated block were kept as yours; "
+                 "check them", path);
     if (flags & ENVFILE_MERGE_STRAY_END)
-        envfile_logf(1, "%s had an end marker without a start marker; removed it", path);
+        log_warn("%s had an end marker without a start marker; removed it", path);
 }
 
 typedef int (*merge_fn)(const char *, size_t, const char *, size_t, struct envfile_buf *,
@@ -428,18 +428,18 @@ static int update_file(const struct target *t, merge_fn merge, const char *block
     if (!exists && !block) {
         rc = 0;
     } else if (merge(old.data, old.len, block, len, &out, &flags) < 0) {
-        envfile_logf(0, "merging %s: out of memory; left as it is", t->path);
+        log_error("merging %s: out of memory; left as it is", t->path);
     } else if (exists && out.len == old.len && memcmp(out.data, old.data, old.len) == 0) {
-        envfile_logf(3, "%s is up to date", t->path);
+        log_debug("%s is up to date", t->path);
         rc = 0;
     } else {
         report_merge(t->path, flags);
         rc = replace_file(t, out.data, out.len);
         if (rc == 0)
-            envfile_logf(2, "wrote %s", t->path);
+            log_info("wrote %s", t->path);
         if (rc == 0 && merge == envfile_merge_env && count_lines(out.data, out.len) > ENVFILE_SSHD_MAX_LINES)
-            envfile_logf(1, "%s has more than %d lines: sshd refuses sessions then", t->path,
-                         ENVFILE_SSHD_MAX_LINES);
+            log_warn("%s has more than %d lines: sshd refuses sessions then", t->path,
+                     ENVFILE_SSHD_MAX_LINES);
     }
     envfile_buf_free(&old);
     envfile_buf_free(&out);
@@ -498,16 +498,16 @@ static int etc_environment(const struct envfile_request *req, const struct envfi
         envfile_etc_conflicts(old.data, old.len, vs, &names) == 0)
         goto done;
     if (req->etc_environment == ENVFILE_ETC_WARN) {
-        envfile_logf(1, "%s sets %s to other values than ~/.ssh/environment; PAM applies it to "
-                        "OpenSSH sessions over the block (etc_environment = remove drops them)",
+        log_warn("%s sets %s to other values than ~/.ssh/environment; PAM applies it to "
+                 "OpenSSH sessions over the block (etc_environment = remove drops them)",
                      path, names.data);
         goto done;
     }
     if (without_conflicts(old.data, old.len, vs, &out) < 0)
         rc = -1;
     else if ((rc = replace_file(&t, out.data, out.len)) == 0)
-        envfile_logf(2, "removed %s from %s so that OpenSSH sessions see ~/.ssh/environment's values",
-                     names.data, path);
+        log_info("removed %s from %s so that OpenSSH sessions see ~/.ssh/environment's values",
+                 names.data, path);
 done:
     if (t.dirfd >= 0)
         close(t.dirfd);

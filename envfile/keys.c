@@ -506,8 +506,8 @@ static int add_key_line(struct keys_ctx *k, const char *line, size_t n, size_t e
     if (st != ENVFILE_KEY_OK) {
         char ex[32];
         excerpt(line, n, ex);
-        envfile_logf(1, "authorized key %ld (entry %zu, line %zu) refused: %s (starts '%s', %zu bytes)",
-                     k->seen, entry, lineno, envfile_key_strerror(st), ex, n);
+        log_warn("authorized key %ld (entry %zu, line %zu) refused: %s (starts '%s', %zu bytes)",
+                 k->seen, entry, lineno, envfile_key_strerror(st), ex, n);
         return 0;
     }
     const char *p = key.options_len ? key.options : key.type;

@@ -169,9 +169,9 @@ static int private_home(uid_t uid, char *out, size_t len)
     const char *dirs[] = {parent, out};
     for (size_t i = 0; i < 2; i++)
         if (envfile_own_folder(dirs[i], 0700) < 0) {
-            envfile_logf(0, "%s: %s; uid %u has no home: set HOME to a folder it can write", dirs[i],
-                         errno == EPERM ? "not a private folder of this uid's (someone else made it)"
-                                        : strerror(errno), (unsigned)uid);
+            log_error("%s: %s; uid %u has no home: set HOME to a folder it can write", dirs[i],
+                      errno == EPERM ? "not a private folder of this uid's (someone else made it)"
+                                     : strerror(errno), (unsigned)uid);
             return errno = EACCES, -1;
         }
     return 0;

@@ -142,11 +142,11 @@ size_t envfile_vars_filter(struct envfile_vars *vs)
         char shown[80];
         sanitize(v->entry, v->name_len, shown);
         if (!envfile_name_valid(v->entry, v->name_len)) {
-            envfile_logf(1, "environment variable '%s' left out of ~/.ssh/environment: "
-                            "the name is not [A-Za-z_][A-Za-z0-9_]*", shown);
+            log_warn("environment variable '%s' left out of ~/.ssh/environment: "
+                     "the name is not [A-Za-z_][A-Za-z0-9_]*", shown);
         } else if (!envfile_value_valid(val, strlen(val))) {
-            envfile_logf(1, "environment variable %s left out of ~/.ssh/environment: "
-                            "its value has a newline or carriage return", shown);
+            log_warn("environment variable %s left out of ~/.ssh/environment: "
+                     "its value has a newline or carriage return", shown);
         } else {
             vs->v[kept++] = *v;
             continue;

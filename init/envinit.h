@@ -4,7 +4,6 @@
  * two programs" below). Its parts, each in its own .c:
  *   main.c        envinit: PID 1, the main command, reaping, shutdown
  *   setup_main.c  envinit-setup: prepare, check, env, status, ssh-supervise
- *   log.c         one line per event on stderr
  *   config.c      defaults < INI file < ENVINIT_* variables < flags
  *   cli.c         the tini/dumb-init compatible command line
  *   signals.c     which signals are forwarded, rewriting, exit statuses
@@ -30,20 +29,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
-
-void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
-/* Parses "error|warn|info|debug" or a number 0-3; returns -1 when invalid. */
-int log_parse_level(const char *s);
-
-void log_msg(enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+/* Logging: the one logger in envfile (log_msg, log_error, ...). */
+#include "../envfile/envfile.h"
 
 /* ---- ASCII helpers ----
  * Settings, signal names and sshd_config keywords are ASCII. These replace

@@ -13,11 +13,6 @@
 
 #define KEYS_FILE_MAX ((size_t)256 * 1024)
 
-static void envfile_to_log(int level, const char *msg)
-{
-    log_msg((enum log_level)level, "%s", msg);
-}
-
 /* The keys file is a mounted secret: read it whole, but bounded. */
 static char *read_keys_file(const char *path)
 {
@@ -77,7 +72,6 @@ static void make_request(const struct config *c, struct envfile_request *req, co
 
 int environment_setup(const struct config *c, bool agent_link)
 {
-    envfile_log = envfile_to_log;
     if (c->ssh == SSH_OFF)
         return 0;
     char *filebuf = NULL;
@@ -99,7 +93,6 @@ int environment_setup(const struct config *c, bool agent_link)
 int environment_user(const struct config *c, struct envfile_user *u)
 {
     struct envfile_request req;
-    envfile_log = envfile_to_log;
     make_request(c, &req, NULL, false);
     return envfile_resolve_user(&req, u);
 }
@@ -118,7 +111,6 @@ int environment_owner(const struct config *c, struct envfile_owner *who)
 
 int environment_print_block(const struct config *c, bool agent_link, FILE *out)
 {
-    envfile_log = envfile_to_log;
     struct envfile_request req;
     make_request(c, &req, NULL, agent_link);
     req.write_env = 1;
@@ -132,7 +124,6 @@ int environment_print_block(const struct config *c, bool agent_link, FILE *out)
 
 void environment_describe(const struct config *c, FILE *out)
 {
-    envfile_log = envfile_to_log;
     struct envfile_request req;
     make_request(c, &req, NULL, false);
     struct envfile_user u;

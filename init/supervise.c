@@ -243,17 +243,17 @@ static bool reads_like_problem(const char *line)
  * choose (a user name containing "failed"). */
 enum log_level service_line_level(const char *name, const char *line, const char **text)
 {
-    static const char *const levels[] = {"error", "warn", "info", "debug"};
     size_t n = strlen(name);
     *text = line;
     if (strncmp(line, name, n) != 0 || line[n] != ':' || line[n + 1] != ' ')
         return reads_like_problem(line) ? LOG_WARN : LOG_INFO;
     *text = line + n + 2;           /* not named twice */
-    for (int i = LOG_ERROR; i <= LOG_DEBUG; i++) {
-        size_t l = strlen(levels[i]);
-        if (strncmp(*text, levels[i], l) == 0 && (*text)[l] == ':' && (*text)[l + 1] == ' ') {
+    for (enum log_level i = LOG_ERROR; i <= LOG_DEBUG; i++) {
+        const char *level = log_level_name(i);
+        size_t l = strlen(level);
+        if (strncmp(*text, level, l) == 0 && (*text)[l] == ':' && (*text)[l + 1] == ' ') {
             *text += l + 2;
-            return (enum log_level)i;
+            return i;
         }
     }
     return reads_like_problem(*text) ? LOG_WARN : LOG_INFO;

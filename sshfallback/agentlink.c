@@ -173,8 +173,8 @@ static void set_link(const struct sf_conn *c, int home, const char *target)
 {
     struct stat st;
     if (fstatat(home, ENVFILE_AGENT_LINK, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode)) {
-        sf_log(SF_WARN, "%s/%s is not a symlink; left alone, so it does not lead to a forwarded agent",
-               c->user.home, ENVFILE_AGENT_LINK);
+        log_warn("%s/%s is not a symlink; left alone, so it does not lead to a forwarded agent",
+                 c->user.home, ENVFILE_AGENT_LINK);
         return;
     }
     if (!target) {
@@ -185,8 +185,8 @@ static void set_link(const struct sf_conn *c, int home, const char *target)
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", ENVFILE_AGENT_LINK, (int)getpid());
     unlinkat(home, tmp, 0);
     if (symlinkat(target, home, tmp) < 0 || renameat(home, tmp, home, ENVFILE_AGENT_LINK) < 0) {
-        sf_log(SF_INFO, "%s/%s: %s; the stable agent path is not updated", c->user.home,
-               ENVFILE_AGENT_LINK, strerror(errno));
+        log_info("%s/%s: %s; the stable agent path is not updated", c->user.home,
+                 ENVFILE_AGENT_LINK, strerror(errno));
         unlinkat(home, tmp, 0);
     }
 }
@@ -198,8 +198,8 @@ static void update(const struct sf_conn *c, const char *sock, void (*edit)(int r
     int home = open(c->user.home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int reg = home >= 0 ? open_registry(home) : -1;
     if (reg < 0) {
-        sf_log(SF_INFO, "%s/%s: %s; the stable agent path is not updated", c->user.home, REGISTRY,
-               strerror(errno));
+        log_info("%s/%s: %s; the stable agent path is not updated", c->user.home, REGISTRY,
+                 strerror(errno));
         if (home >= 0)
             close(home);
         return;
@@ -220,7 +220,7 @@ static void add_entry(int reg, const char *sock)
              (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec,
              (int)getpid(), proc_start(getpid()));
     if (symlinkat(sock, reg, name) < 0)
-        sf_log(SF_INFO, "agent registry entry for %s: %s", sock, strerror(errno));
+        log_info("agent registry entry for %s: %s", sock, strerror(errno));
 }
 
 /* Our own entries for SOCK go (a pid of ours, the same target). */

@@ -230,12 +230,12 @@ static enum sf_match judge_line(const struct envfile_key *k, const char *addr, c
     const char *why = NULL;
     struct sf_keyopts o;
     if (sf_keyopts_parse(k->options, k->options_len, &o, &why) < 0) {
-        sf_log(SF_WARN, "%s:%zu: key refused: %s", file, lineno, why);
+        log_warn("%s:%zu: key refused: %s", file, lineno, why);
         return SF_MATCH_REFUSED;
     }
     if (o.from && !sf_from_allows(o.from, addr)) {
-        sf_log(SF_WARN, "%s:%zu: key refused: from=\"%s\" does not allow %s", file, lineno,
-               o.from, addr);
+        log_warn("%s:%zu: key refused: from=\"%s\" does not allow %s", file, lineno,
+                 o.from, addr);
         sf_keyopts_free(&o);
         return SF_MATCH_REFUSED;
     }
@@ -267,15 +267,15 @@ enum sf_match sf_authkeys_find(const char *text, size_t len, const unsigned char
         }
         if ((st == ENVFILE_KEY_BAD_OPTIONS || st == ENVFILE_KEY_UNKNOWN_TYPE) &&
             line_mentions_key(line, line_len, blob, blob_len)) {
-            sf_log(SF_WARN, "%s:%zu: key refused: option not supported by envinit-sshd or "
-                   "malformed (refused: fail closed)", file, lineno);
+            log_warn("%s:%zu: key refused: option not supported by envinit-sshd or "
+                     "malformed (refused: fail closed)", file, lineno);
             return SF_MATCH_REFUSED;
         }
         /* Not a key line, or one for another key; options envfile could
          * not even tokenize leave the owner a warning: the line does nothing. */
-        sf_log(st == ENVFILE_KEY_BAD_OPTIONS ? SF_WARN : SF_DEBUG, "%s:%zu: %s: %s", file,
-               lineno, st == ENVFILE_KEY_BAD_OPTIONS ? "line ignored" : "not a key",
-               envfile_key_strerror(st));
+        log_msg(st == ENVFILE_KEY_BAD_OPTIONS ? LOG_WARN : LOG_DEBUG, "%s:%zu: %s: %s", file,
+                lineno, st == ENVFILE_KEY_BAD_OPTIONS ? "line ignored" : "not a key",
+                envfile_key_strerror(st));
     }
     return SF_MATCH_NONE;
 }

@@ -16,7 +16,7 @@
 
 static int banner_fail(const char *path, const char *why)
 {
-    sf_log(SF_ERROR, "banner %s: %s; not starting", path, why);
+    log_error("banner %s: %s; not starting", path, why);
     return -1;
 }
 
@@ -28,7 +28,7 @@ static int read_file(const char *path, int fd, char **text)
     if (!S_ISREG(st.st_mode))
         return banner_fail(path, "not a regular file");
     if (st.st_size > SF_BANNER_MAX) {
-        sf_log(SF_ERROR, "banner %s: larger than %d bytes; not starting", path, SF_BANNER_MAX);
+        log_error("banner %s: larger than %d bytes; not starting", path, SF_BANNER_MAX);
         return -1;
     }
     char *buf = malloc((size_t)st.st_size + 1);

@@ -126,8 +126,8 @@ static void keys_path(const struct sf_conn *c, char *out, size_t size)
 static int count_failure(struct sf_conn *c)
 {
     if (++c->failures >= (int)c->cfg->max_auth_tries) {
-        sf_log(SF_WARN, "%s port %d: too many authentication failures (%d); disconnecting",
-               c->peer, c->peer_port, c->failures);
+        log_warn("%s port %d: too many authentication failures (%d); disconnecting",
+                 c->peer, c->peer_port, c->failures);
         c->stop = 1;
         c->stop_reason = "Too many authentication failures";
     }
@@ -143,10 +143,10 @@ static enum sf_match lookup_key(struct sf_conn *c, ssh_key pubkey, struct sf_key
     char *text = read_as_user(c, path, &len, &err);
     if (!text) {
         if (err == EPERM)
-            sf_log(SF_WARN, "%s: ignored: bad ownership or modes (must be the user's or root's, "
-                   "not group/world writable)", path);
+            log_warn("%s: ignored: bad ownership or modes (must be the user's or root's, "
+                     "not group/world writable)", path);
         else
-            sf_log(SF_INFO, "%s: %s", path, strerror(err));
+            log_info("%s: %s", path, strerror(err));
         return SF_MATCH_NONE;
     }
     /* The wire blob, decoded from libssh's base64 (the blob export is not
@@ -182,14 +182,14 @@ static int become_user(struct sf_conn *c)
         n = 1;
     }
     if (setgroups((size_t)n, groups) < 0) {
-        sf_log(SF_ERROR, "setgroups for %s: %s; connection closed", c->user.name, strerror(errno));
+        log_error("setgroups for %s: %s; connection closed", c->user.name, strerror(errno));
         return -1;
     }
     capng_clear(CAPNG_SELECT_CAPS);
     int rc = capng_change_id((int)c->user.uid, (int)c->user.gid, CAPNG_NO_FLAG);
     if (rc < 0 || getuid() != c->user.uid || geteuid() != c->user.uid) {
-        sf_log(SF_ERROR, "becoming %s (uid %u): libcap-ng error %d; connection closed",
-               c->user.name, (unsigned)c->user.uid, rc);
+        log_error("becoming %s (uid %u): libcap-ng error %d; connection closed",
+                  c->user.name, (unsigned)c->user.uid, rc);
         return -1;
     }
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* a change of uid may have reset it */
@@ -216,8 +216,8 @@ static void send_banner(struct sf_conn *c, ssh_session session)
     c->banner_sent = 1;
     ssh_string s = ssh_string_from_char(c->cfg->banner_text);
     if (!s || ssh_send_issue_banner(session, s) != SSH_OK)
-        sf_log(SF_WARN, "%s port %d: cannot send the banner: %s; going on without it", c->peer, c->peer_port,
-               s ? ssh_get_error(session) : strerror(ENOMEM));
+        log_warn("%s port %d: cannot send the banner: %s; going on without it", c->peer, c->peer_port,
+                 s ? ssh_get_error(session) : strerror(ENOMEM));
     ssh_string_free(s);
 }
 
@@ -234,9 +234,9 @@ static int sk_refused(const struct sf_conn *c, ssh_session session, ssh_key pubk
     int flags = ssh_session_get_sk_flags(session);
     const char *why = sf_sk_flags_refusal(opts, flags);
     if (why)
-        sf_log(SF_WARN, "%s port %d: %s signature (flags 0x%02x) for %s refused: %s", c->peer,
-               c->peer_port, ssh_key_type_to_char(t), flags < 0 ? 0 : (unsigned)flags,
-               c->user.name, why);
+        log_warn("%s port %d: %s signature (flags 0x%02x) for %s refused: %s", c->peer,
+                 c->peer_port, ssh_key_type_to_char(t), flags < 0 ? 0 : (unsigned)flags,
+                 c->user.name, why);
     return why != NULL;
 }
 
@@ -248,9 +248,9 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
         return SSH_AUTH_DENIED;
     send_banner(c, session);
     if (strcmp(user, c->user.name) != 0) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_WARN, "%s port %d: user '%s' refused: only %s may log in", c->peer,
-               c->peer_port, sf_log_safe(user, safe), c->user.name);
+        char safe[LOG_SAFE_SIZE];
+        log_warn("%s port %d: user '%s' refused: only %s may log in", c->peer,
+                 c->peer_port, log_safe(user, safe), c->user.name);
         return count_failure(c);
     }
     if (state != SSH_PUBLICKEY_STATE_NONE && state != SSH_PUBLICKEY_STATE_VALID)
@@ -258,9 +258,9 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     struct sf_keyopts opts;
     enum sf_match m = lookup_key(c, pubkey, &opts);
     if (m != SF_MATCH_OK) {
-        sf_log(SF_INFO, "%s port %d: %s key %s for %s", c->peer, c->peer_port,
-               ssh_key_type_to_char(ssh_key_type(pubkey)),
-               m == SF_MATCH_REFUSED ? "refused by its options" : "not authorized", c->user.name);
+        log_info("%s port %d: %s key %s for %s", c->peer, c->peer_port,
+                 ssh_key_type_to_char(ssh_key_type(pubkey)),
+                 m == SF_MATCH_REFUSED ? "refused by its options" : "not authorized", c->user.name);
         return count_failure(c);
     }
     if (state == SSH_PUBLICKEY_STATE_NONE) { /* a probe: "would you take this key?" */
@@ -275,9 +275,9 @@ static int auth_pubkey(ssh_session session, const char *user, struct ssh_key_str
     c->authenticated = 1;
     report_authenticated(c);
     set_timer(c->tfd, c->cfg->keepalive_s, c->cfg->keepalive_s);
-    sf_log(SF_INFO, "%s port %d: accepted %s key for %s%s", c->peer, c->peer_port,
-           ssh_key_type_to_char(ssh_key_type(pubkey)), c->user.name,
-           opts.command ? " (forced command)" : "");
+    log_info("%s port %d: accepted %s key for %s%s", c->peer, c->peer_port,
+             ssh_key_type_to_char(ssh_key_type(pubkey)), c->user.name,
+             opts.command ? " (forced command)" : "");
     return SSH_AUTH_SUCCESS;
 }
 
@@ -312,13 +312,13 @@ static void handle_timer(struct sf_conn *c)
     if (read(c->tfd, &n, sizeof n) != sizeof n)
         return;
     if (!c->authenticated) {
-        sf_log(SF_INFO, "%s port %d: not authenticated within %u s; disconnecting", c->peer,
-               c->peer_port, c->cfg->grace_s);
+        log_info("%s port %d: not authenticated within %u s; disconnecting", c->peer,
+                 c->peer_port, c->cfg->grace_s);
         c->stop = 1;
         c->stop_reason = "Login grace time exceeded";
     } else if (c->cfg->keepalive_max && c->alive_unanswered >= c->cfg->keepalive_max) {
-        sf_log(SF_INFO, "%s port %d: no answer to %u keepalives; disconnecting", c->peer, c->peer_port,
-               c->alive_unanswered);
+        log_info("%s port %d: no answer to %u keepalives; disconnecting", c->peer, c->peer_port,
+                 c->alive_unanswered);
         c->stop = 1;
         c->stop_reason = "Timeout, client not responding";
     } else {
@@ -336,8 +336,8 @@ static void session_ready(struct sf_conn *c)
             ssh_event_add_session(c->event, c->session);
         } else if (rc == SSH_ERROR) {
             const char *e = ssh_get_error(c->session);
-            sf_log(SF_INFO, "%s port %d: key exchange failed: %s", c->peer, c->peer_port,
-                   e && *e ? e : "protocol error");
+            log_info("%s port %d: key exchange failed: %s", c->peer, c->peer_port,
+                     e && *e ? e : "protocol error");
             c->stop = 1;
         }
         return;
@@ -399,12 +399,12 @@ static void log_end(const struct sf_conn *c, const char *why)
 {
     if (c->kex_done && strcmp(why, "network") == 0) {
         const char *e = ssh_get_error(c->session);
-        sf_log(SF_INFO, "%s port %d: connection closed: %s", c->peer, c->peer_port,
-               e && *e ? e : "protocol error");
+        log_info("%s port %d: connection closed: %s", c->peer, c->peer_port,
+                 e && *e ? e : "protocol error");
     }
     if (c->refusals > SF_REFUSALS_LOGGED)
-        sf_log(SF_INFO, "%s port %d: %u more refusals not logged", c->peer, c->peer_port,
-               c->refusals - SF_REFUSALS_LOGGED);
+        log_info("%s port %d: %u more refusals not logged", c->peer, c->peer_port,
+                 c->refusals - SF_REFUSALS_LOGGED);
 }
 
 /* The connection has ended (or must end): forwards closed, programs hung
@@ -419,10 +419,10 @@ static void wind_down(struct sf_conn *c)
     sf_session_end_all(c, why);
     if (!connection_gone(c)) {
         if (c->stop_reason)
-            sf_log(SF_DEBUG, "%s port %d: disconnect: %s", c->peer, c->peer_port, c->stop_reason);
+            log_debug("%s port %d: disconnect: %s", c->peer, c->peer_port, c->stop_reason);
         ssh_disconnect(c->session);
     }
-    sf_log(SF_DEBUG, "%s port %d: connection closed", c->peer, c->peer_port);
+    log_debug("%s port %d: connection closed", c->peer, c->peer_port);
 }
 
 /* Returns when the connection ends or must end. */
@@ -444,7 +444,7 @@ static void loop(struct sf_conn *c)
         if (poll(p, n, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            sf_log(SF_ERROR, "poll: %s; connection closed", strerror(errno));
+            log_error("poll: %s; connection closed", strerror(errno));
             return;
         }
         if (p[0].revents)
@@ -493,8 +493,8 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
     c->session = ssh_new();
     c->event = ssh_event_new();
     if (!c->session || !c->event || ssh_bind_accept_fd(bind, c->session, fd) != SSH_OK) {
-        sf_log(SF_ERROR, "%s port %d: libssh could not take the connection: %s", c->peer,
-               c->peer_port, ssh_get_error(bind));
+        log_error("%s port %d: libssh could not take the connection: %s", c->peer,
+                  c->peer_port, ssh_get_error(bind));
         return -1;
     }
     c->server_cb = (struct ssh_server_callbacks_struct){
@@ -515,7 +515,7 @@ static int setup(struct sf_conn *c, ssh_bind bind, int fd)
 
 static void serve(struct sf_conn *c)
 {
-    sf_log(SF_DEBUG, "connection from %s port %d", c->peer, c->peer_port);
+    log_debug("connection from %s port %d", c->peer, c->peer_port);
     /* libssh queues our identification until the socket reports writable,
      * but handles the client's bytes of the same poll first: a client whose
      * first line came with the connection and is not an identification
@@ -539,8 +539,8 @@ void sf_conn_run(const struct sf_config *cfg, void *bind, int fd, int report_fd)
     struct envfile_self self;
     envfile_self_init(&self, cfg->user);
     if (envfile_user_serve(cfg->passwd_path, &self, &c.user) < 0 || c.user.uid != cfg->account->uid) {
-        sf_log(SF_ERROR, "user %s vanished from %s or changed its uid; connection closed", cfg->user,
-               cfg->passwd_path);
+        log_error("user %s vanished from %s or changed its uid; connection closed", cfg->user,
+                  cfg->passwd_path);
         _exit(1);
     }
     if (become_user(&c) < 0)

@@ -73,7 +73,7 @@ int sf_dispatch_message(ssh_session session, ssh_message msg, void *userdata)
         if (handlers[i].type == type && handlers[i].sub == sub)
             return handlers[i].handle(c, msg);
     if (type == SSH_REQUEST_CHANNEL_OPEN)
-        sf_conn_refused(c, SF_INFO, "channel open of type %s from a client; refused",
+        sf_conn_refused(c, LOG_INFO, "channel open of type %s from a client; refused",
                         channel_type_name(sub));
     return 1;
 }

@@ -6,7 +6,7 @@ SSHF_FUZZ := sshd_sftp sshd_authkeys sshd_ttymodes sshd_x11
 FUZZ_TARGETS += $(SSHF_FUZZ:%=$(BUILD)/fuzz/fuzz_%)
 
 $(BUILD)/fuzz/fuzz_sshd_sftp: sshfallback/sftp.c
-$(BUILD)/fuzz/fuzz_sshd_authkeys: sshfallback/authkeys.c sshfallback/log.c $(ENVFILE_SRC) envfile/envfile.h
+$(BUILD)/fuzz/fuzz_sshd_authkeys: sshfallback/authkeys.c $(ENVFILE_SRC) envfile/envfile.h
 $(BUILD)/fuzz/fuzz_sshd_ttymodes: sshfallback/ttymodes.c
 $(BUILD)/fuzz/fuzz_sshd_x11: sshfallback/x11cookie.c
 

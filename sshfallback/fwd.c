@@ -114,8 +114,8 @@ static int forwarding_allowed(const struct sf_conn *c)
 static void bridge_abort(struct sf_fwd *f, const char *why)
 {
     if (why)
-        sf_log(SF_INFO, "%s port %d: %s: %s; channel closed", f->conn->peer, f->conn->peer_port,
-               f->what, why);
+        log_info("%s port %d: %s: %s; channel closed", f->conn->peer, f->conn->peer_port,
+                 f->what, why);
     close_fd(&f->fd);
     f->dead = 1;
 }
@@ -364,7 +364,7 @@ static int accept_open(struct sf_fwd *f, ssh_message msg)
         return 0;
     }
     attach_channel(f, ch);
-    sf_log(SF_DEBUG, "%s port %d: %s", f->conn->peer, f->conn->peer_port, f->what);
+    log_debug("%s port %d: %s", f->conn->peer, f->conn->peer_port, f->what);
     return 0;
 }
 
@@ -427,23 +427,23 @@ int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
 {
     const char *host = ssh_message_channel_request_open_destination(msg);
     int port = ssh_message_channel_request_open_destination_port(msg);
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_log_safe(host, safe);
+    char safe[LOG_SAFE_SIZE];
+    log_safe(host, safe);
     if (!forwarding_allowed(c)) {
-        sf_conn_refused(c, SF_INFO, "direct-tcpip to %s:%d refused: %s", safe, port,
+        sf_conn_refused(c, LOG_INFO, "direct-tcpip to %s:%d refused: %s", safe, port,
                         c->cfg->no_port_forwarding ? "--no-port-forwarding" : "the key's options");
         return 1;
     }
     struct addrinfo *ai = NULL;
     int rc = host && *host ? resolve(host, port, &ai) : EAI_NONAME;
     if (rc != 0) {
-        sf_conn_refused(c, SF_INFO, "direct-tcpip to %s:%d: %s; channel refused", safe, port,
+        sf_conn_refused(c, LOG_INFO, "direct-tcpip to %s:%d: %s; channel refused", safe, port,
                         gai_strerror(rc));
         return 1;
     }
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, -1);
     if (!f) {
-        sf_conn_refused(c, SF_WARN, "direct-tcpip to %s:%d refused: %u forwards open", safe, port,
+        sf_conn_refused(c, LOG_WARN, "direct-tcpip to %s:%d refused: %u forwards open", safe, port,
                         c->n_fwds);
         freeaddrinfo(ai);
         return 1;
@@ -454,7 +454,7 @@ int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
     /* Loopback refusals are known at once: the client then gets a proper
      * open failure. Later failures close the confirmed channel instead. */
     if (connect_next(f) < 0) {
-        sf_conn_refused(c, SF_INFO, "%s: %s; channel refused", f->what, strerror(errno));
+        sf_conn_refused(c, LOG_INFO, "%s: %s; channel refused", f->what, strerror(errno));
         f->dead = 1; /* freed by sf_fwd_housekeeping */
         return 1;
     }
@@ -489,8 +489,8 @@ static void accept_into_channel(struct sf_fwd *l)
     ssh_channel ch = c->n_fwds < MAX_FWDS ? ssh_channel_new(c->session) : NULL;
     struct sf_fwd *f = ch ? bridge_new(c, fd, ch) : NULL;
     if (!f) {
-        sf_log(SF_WARN, "%s port %d: forwarded connection dropped: %u forwards open", c->peer,
-               c->peer_port, c->n_fwds);
+        log_warn("%s port %d: forwarded connection dropped: %u forwards open", c->peer,
+                 c->peer_port, c->n_fwds);
         if (ch)
             ssh_channel_free(ch);
         close(fd);
@@ -516,8 +516,8 @@ static void accept_into_channel(struct sf_fwd *l)
         /* the client finds its forward by the path it asked for */
         f->open = OPEN_STREAMLOCAL;
         snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
-        char safe[SF_LOG_SAFE_SIZE];
-        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", sf_log_safe(l->path, safe));
+        char safe[LOG_SAFE_SIZE];
+        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", log_safe(l->path, safe));
     } else if (l->kind == FWD_AGENT_LISTEN) {
         f->open = OPEN_AGENT;
         snprintf(f->what, sizeof f->what, "agent connection");
@@ -587,13 +587,13 @@ int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
     const char *asked = ssh_message_global_request_address(msg);
     int port = ssh_message_global_request_port(msg);
     if (!forwarding_allowed(c)) {
-        sf_conn_refused(c, SF_INFO, "remote forward of port %d refused: %s", port,
+        sf_conn_refused(c, LOG_INFO, "remote forward of port %d refused: %s", port,
                         c->cfg->no_port_forwarding ? "--no-port-forwarding" : "the key's options");
         return 1;
     }
     const char *addr = sf_fwd_bind_address(c->cfg->gateway_ports, asked);
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_log_safe(addr, safe);
+    char safe[LOG_SAFE_SIZE];
+    log_safe(addr, safe);
     int bound = port, fd = -1;
     if (port < 0 || port > 65535 || c->n_fwds >= MAX_FWDS)
         errno = EINVAL;
@@ -601,7 +601,7 @@ int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
         fd = listen_tcp(addr, port, &bound);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_TCP_LISTEN, fd) : NULL;
     if (!l) {
-        sf_conn_refused(c, SF_INFO, "remote forward [%s]:%d: %s; refused", safe, port,
+        sf_conn_refused(c, LOG_INFO, "remote forward [%s]:%d: %s; refused", safe, port,
                         strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -611,7 +611,7 @@ int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
     l->port = bound;
     /* port 0: the client learns the port from the reply */
     snprintf(l->what, sizeof l->what, "remote forward [%s]:%d", safe, bound);
-    sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
     ssh_message_global_request_reply_success(msg, (uint16_t)bound);
     return 0;
 }
@@ -625,13 +625,13 @@ int sf_fwd_cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
             strcmp(l->addr, asked ? asked : "") == 0) {
             close_fd(&l->fd);
             l->dead = 1;
-            sf_log(SF_INFO, "%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
+            log_info("%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
             ssh_message_global_request_reply_success(msg, 0);
             return 0;
         }
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_conn_refused(c, SF_INFO, "cancel of remote forward [%s]:%d refused: no such forward",
-                    sf_log_safe(asked, safe), port);
+    char safe[LOG_SAFE_SIZE];
+    sf_conn_refused(c, LOG_INFO, "cancel of remote forward [%s]:%d refused: no such forward",
+                    log_safe(asked, safe), port);
     return 1;
 }
 
@@ -643,8 +643,8 @@ static int streamlocal_allowed(struct sf_conn *c, const char *what, const char *
                       : c->opts.no_port_forwarding ? "the key's options"
                                                    : NULL;
     if (why) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_conn_refused(c, SF_INFO, "%s %s refused: %s", what, sf_log_safe(path, safe), why);
+        char safe[LOG_SAFE_SIZE];
+        sf_conn_refused(c, LOG_INFO, "%s %s refused: %s", what, log_safe(path, safe), why);
     }
     return why == NULL;
 }
@@ -676,18 +676,18 @@ int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     /* a unix connect finishes at once; EAGAIN: the listener's queue is full */
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_conn_refused(c, SF_INFO, "direct-streamlocal to %s: %s; channel refused",
-                        sf_log_safe(path, safe), strerror(errno));
+        char safe[LOG_SAFE_SIZE];
+        sf_conn_refused(c, LOG_INFO, "direct-streamlocal to %s: %s; channel refused",
+                        log_safe(path, safe), strerror(errno));
         if (fd >= 0)
             close(fd);
         return 1;
     }
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_log_safe(sa.sun_path, safe);
+    char safe[LOG_SAFE_SIZE];
+    log_safe(sa.sun_path, safe);
     struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
     if (!f) {
-        sf_conn_refused(c, SF_WARN, "direct-streamlocal to %s refused: %u forwards open", safe,
+        sf_conn_refused(c, LOG_WARN, "direct-streamlocal to %s refused: %u forwards open", safe,
                         c->n_fwds);
         close(fd);
         return 1;
@@ -734,9 +734,9 @@ static int listen_unix(const struct sockaddr_un *sa, int unlink_off, ino_t *ino)
     int rc = bind_listen(fd, sa);
     if (rc == -1 && errno == EADDRINUSE && !unlink_off && stale_own_socket(sa) &&
         unlink(sa->sun_path) == 0) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_INFO, "remote forward of socket %s: replaced a stale socket nobody listened on",
-               sf_log_safe(sa->sun_path, safe));
+        char safe[LOG_SAFE_SIZE];
+        log_info("remote forward of socket %s: replaced a stale socket nobody listened on",
+                 log_safe(sa->sun_path, safe));
         rc = bind_listen(fd, sa);
     }
     struct stat st;
@@ -766,9 +766,9 @@ int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg)
         fd = listen_unix(&sa, c->cfg->no_stream_local_bind_unlink, &ino);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
     if (!l) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_conn_refused(c, SF_INFO, "remote forward of socket %s: %s; refused",
-                        sf_log_safe(path, safe), strerror(errno));
+        char safe[LOG_SAFE_SIZE];
+        sf_conn_refused(c, LOG_INFO, "remote forward of socket %s: %s; refused",
+                        log_safe(path, safe), strerror(errno));
         if (fd >= 0) {
             close(fd);
             unlink(sa.sun_path);
@@ -778,9 +778,9 @@ int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg)
     snprintf(l->addr, sizeof l->addr, "%s", path);
     snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
     l->ino = ino;
-    char safe[SF_LOG_SAFE_SIZE];
-    snprintf(l->what, sizeof l->what, "remote forward of socket %s", sf_log_safe(l->path, safe));
-    sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    char safe[LOG_SAFE_SIZE];
+    snprintf(l->what, sizeof l->what, "remote forward of socket %s", log_safe(l->path, safe));
+    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
     ssh_message_global_request_reply_success(msg, 0);
     return 0;
 }
@@ -792,13 +792,13 @@ int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
         if (l->kind == FWD_UNIX_LISTEN && !l->dead && strcmp(l->addr, path ? path : "") == 0) {
             close_fd(&l->fd);
             l->dead = 1; /* free_fwd removes the socket file */
-            sf_log(SF_INFO, "%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
+            log_info("%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
             ssh_message_global_request_reply_success(msg, 0);
             return 0;
         }
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_conn_refused(c, SF_INFO, "cancel of remote forward of socket %s refused: no such forward",
-                    sf_log_safe(path, safe));
+    char safe[LOG_SAFE_SIZE];
+    sf_conn_refused(c, LOG_INFO, "cancel of remote forward of socket %s refused: no such forward",
+                    log_safe(path, safe));
     return 1;
 }
 
@@ -815,8 +815,8 @@ const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner)
     snprintf(d->dir, sizeof d->dir, "/tmp/envinit-ssh-XXXXXX");
     /* mkdtemp: 0700, and ours, since this process is the user by now */
     if (!mkdtemp(d->dir)) {
-        sf_log(SF_WARN, "%s port %d: private folder /tmp/envinit-ssh-*: %s; forwarding refused",
-               c->peer, c->peer_port, strerror(errno));
+        log_warn("%s port %d: private folder /tmp/envinit-ssh-*: %s; forwarding refused",
+                 c->peer, c->peer_port, strerror(errno));
         free(d);
         return NULL;
     }
@@ -839,8 +839,8 @@ int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t
     umask(old);
     struct sf_fwd *l = ok ? fwd_new(c, FWD_AGENT_LISTEN, fd) : NULL;
     if (!l) {
-        sf_log(SF_WARN, "%s port %d: agent socket %s: %s; agent forwarding refused", c->peer,
-               c->peer_port, sa.sun_path, strerror(errno));
+        log_warn("%s port %d: agent socket %s: %s; agent forwarding refused", c->peer,
+                 c->peer_port, sa.sun_path, strerror(errno));
         if (fd >= 0)
             close(fd);
         unlink(sa.sun_path);
@@ -850,7 +850,7 @@ int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t
     snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
     snprintf(l->what, sizeof l->what, "agent socket %s", sa.sun_path);
     snprintf(path, size, "%s", sa.sun_path);
-    sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
     sf_agent_link_add(c, l->path);
     return 0;
 }
@@ -885,7 +885,7 @@ int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
     struct x11_cookies x = {0};
     int len = sf_unhex(cookie_hex ? cookie_hex : "", x.real, sizeof x.real);
     if (len < 0 || !proto || strlen(proto) >= sizeof x.proto || fsize < 2 * (size_t)len + 1) {
-        sf_conn_refused(c, SF_INFO, "X11 request with an unusable cookie; refused");
+        sf_conn_refused(c, LOG_INFO, "X11 request with an unusable cookie; refused");
         return -1;
     }
     snprintf(x.proto, sizeof x.proto, "%s", proto);
@@ -895,8 +895,8 @@ int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
         fd = x11_socket(c, &n);
     struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_X11_LISTEN, fd) : NULL;
     if (!l) {
-        sf_log(SF_WARN, "%s port %d: X11 display: %s; X11 forwarding not set up", c->peer,
-               c->peer_port, strerror(errno));
+        log_warn("%s port %d: X11 display: %s; X11 forwarding not set up", c->peer,
+                 c->peer_port, strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -908,7 +908,7 @@ int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
         snprintf(fake_hex + 2 * i, 3, "%02x", x.fake[i]);
     snprintf(display, dsize, "localhost:%d.%d", n, screen);
     snprintf(l->what, sizeof l->what, "X11 display :%d on port %d", n, 6000 + n);
-    sf_log(SF_INFO, "%s port %d: %s", c->peer, c->peer_port, l->what);
+    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
     return 0;
 }
 
@@ -921,7 +921,7 @@ static void remove_dir(const void *owner)
             snprintf(path, sizeof path, "%s/Xauthority", d->dir);
             unlink(path);
             if (rmdir(d->dir) < 0)
-                sf_log(SF_DEBUG, "%s: %s; left in place", d->dir, strerror(errno));
+                log_debug("%s: %s; left in place", d->dir, strerror(errno));
             *pp = d->next;
             free(d);
             return;
@@ -934,8 +934,8 @@ void sf_fwd_x11_release(struct sf_conn *c, const void *owner)
         if (f->owner == owner && f->kind == FWD_X11_LISTEN && !f->dead) {
             close_fd(&f->fd);
             f->dead = 1;
-            sf_log(SF_INFO, "%s port %d: %s closed with its session", c->peer, c->peer_port,
-                   f->what);
+            log_info("%s port %d: %s closed with its session", c->peer, c->peer_port,
+                     f->what);
         }
 }
 
@@ -1023,7 +1023,7 @@ static void remove_socket_file(struct sf_fwd *f)
 static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
 {
     if (f->kind == FWD_BRIDGE)
-        sf_log(SF_DEBUG, "%s port %d: %s: ended", c->peer, c->peer_port, f->what);
+        log_debug("%s port %d: %s: ended", c->peer, c->peer_port, f->what);
     for (struct sf_fwd **pp = &c->fwds; *pp; pp = &(*pp)->next)
         if (*pp == f) {
             *pp = f->next;

@@ -35,8 +35,8 @@ static int open_key_dir(const char *path, const char *dir)
     int dfd = envfile_open_dirs(dir, 0755, bad, sizeof bad);
     if (dfd < 0 && (errno == ELOOP || errno == EPERM || errno == ENOTDIR)) {
         int err = errno;
-        sf_log(SF_WARN, "host key %s: %s %s; not followed, no key is stored there", path, bad,
-               err == ELOOP ? "is a symlink" : err == EPERM ? "is owned by neither root nor us" : "is not a folder");
+        log_warn("host key %s: %s %s; not followed, no key is stored there", path, bad,
+                 err == ELOOP ? "is a symlink" : err == EPERM ? "is owned by neither root nor us" : "is not a folder");
         errno = err;
     }
     return dfd;
@@ -131,7 +131,7 @@ static void log_fingerprint(ssh_key key, const char *path)
         return;
     char *fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
     if (fp)
-        sf_log(SF_INFO, "host key %s: %s %s", path, label(ssh_key_type(key)), fp);
+        log_info("host key %s: %s %s", path, label(ssh_key_type(key)), fp);
     ssh_string_free_char(fp);
     ssh_clean_pubkey_hash(&hash);
 }
@@ -140,7 +140,7 @@ static ssh_key load_existing(const char *path)
 {
     ssh_key key = NULL;
     if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) != SSH_OK) {
-        sf_log(SF_ERROR, "host key %s: cannot be read as a private key", path);
+        log_error("host key %s: cannot be read as a private key", path);
         return NULL;
     }
     return key;
@@ -150,18 +150,18 @@ static ssh_key create(const char *path, enum ssh_keytypes_e type, int quiet_eacc
 {
     ssh_key key = NULL;
     if (ssh_pki_generate(type, type == SSH_KEYTYPE_RSA ? SF_RSA_BITS : 0, &key) != SSH_OK) {
-        sf_log(SF_ERROR, "host key %s: %s generation failed", path, ssh_key_type_to_char(type));
+        log_error("host key %s: %s generation failed", path, ssh_key_type_to_char(type));
         return NULL;
     }
     if (store_key(key, path) < 0) {
         int err = errno;
         if (!(quiet_eacces && (err == EACCES || err == EROFS || err == EPERM)))
-            sf_log(SF_ERROR, "host key %s: cannot store: %s", path, strerror(err));
+            log_error("host key %s: cannot store: %s", path, strerror(err));
         ssh_key_free(key);
         errno = err;
         return NULL;
     }
-    sf_log(SF_INFO, "host key %s: generated", path);
+    log_info("host key %s: generated", path);
     return key;
 }
 
@@ -182,8 +182,8 @@ static void pick(const struct envfile_hostkeys *keys, const enum ssh_keytypes_e 
             chosen[j] = keys->path[i];
             continue;
         }
-        sf_log(SF_INFO, "host key %s: %s; not used (one key per type the host key algorithms enable)",
-               keys->path[i], ssh_key_type_to_char(ssh_key_type(k)));
+        log_info("host key %s: %s; not used (one key per type the host key algorithms enable)",
+                 keys->path[i], ssh_key_type_to_char(ssh_key_type(k)));
         ssh_key_free(k);
     }
 }
@@ -199,9 +199,9 @@ static int load_given(const char *const *paths, size_t n, const struct envfile_o
         shown[0] = paths[0];
         out[0] = create(paths[0], want[0], 0);
         if (out[0] && n_want > 1) {
-            sf_log(SF_ERROR, "host key %s: generated as %s, but the host key algorithms need %zu types of key: "
-                   "give a folder holding one of each (ssh-keygen -t ed25519/ecdsa/rsa)", paths[0],
-                   ssh_key_type_to_char(want[0]), n_want);
+            log_error("host key %s: generated as %s, but the host key algorithms need %zu types of key: "
+                      "give a folder holding one of each (ssh-keygen -t ed25519/ecdsa/rsa)", paths[0],
+                      ssh_key_type_to_char(want[0]), n_want);
             return -1;
         }
         return out[0] ? 0 : -1;
@@ -213,9 +213,9 @@ static int load_given(const char *const *paths, size_t n, const struct envfile_o
     pick(&keys, want, n_want, out, shown);
     for (size_t j = 0; j < n_want; j++)
         if (!out[j]) {
-            sf_log(SF_ERROR, "no usable %s host key among the %zu given (%u refused, reasons above); the host key "
-                   "algorithms (--host-key-algorithms) need one", ssh_key_type_to_char(want[j]), keys.n,
-                   keys.refused);
+            log_error("no usable %s host key among the %zu given (%u refused, reasons above); the host key "
+                      "algorithms (--host-key-algorithms) need one", ssh_key_type_to_char(want[j]), keys.n,
+                      keys.refused);
             return -1;
         }
     return 0;
@@ -227,18 +227,18 @@ static ssh_key load_or_create(const char *path, enum ssh_keytypes_e type, int qu
     if (lstat(path, &st) < 0 && errno == ENOENT)
         return create(path, type, quiet_eacces);
     if (lstat(path, &st) < 0) {
-        sf_log(SF_ERROR, "host key %s: %s", path, strerror(errno));
+        log_error("host key %s: %s", path, strerror(errno));
         return NULL;
     }
     const char *problem = envfile_hostkey_mode_problem(&st, geteuid());
     if (problem) {
-        sf_log(SF_ERROR, "host key %s: %s", path, problem);
+        log_error("host key %s: %s", path, problem);
         return NULL;
     }
     ssh_key key = load_existing(path);
     if (key && ssh_key_type(key) != type) {
-        sf_log(SF_ERROR, "host key %s: a %s key where a %s key belongs", path, ssh_key_type_to_char(ssh_key_type(key)),
-               ssh_key_type_to_char(type));
+        log_error("host key %s: a %s key where a %s key belongs", path, ssh_key_type_to_char(ssh_key_type(key)),
+                  ssh_key_type_to_char(type));
         ssh_key_free(key);
         return NULL;
     }
@@ -268,18 +268,18 @@ static ssh_key load_runtime(const char *deflt, const char *file, enum ssh_keytyp
     char dir[4096];
     const char *tried = NULL;
     if (envfile_runtime_dir(dir, sizeof dir, &tried) < 0) {
-        sf_log(SF_ERROR, "no writable folder for a host key (tried %s, %s and %s): mount one (a tmpfs or "
-               "emptyDir at /run or /tmp) or give keys with host_keys (ENVINIT_HOST_KEYS)",
-               deflt, "the state folder", tried);
+        log_error("no writable folder for a host key (tried %s, %s and %s): mount one (a tmpfs or "
+                  "emptyDir at /run or /tmp) or give keys with host_keys (ENVINIT_HOST_KEYS)",
+                  deflt, "the state folder", tried);
         return NULL;
     }
     if (snprintf(shown, len, "%s/%s", dir, file) >= (int)len)
         return NULL;
     ssh_key key = load_or_create(shown, type, 0);
     if (key)
-        sf_log(SF_WARN, "host key %s: in the runtime folder because %s is read-only, so its fingerprint "
-               "changes at every container start and clients will warn; mount a key and name it with "
-               "host_keys (ENVINIT_HOST_KEYS) to keep one", shown, deflt);
+        log_warn("host key %s: in the runtime folder because %s is read-only, so its fingerprint "
+                 "changes at every container start and clients will warn; mount a key and name it with "
+                 "host_keys (ENVINIT_HOST_KEYS) to keep one", shown, deflt);
     return key;
 }
 
@@ -315,7 +315,7 @@ size_t sf_hostkey_load(const char *const *paths, size_t n, const char *algos, co
             want[n_want++] = wanted_type(&kinds[i], ecdsa_bits);
         }
     if (n_want == 0) {
-        sf_log(SF_ERROR, "the host key algorithms '%s' name no type of key envinit-sshd serves", algos);
+        log_error("the host key algorithms '%s' name no type of key envinit-sshd serves", algos);
         return 0;
     }
     int ok = 1;

@@ -82,23 +82,23 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
         char err[512];
         if (opt->kind == SF_OPT_ACTION) {
             if (opt->off == SF_ACT_VERBOSE) {
-                sf_log_level = SF_DEBUG;
+                log_set_level(LOG_DEBUG);
                 c->libssh_log++;
             } else if (opt->off == SF_ACT_QUIET) {
-                sf_log_level = SF_WARN;
+                log_set_level(LOG_WARN);
             } else {
                 usage(stdout);
                 exit(0);
             }
         } else if (opt->kind != SF_OPT_IGNORED &&
                    sf_option_set(c, opt, optarg ? optarg : "", 0, err, sizeof err) < 0) {
-            sf_log(SF_ERROR, "%s", err);
+            log_error("%s", err);
             return -1;
         }
         c->seen[i] = 1;
     }
     if (optind != argc) {
-        sf_log(SF_ERROR, "unexpected argument '%s'", argv[optind]);
+        log_error("unexpected argument '%s'", argv[optind]);
         return -1;
     }
     return 0;
@@ -149,12 +149,12 @@ static int apply_config_file(struct sf_config *c, char **text)
     if (fd >= 0)
         close(fd);
     if (!t) {
-        sf_log(SF_ERROR, "configuration file %s: %s; not starting", c->config_path, strerror(saved));
+        log_error("configuration file %s: %s; not starting", c->config_path, strerror(saved));
         return -1;
     }
     char err[768];
     if (sf_config_apply_text(c, t, c->config_path, err, sizeof err) < 0) {
-        sf_log(SF_ERROR, "%s; not starting", err);
+        log_error("%s; not starting", err);
         free(t);
         return -1;
     }
@@ -170,7 +170,7 @@ static int listen_on(const char *addr, int port)
     snprintf(service, sizeof service, "%d", port);
     int rc = getaddrinfo(addr, service, &hints, &ai);
     if (rc != 0) {
-        sf_log(SF_ERROR, "listen address '%s': %s; not starting", addr, gai_strerror(rc));
+        log_error("listen address '%s': %s; not starting", addr, gai_strerror(rc));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -181,7 +181,7 @@ static int listen_on(const char *addr, int port)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     }
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-        sf_log(SF_ERROR, "listen on [%s]:%d: %s; not starting", addr, port, strerror(errno));
+        log_error("listen on [%s]:%d: %s; not starting", addr, port, strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;
@@ -205,7 +205,7 @@ static int drop_listener_caps(void)
     capng_clear(CAPNG_SELECT_CAPS);
     if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, bind_cap, CAP_SETUID, CAP_SETGID, -1) < 0 ||
         capng_apply(CAPNG_SELECT_CAPS) < 0) {
-        sf_log(SF_ERROR, "cannot drop capabilities (libcap-ng); not starting");
+        log_error("cannot drop capabilities (libcap-ng); not starting");
         return -1;
     }
     return 0;
@@ -251,12 +251,12 @@ static int resolve_algorithms(struct sf_config *c)
         }
         if (sf_algo_apply(a[i].deflt, c->algo_spec[i], supported, c->algos[i], sizeof c->algos[i], err,
                           sizeof err) < 0) {
-            sf_log(SF_ERROR, "%s '%s': %s; not starting", a[i].option, c->algo_spec[i] ? c->algo_spec[i] : "",
-                   err);
+            log_error("%s '%s': %s; not starting", a[i].option, c->algo_spec[i] ? c->algo_spec[i] : "",
+                      err);
             return -1;
         }
         if (c->algo_spec[i])
-            sf_log(SF_DEBUG, "%s: %s", a[i].option, c->algos[i]);
+            log_debug("%s: %s", a[i].option, c->algos[i]);
     }
     return 0;
 }
@@ -271,8 +271,8 @@ static ssh_bind make_bind(const struct sf_config *c, ssh_key *keys, size_t n_key
         return NULL;
     for (size_t i = 0; i < n_keys; i++)
         if (ssh_bind_options_set(b, SSH_BIND_OPTIONS_IMPORT_KEY, keys[i]) != SSH_OK) {
-            sf_log(SF_ERROR, "libssh rejected the %s host key: %s; not starting",
-                   ssh_key_type_to_char(ssh_key_type(keys[i])), ssh_get_error(b));
+            log_error("libssh rejected the %s host key: %s; not starting",
+                      ssh_key_type_to_char(ssh_key_type(keys[i])), ssh_get_error(b));
             ssh_bind_free(b);
             return NULL;
         }
@@ -289,8 +289,8 @@ static ssh_bind make_bind(const struct sf_config *c, ssh_key *keys, size_t n_key
     };
     for (size_t i = 0; i < sizeof o / sizeof o[0]; i++)
         if (ssh_bind_options_set(b, o[i].opt, o[i].val) != SSH_OK) {
-            sf_log(SF_ERROR, "libssh rejected the %s setting: %s; not starting", o[i].what,
-                   ssh_get_error(b));
+            log_error("libssh rejected the %s setting: %s; not starting", o[i].what,
+                      ssh_get_error(b));
             ssh_bind_free(b);
             return NULL;
         }
@@ -367,9 +367,9 @@ static void make_room(struct listener *l, long long now)
     int v = sf_startups_victim(p, l->n_unauth, deadline);
     if (v < 0)
         return;
-    sf_log(SF_INFO, "closing unauthenticated connection pid %d: %s for %lld ms (%u pending, max-startups %u:%u:%u)",
-           (int)l->unauth[v].pid, p[v].silent ? "silent" : "unauthenticated", p[v].age_ms, l->n_unauth,
-           l->cfg->startups.start, l->cfg->startups.rate, l->cfg->startups.full);
+    log_info("closing unauthenticated connection pid %d: %s for %lld ms (%u pending, max-startups %u:%u:%u)",
+             (int)l->unauth[v].pid, p[v].silent ? "silent" : "unauthenticated", p[v].age_ms, l->n_unauth,
+             l->cfg->startups.start, l->cfg->startups.rate, l->cfg->startups.full);
     shutdown(l->unauth[v].fd, SHUT_RDWR);
     unauth_drop(l, (unsigned)v);
 }
@@ -379,7 +379,7 @@ static void accept_one(struct listener *l)
     int fd = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            sf_log(SF_WARN, "accept: %s; still listening", strerror(errno));
+            log_warn("accept: %s; still listening", strerror(errno));
         return;
     }
     long long now = envfile_now_ms();
@@ -387,14 +387,14 @@ static void accept_one(struct listener *l)
     if (l->n_unauth >= ms->start)
         make_room(l, now);
     if (l->n_children >= MAX_CHILDREN || l->n_unauth >= l->max_pending) {
-        sf_log(SF_WARN, "dropping a new connection: %u unauthenticated connections, none silent or past the "
-               "deadline (max-startups %u:%u:%u)", l->n_unauth, ms->start, ms->rate, ms->full);
+        log_warn("dropping a new connection: %u unauthenticated connections, none silent or past the "
+                 "deadline (max-startups %u:%u:%u)", l->n_unauth, ms->start, ms->rate, ms->full);
         close(fd);
         return;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        sf_log(SF_ERROR, "fork for a new connection: %s; connection dropped", strerror(errno));
+        log_error("fork for a new connection: %s; connection dropped", strerror(errno));
         close(fd);
         return;
     }
@@ -433,10 +433,10 @@ static int handle_signals(struct listener *l)
                     l->n_children--;
             }
         } else if (si.ssi_signo == SIGHUP) {
-            sf_log(SF_INFO, "SIGHUP: nothing to reload (flags only); still listening");
+            log_info("SIGHUP: nothing to reload (flags only); still listening");
         } else {
-            sf_log(SF_INFO, "signal %d: stopping the listener; open connections continue",
-                   (int)si.ssi_signo);
+            log_info("signal %d: stopping the listener; open connections continue",
+                     (int)si.ssi_signo);
             stop = 1;
         }
     }
@@ -454,7 +454,7 @@ static int serve(struct listener *l)
         if (poll(p, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            sf_log(SF_ERROR, "poll: %s; stopping", strerror(errno));
+            log_error("poll: %s; stopping", strerror(errno));
             return 1;
         }
         if (p[0].revents && handle_signals(l))
@@ -499,7 +499,7 @@ static int load_banner(struct sf_config *c, const struct envfile_owner *who)
         text = read_all(SF_CONN_BANNER_FD);
         close(SF_CONN_BANNER_FD);
         if (!text)
-            sf_log(SF_ERROR, "connection: no banner from the listener: %s; connection closed", strerror(errno));
+            log_error("connection: no banner from the listener: %s; connection closed", strerror(errno));
     } else if (sf_banner_read(c->banner, who, &text) < 0) {
         return -1;
     }
@@ -527,7 +527,7 @@ static int key_memfd(ssh_key *keys, size_t n)
         ssh_string_free_char(b64);
     }
     if (!ok || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
-        sf_log(SF_ERROR, "cannot hand the host keys to connections: %s; not starting", strerror(errno));
+        log_error("cannot hand the host keys to connections: %s; not starting", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -550,7 +550,7 @@ static int text_memfd(const char *what, const char *text)
         fd = -1;
     }
     if (fd < 0)
-        sf_log(SF_ERROR, "cannot hand the %s to connections: %s; not starting", what, strerror(errno));
+        log_error("cannot hand the %s to connections: %s; not starting", what, strerror(errno));
     return fd;
 }
 
@@ -591,7 +591,7 @@ static int serve_connection(struct sf_config *c)
     size_t n = keys_from_fd(SF_CONN_KEY_FD, keys);
     ssh_bind bind = n ? make_bind(c, keys, n) : NULL;
     if (!bind) {
-        sf_log(SF_ERROR, "connection: no host key from the listener; connection closed");
+        log_error("connection: no host key from the listener; connection closed");
         return 1;
     }
     sf_conn_run(c, bind, SF_CONN_SOCKET_FD, SF_CONN_REPORT_FD);
@@ -626,7 +626,7 @@ static int print_host_keys(ssh_key *keys, size_t n)
     for (size_t i = 0; i < n && !rc; i++) {
         char *b64 = NULL;
         if (ssh_pki_export_pubkey_base64(keys[i], &b64) != SSH_OK) {
-            sf_log(SF_ERROR, "cannot export the host key's public part");
+            log_error("cannot export the host key's public part");
             return 1;
         }
         rc = printf("%s %s\n", ssh_key_type_to_char(ssh_key_type(keys[i])), b64) < 0;
@@ -634,7 +634,7 @@ static int print_host_keys(ssh_key *keys, size_t n)
     }
     rc = rc || fflush(stdout) != 0;
     if (rc)
-        sf_log(SF_ERROR, "writing the host key to stdout: %s", strerror(errno));
+        log_error("writing the host key to stdout: %s", strerror(errno));
     return rc;
 }
 
@@ -660,28 +660,24 @@ static int check_privileges(const struct sf_config *c)
         envfile_caps_missing(port, 0, missing, sizeof missing) == 0)
         return 0;
     envfile_caps_advice(missing, 0, advice, sizeof advice);
-    sf_log(SF_ERROR, "%s; not starting", advice);
+    log_error("%s; not starting", advice);
     return -1;
 }
 
 /* libssh's own log (-vv) in our one-line format. */
-static void libssh_to_sf_log(int priority, const char *function, const char *buffer, void *ud)
+static void libssh_to_log(int priority, const char *function, const char *buffer, void *ud)
 {
     (void)priority;
     (void)function; /* libssh repeats it at the start of BUFFER */
     (void)ud;
-    sf_log(SF_DEBUG, "libssh: %s", buffer);
-}
-
-static void envfile_to_sf_log(int level, const char *msg)
-{
-    sf_log(level, "%s", msg);
+    log_debug("libssh: %s", buffer);
 }
 
 int main(int argc, char **argv)
 {
     static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10, .keepalive_max = 3};
     static struct listener l;
+    log_init(SF_NAME, LOG_INFO);
     /* The SFTP subsystem's own program image, started by a session
      * (already the user) on the channel's pipes; sftp-server's options
      * may follow the switch. */
@@ -701,18 +697,17 @@ int main(int argc, char **argv)
         sf_config_print(&cfg, stdout);
         return fflush(stdout) == 0 ? 0 : 1;
     }
-    envfile_log = envfile_to_sf_log;
 
     static struct envfile_user u;
     struct envfile_self self;
     envfile_self_init(&self, cfg.user);
     if (envfile_user_serve(cfg.passwd_path, &self, &u) < 0) {
         if (errno == EPERM)
-            sf_log(SF_ERROR, "user %s: running as uid %u, and only root can serve another user; not starting",
-                   cfg.user, (unsigned)self.uid);
+            log_error("user %s: running as uid %u, and only root can serve another user; not starting",
+                      cfg.user, (unsigned)self.uid);
         else
-            sf_log(SF_ERROR, "user %s: %s in %s; not starting", cfg.user ? cfg.user : "(default)",
-                   errno == ENOENT ? "not found" : strerror(errno), cfg.passwd_path);
+            log_error("user %s: %s in %s; not starting", cfg.user ? cfg.user : "(default)",
+                      errno == ENOENT ? "not found" : strerror(errno), cfg.passwd_path);
         return SF_EXIT_CONFIG;
     }
     cfg.user = u.name;
@@ -721,7 +716,7 @@ int main(int argc, char **argv)
         return SF_EXIT_CONFIG;
     static struct envfile_owner who;
     if (envfile_owner_of(&u, cfg.group_path, &who) < 0) {
-        sf_log(SF_ERROR, "groups of %s: cannot read %s: %s; not starting", u.name, cfg.group_path, strerror(errno));
+        log_error("groups of %s: cannot read %s: %s; not starting", u.name, cfg.group_path, strerror(errno));
         return 1;
     }
     if (load_banner(&cfg, &who) < 0)
@@ -733,10 +728,10 @@ int main(int argc, char **argv)
         return 1;
     ssh_init();
     if (cfg.libssh_log > 1)
-        ssh_set_log_callback(libssh_to_sf_log);
+        ssh_set_log_callback(libssh_to_log);
     /* A connection starts the SFTP server as a fresh image of ours. */
     if ((cfg.connection || cfg.inetd) && sf_reexec_init(argv[0]) < 0) {
-        sf_log(SF_ERROR, "connection: cannot tell which program runs (%s); connection closed", strerror(errno));
+        log_error("connection: cannot tell which program runs (%s); connection closed", strerror(errno));
         return 1;
     }
     if (cfg.connection)
@@ -756,7 +751,7 @@ int main(int argc, char **argv)
     if (!bind)
         return 1;
     if (cfg.test_only) {
-        sf_log(SF_INFO, "configuration ok");
+        log_info("configuration ok");
         ssh_bind_free(bind);
         return 0;
     }
@@ -770,7 +765,7 @@ int main(int argc, char **argv)
     l.banner_fd = cfg.banner_text ? text_memfd("banner", cfg.banner_text) : -1;
     if (l.key_fd < 0 || (config_text && l.config_fd < 0) || (cfg.banner_text && l.banner_fd < 0) ||
         !l.conn_args || sf_reexec_init(argv[0]) < 0) {
-        sf_log(SF_ERROR, "cannot prepare the connections' program image (%s); not starting", strerror(errno));
+        log_error("cannot prepare the connections' program image (%s); not starting", strerror(errno));
         return 1;
     }
 
@@ -791,8 +786,8 @@ int main(int argc, char **argv)
     l.report_wr = pipefd[1];
     if (drop_listener_caps() < 0)
         return 1;
-    sf_log(SF_INFO, "listening on [%s]:%d for user %s (uid %u)", cfg.listen_addr, cfg.port,
-           u.name, (unsigned)u.uid);
+    log_info("listening on [%s]:%d for user %s (uid %u)", cfg.listen_addr, cfg.port,
+             u.name, (unsigned)u.uid);
     if (cfg.ready_fd >= 0) {
         ssize_t w = write(cfg.ready_fd, "READY\n", 6);
         (void)w;

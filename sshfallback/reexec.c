@@ -83,13 +83,13 @@ void sf_reexec(char *const *args)
     argv[n++] = self.exe;
     for (size_t i = 0; args[i]; i++) {
         if (n == REEXEC_ARGS_MAX - 1) {
-            sf_log(SF_ERROR, "more than %d switches to start %s again with", REEXEC_ARGS_MAX - 5, self.exe);
+            log_error("more than %d switches to start %s again with", REEXEC_ARGS_MAX - 5, self.exe);
             _exit(127);
         }
         argv[n++] = args[i];
     }
     argv[n] = NULL;
     execv(argv[0], argv);
-    sf_log(SF_ERROR, "cannot start %s again: %s", self.exe, strerror(errno));
+    log_error("cannot start %s again: %s", self.exe, strerror(errno));
     _exit(127);
 }

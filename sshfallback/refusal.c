@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
+void sf_conn_refused(struct sf_conn *c, enum log_level level, const char *fmt, ...)
 {
     if (++c->refusals > SF_REFUSALS_LOGGED)
         return;
@@ -18,9 +18,9 @@ void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    sf_log(level, "%s port %d: %s%s", c->peer, c->peer_port, what,
-           c->refusals == SF_REFUSALS_LOGGED
-               ? " (further refusals on this connection are counted, not logged)"
-               : "");
+    log_msg(level, "%s port %d: %s%s", c->peer, c->peer_port, what,
+            c->refusals == SF_REFUSALS_LOGGED
+                ? " (further refusals on this connection are counted, not logged)"
+                : "");
 }
 

@@ -54,7 +54,7 @@ struct sf_chan {
     struct timespec opened;     /* CLOCK_MONOTONIC */
     unsigned long long bytes_in, bytes_out; /* from the client, to it */
     const char *ran;            /* shell, exec, sftp, forced-command; NULL: nothing */
-    char cmd[SF_LOG_SAFE_SIZE]; /* the command, escaped and cut */
+    char cmd[LOG_SAFE_SIZE]; /* the command, escaped and cut */
     const char *end_why;        /* exited, client-closed, network, timeout, killed */
     int logged;
 };
@@ -92,9 +92,9 @@ static void read_env_file(struct sf_chan *sess, struct envfile_vars *vs)
     if (n > 0) {
         unsigned bad = 0;
         if (envfile_env_parse(buf, (size_t)n, vs, &bad) < 0)
-            sf_log(SF_WARN, "%s: %s; using what was read before", path, strerror(errno));
+            log_warn("%s: %s; using what was read before", path, strerror(errno));
         if (bad)
-            sf_log(SF_DEBUG, "%s: %u lines without NAME=value ignored", path, bad);
+            log_debug("%s: %u lines without NAME=value ignored", path, bad);
     }
     free(buf);
 }
@@ -364,7 +364,7 @@ static int start_program(struct sf_chan *sess, const char *requested)
     }
     free_env(envp);
     if (pid < 0) {
-        sf_log(SF_ERROR, "session for %s: %s; request refused", c->user.name, strerror(errno));
+        log_error("session for %s: %s; request refused", c->user.name, strerror(errno));
         for (int i = 0; i < 3; i++) {
             close_fd(&p[i][0]);
             close_fd(&p[i][1]);
@@ -393,9 +393,9 @@ static int start_program(struct sf_chan *sess, const char *requested)
     sess->master = -1;
     sess->ran = c->opts.command ? "forced-command" : sess->is_sftp ? "sftp" : cmd ? "exec" : "shell";
     if (cmd && !sess->is_sftp)
-        sf_log_safe(cmd, sess->cmd);
-    sf_log(SF_DEBUG, "%s port %d: session %d.%u: %s for %s (pid %d)", c->peer, c->peer_port,
-           (int)getpid(), sess->id, sess->ran, c->user.name, (int)pid);
+        log_safe(cmd, sess->cmd);
+    log_debug("%s port %d: session %d.%u: %s for %s (pid %d)", c->peer, c->peer_port,
+              (int)getpid(), sess->id, sess->ran, c->user.name, (int)pid);
     return 0;
 }
 
@@ -407,15 +407,15 @@ static int pty_request(struct sf_chan *sess, const char *term, struct winsize ws
                        const unsigned char *modes, size_t modes_len)
 {
     if (sess->conn->opts.no_pty) {
-        sf_conn_refused(sess->conn, SF_INFO, "pty refused by the key's options");
+        sf_conn_refused(sess->conn, LOG_INFO, "pty refused by the key's options");
         return -1;
     }
     if (sess->started || sess->master >= 0)
         return -1;
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, sess->tty, sizeof sess->tty)) {
-        sf_log(SF_WARN, "pty for %s: %s; pty request refused", sess->conn->user.name,
-               strerror(errno));
+        log_warn("pty for %s: %s; pty request refused", sess->conn->user.name,
+                 strerror(errno));
         if (m >= 0)
             close(m);
         return -1;
@@ -429,11 +429,11 @@ static int pty_request(struct sf_chan *sess, const char *term, struct winsize ws
     if (modes_len > 0 && tcgetattr(m, &t) == 0) {
         int n = sf_tty_modes_apply(modes, modes_len, &t);
         if (n < 0)
-            sf_log(SF_INFO, "%s port %d: terminal modes cut short; the rest of them ignored",
-                   sess->conn->peer, sess->conn->peer_port);
+            log_info("%s port %d: terminal modes cut short; the rest of them ignored",
+                     sess->conn->peer, sess->conn->peer_port);
         if (tcsetattr(m, TCSANOW, &t) < 0)
-            sf_log(SF_INFO, "%s port %d: terminal modes for %s: %s; kernel defaults kept",
-                   sess->conn->peer, sess->conn->peer_port, sess->tty, strerror(errno));
+            log_info("%s port %d: terminal modes for %s: %s; kernel defaults kept",
+                     sess->conn->peer, sess->conn->peer_port, sess->tty, strerror(errno));
     }
     return 0;
 }
@@ -461,8 +461,8 @@ static int send_break(struct sf_chan *sess, uint32_t ms)
         what = write(fd, mark ? parmrk : "", mark ? 3 : 1) > 0 ? "NUL byte as input"
                                                               : "pty full; dropped";
     }
-    sf_log(SF_DEBUG, "%s port %d: break (%u ms) on %s: %s", sess->conn->peer, sess->conn->peer_port,
-           ms, sess->tty, what);
+    log_debug("%s port %d: break (%u ms) on %s: %s", sess->conn->peer, sess->conn->peer_port,
+              ms, sess->tty, what);
     return 0;
 }
 
@@ -536,16 +536,16 @@ static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *v
     if (sess->started || !envfile_name_valid(name, strlen(name)) ||
         !envfile_value_valid(value, strlen(value)) ||
         !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
-        char safe[SF_LOG_SAFE_SIZE];
-        sf_log(SF_DEBUG, "client variable %s not accepted", sf_log_safe(name, safe));
+        char safe[LOG_SAFE_SIZE];
+        log_debug("client variable %s not accepted", log_safe(name, safe));
         return -1;
     }
     if (!env_fits(sess, name, value)) {
         if (!sess->env_capped)
-            sf_log(SF_WARN, "%s port %d: client variables refused from %s on: the session "
-                   "holds %zu (at most %d variables, %d bytes); logged once per session",
-                   sess->conn->peer, sess->conn->peer_port, name, sess->env.n, SF_ENV_MAX_VARS,
-                   SF_ENV_MAX_BYTES);
+            log_warn("%s port %d: client variables refused from %s on: the session "
+                     "holds %zu (at most %d variables, %d bytes); logged once per session",
+                     sess->conn->peer, sess->conn->peer_port, name, sess->env.n, SF_ENV_MAX_VARS,
+                     SF_ENV_MAX_BYTES);
         sess->env_capped = 1;
         return -1;
     }
@@ -579,8 +579,8 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
         sess->is_sftp = 0;
         return 1;
     }
-    char safe[SF_LOG_SAFE_SIZE];
-    sf_conn_refused(sess->conn, SF_INFO, "subsystem '%s' %s", sf_log_safe(name, safe),
+    char safe[LOG_SAFE_SIZE];
+    sf_conn_refused(sess->conn, LOG_INFO, "subsystem '%s' %s", log_safe(name, safe),
                     strcmp(name, "sftp") == 0 ? "refused (--no-sftp)" : "not supported");
     return 1;
 }
@@ -600,7 +600,7 @@ static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
 int sf_session_agent_refused(struct sf_conn *sess, ssh_message msg)
 {
     (void)msg;
-    sf_conn_refused(sess, SF_INFO, "agent forwarding refused: %s",
+    sf_conn_refused(sess, LOG_INFO, "agent forwarding refused: %s",
                     sess->cfg->no_agent_forwarding ? "--no-agent-forwarding" : "the key's options");
     return 1;
 }
@@ -612,7 +612,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
     while (sess && sess->ch != ch)
         sess = sess->next;
     if (!sess || c->cfg->no_x11_forwarding || c->opts.no_x11_forwarding) {
-        sf_conn_refused(c, SF_INFO, "X11 forwarding refused: %s",
+        sf_conn_refused(c, LOG_INFO, "X11 forwarding refused: %s",
                         !sess ? "not a session" : c->cfg->no_x11_forwarding ? "--no-x11-forwarding"
                                                                          : "the key's options");
         return -1;
@@ -623,7 +623,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
     for (const struct sf_chan *o = c->chans; o; o = o->next)
         held += o->display[0] != '\0';
     if (!sf_x11_display_allowed(held, sess->display[0] != '\0')) {
-        sf_conn_refused(c, SF_INFO, "X11 forwarding refused: %s (%u per connection)",
+        sf_conn_refused(c, LOG_INFO, "X11 forwarding refused: %s (%u per connection)",
                         sess->display[0] ? "the session has a display already"
                                       : "the connection holds the most displays it may",
                         (unsigned)SF_X11_MAX_DISPLAYS);
@@ -957,10 +957,10 @@ static void log_end(struct sf_chan *sess, const char *why)
     long ms = (now.tv_sec - sess->opened.tv_sec) * 1000L + (now.tv_nsec - sess->opened.tv_nsec) / 1000000L;
     char ex[32];
     exit_text(sess, ex, sizeof ex);
-    sf_log(SF_INFO, "session %d.%u ended: user=%s client=%s:%d ran=%s in=%llu out=%llu "
-           "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), sess->id, c->user.name, c->peer,
-           c->peer_port, sess->ran ? sess->ran : "nothing", sess->bytes_in, sess->bytes_out, ms / 1000, ms % 1000,
-           ex, sess->end_why ? sess->end_why : why, sess->cmd[0] ? " cmd=" : "", sess->cmd);
+    log_info("session %d.%u ended: user=%s client=%s:%d ran=%s in=%llu out=%llu "
+             "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), sess->id, c->user.name, c->peer,
+             c->peer_port, sess->ran ? sess->ran : "nothing", sess->bytes_in, sess->bytes_out, ms / 1000, ms % 1000,
+             ex, sess->end_why ? sess->end_why : why, sess->cmd[0] ? " cmd=" : "", sess->cmd);
 }
 
 void sf_session_end_all(struct sf_conn *c, const char *why)
@@ -1050,7 +1050,7 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
     if (!c->authenticated)
         return NULL;
     if (c->n_chans >= c->cfg->max_sessions) {
-        sf_conn_refused(c, SF_WARN, "session refused: already %u sessions (max-sessions)",
+        sf_conn_refused(c, LOG_WARN, "session refused: already %u sessions (max-sessions)",
                         c->n_chans);
         return NULL;
     }

@@ -141,7 +141,7 @@
  *    "connection closed: REASON" line.
  *  - each session leaves one info line when it ends (session.c log_end):
  *    id, user, client, what ran, bytes each way, duration, exit, why it
- *    ended, and the client's command last, escaped (sf_log_safe).
+ *    ended, and the client's command last, escaped (log_safe).
  *  - unix sockets (ssh -L/-R with paths: direct-streamlocal@openssh.com,
  *    (cancel-)streamlocal-forward@openssh.com): connected or bound by the
  *    connection process (the user); a relative path is taken from home; a
@@ -158,6 +158,9 @@
 #ifndef ENVINIT_SSHFALLBACK_H
 #define ENVINIT_SSHFALLBACK_H
 
+/* The logger (log_msg, log_error, ..., log_safe) and the user and file
+ * helpers come from envfile. */
+#include "../envfile/envfile.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -206,21 +209,6 @@ int sf_algo_apply(const char *defaults, const char *spec, const char *supported,
 #define SF_HK_RSA 4u
 unsigned sf_hostkey_kinds(const char *algos, int *ecdsa_bits);
 
-/* ---- logging (log.c) ---- */
-enum sf_level { SF_ERROR = 0, SF_WARN, SF_INFO, SF_DEBUG };
-extern int sf_log_level;
-/* Where the lines go: stderr; the fuzz target points it at /dev/null so
- * that every line is still formatted but none floods its output. */
-extern int sf_log_fd;
-/* One write(2) per line: "envinit-sshd: LEVEL: message\n". */
-void sf_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A string the client chose (user name, variable or subsystem name,
- * forwarding host or path), made safe for a log line: bytes outside
- * printable ASCII, and the backslash, become \xNN; past SF_LOG_SAFE_MAX
- * bytes of S it is cut and ends in "...". NULL gives "?". Returns BUF. */
-#define SF_LOG_SAFE_MAX 64
-#define SF_LOG_SAFE_SIZE (SF_LOG_SAFE_MAX * 4 + 4)
-const char *sf_log_safe(const char *s, char buf[SF_LOG_SAFE_SIZE]);
 
 /* ---- configuration (main.c fills it from the command line) ---- */
 #define SF_MAX_ACCEPT_ENV 32
@@ -512,7 +500,6 @@ void sf_reexec(char *const *args) __attribute__((noreturn));
 
 /* ---- internals shared by conn.c and session.c (not for other components) ---- */
 #ifdef SF_INTERNAL
-#include "../envfile/envfile.h"
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <netinet/in.h>
@@ -547,7 +534,7 @@ struct sf_conn {
  * the connection; the rest are counted and their number logged when the
  * connection ends, so that a client cannot flood the log. */
 #define SF_REFUSALS_LOGGED 16
-void sf_conn_refused(struct sf_conn *c, int level, const char *fmt, ...)
+void sf_conn_refused(struct sf_conn *c, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* session.c: session channels */

@@ -69,8 +69,8 @@ static int pump_drop_privileges(const struct envfile_user *u)
         capng_clear(CAPNG_SELECT_CAPS);
         if (capng_change_id((int)u->uid, (int)u->gid, CAPNG_DROP_SUPP_GRP) < 0 ||
             geteuid() != u->uid) {
-            sf_log(SF_ERROR, "stdio: the pump cannot become %s (uid %u); connection closed", u->name,
-                   (unsigned)u->uid);
+            log_error("stdio: the pump cannot become %s (uid %u); connection closed", u->name,
+                      (unsigned)u->uid);
             return -1;
         }
     }
@@ -98,7 +98,7 @@ static void flow_read(struct flow *f)
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n < 0)
-        sf_log(SF_INFO, "stdio: reading %s: %s; treated as its end", f->name, strerror(errno));
+        log_info("stdio: reading %s: %s; treated as its end", f->name, strerror(errno));
     if (n <= 0) {
         f->eof = 1;
         return;
@@ -116,7 +116,7 @@ static void flow_write(struct flow *f, size_t max)
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n < 0) {
-        sf_log(SF_INFO, "stdio: writing %s: %s; that direction ends", f->name, strerror(errno));
+        log_info("stdio: writing %s: %s; that direction ends", f->name, strerror(errno));
         f->len = 0;
         f->eof = f->done = 1;
         return;
@@ -140,7 +140,7 @@ static void pump(int sock)
         if (poll(p, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            sf_log(SF_ERROR, "stdio: poll: %s; connection closed", strerror(errno));
+            log_error("stdio: poll: %s; connection closed", strerror(errno));
             return;
         }
         struct flow *f[2] = {&in, &out};
@@ -186,30 +186,30 @@ static void keep_logs_off_the_stream(void)
 int sf_stdio_connection_fd(const struct envfile_user *u)
 {
     if (!is_socket(STDIN_FILENO) && fcntl(STDIN_FILENO, F_GETFL) < 0) {
-        sf_log(SF_ERROR, "stdio: stdin is closed; nothing to serve");
+        log_error("stdio: stdin is closed; nothing to serve");
         return -1;
     }
     keep_logs_off_the_stream();
     if (is_socket(STDIN_FILENO)) {
         int fd = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
         if (fd < 0 || to_null(STDIN_FILENO) < 0 || to_null(STDOUT_FILENO) < 0) {
-            sf_log(SF_ERROR, "stdio: cannot take the socket on stdin: %s; connection closed", strerror(errno));
+            log_error("stdio: cannot take the socket on stdin: %s; connection closed", strerror(errno));
             return -1;
         }
         return fd;
     }
     if (fcntl(STDOUT_FILENO, F_GETFL) < 0) {
-        sf_log(SF_ERROR, "stdio: stdout is closed; nothing to serve");
+        log_error("stdio: stdout is closed; nothing to serve");
         return -1;
     }
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        sf_log(SF_ERROR, "stdio: socketpair: %s; connection closed", strerror(errno));
+        log_error("stdio: socketpair: %s; connection closed", strerror(errno));
         return -1;
     }
     pid_t pid = fork();
     if (pid < 0) {
-        sf_log(SF_ERROR, "stdio: fork: %s; connection closed", strerror(errno));
+        log_error("stdio: fork: %s; connection closed", strerror(errno));
         return -1;
     }
     if (pid > 0) {
@@ -220,7 +220,7 @@ int sf_stdio_connection_fd(const struct envfile_user *u)
     /* The connection: only the socketpair; stdin and stdout are the pump's. */
     close(sv[1]);
     if (to_null(STDIN_FILENO) < 0 || to_null(STDOUT_FILENO) < 0) {
-        sf_log(SF_ERROR, "stdio: /dev/null: %s; connection closed", strerror(errno));
+        log_error("stdio: /dev/null: %s; connection closed", strerror(errno));
         return -1;
     }
     return sv[0];

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -68,7 +68,7 @@ static void check_cores(int rc, double cores)
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    envfile_log = quiet;
+    log_hook = quiet;
     char *text = malloc(size + 2);
     if (!text)
         return 0;

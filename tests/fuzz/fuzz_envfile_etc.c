@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -93,7 +93,7 @@ static void check_own_values(const struct envfile_vars *vs)
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    envfile_log = quiet;
+    log_hook = quiet;
     const char *in = (const char *)data;
     const char *nul = memchr(in, '\0', size);
     size_t vl = nul ? (size_t)(nul - in) : size;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -29,7 +29,7 @@ static void check_options(const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    envfile_log = quiet;
+    log_hook = quiet;
     const char *line = (const char *)data;
     struct envfile_key k;
     int st = envfile_key_parse(line, size, &k);

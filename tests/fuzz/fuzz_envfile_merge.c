@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -31,7 +31,7 @@ typedef int (*merge_fn)(const char *, size_t, const char *, size_t, struct envfi
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    envfile_log = quiet;
+    log_hook = quiet;
     if (size < 1)
         return 0;
     int keys = data[0] & 1, remove = (data[0] & 2) != 0;

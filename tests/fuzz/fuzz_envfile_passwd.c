@@ -20,7 +20,7 @@
 
 #define MAX_GROUPS 64
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     static int fd = -1;
     static char path[64];
-    envfile_log = quiet;
+    log_hook = quiet;
     if (fd < 0) {
         fd = memfd_create("fuzz-passwd", MFD_CLOEXEC);
         if (fd < 0)

@@ -32,7 +32,7 @@ static const unsigned char default_blob[] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-static void quiet(int level, const char *msg)
+static void quiet(enum log_level level, const char *msg)
 {
     (void)level;
     (void)msg;
@@ -246,8 +246,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     static unsigned char blob[MAX_BLOB];
     char addr[MAX_ADDR], type[128];
     const unsigned char *p = data, *end = data + size;
-    envfile_log = quiet;
-    sf_log_level = -1;
+    log_hook = quiet;
+    log_set_level(LOG_NONE);
     take_part(&p, end, addr, sizeof addr);
     take_part(&p, end, pats, sizeof pats);
     const char *text = (const char *)p;

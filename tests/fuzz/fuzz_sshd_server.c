@@ -138,7 +138,7 @@ static void libssh_log(int priority, const char *function, const char *buffer, v
     (void)priority;
     (void)function;
     (void)ud;
-    sf_log(SF_DEBUG, "libssh: %s", buffer);
+    log_debug("libssh: %s", buffer);
 }
 
 /* main.c's bind with our algorithm lists, but the "none" cipher and MAC. */
@@ -177,9 +177,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     int verbose = log != NULL;
     trace = getenv("FUZZ_SSHD_TRACE") != NULL;
     signal(SIGPIPE, SIG_IGN);
-    sf_log_level = SF_DEBUG;
-    if (!verbose && (sf_log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
-        oracle_fail("/dev/null: %s", strerror(errno));
+    log_set_level(LOG_DEBUG);
+    if (!verbose) {
+        int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (null_fd < 0)
+            oracle_fail("/dev/null: %s", strerror(errno));
+        log_set_fd(null_fd);
+    }
     make_home();
     account = (struct envfile_user){.uid = geteuid(), .gid = getegid()};
     snprintf(account.name, sizeof account.name, "fuzzer");

@@ -25,7 +25,7 @@ static int CPU_COUNT_MACHINE(void)
 static char logbuf[65536];
 static size_t loglen;
 
-static void capture_log(int level, const char *msg)
+static void capture_log(enum log_level level, const char *msg)
 {
     int n = snprintf(logbuf + loglen, sizeof logbuf - loglen, "%d:%s\n", level, msg);
     if (n > 0 && (size_t)n < sizeof logbuf - loglen)
@@ -34,14 +34,14 @@ static void capture_log(int level, const char *msg)
 
 static void log_setup(void)
 {
-    envfile_log = capture_log;
+    log_hook = capture_log;
     loglen = 0;
     logbuf[0] = '\0';
 }
 
 static void log_teardown(void)
 {
-    envfile_log = envfile_log_default;
+    log_hook = NULL;
 }
 
 /* One key of each type OpenSSH accepts, plain and certificate (made with
@@ -1388,10 +1388,10 @@ START_TEST(log_default_format)
     ck_assert_int_ge(fd, 0);
     int saved = dup(STDERR_FILENO);
     dup2(fd, STDERR_FILENO);
-    envfile_log = envfile_log_default;
-    envfile_logf(1, "something %s", "odd");
-    envfile_logf(0, "broken");
-    envfile_logf(3, "debug is not shown by default");
+    log_hook = NULL;
+    log_warn("something %s", "odd");
+    log_error("broken");
+    log_debug("debug is not shown by default");
     dup2(saved, STDERR_FILENO);
     close(saved);
     char buf[256] = "";
@@ -1400,6 +1400,26 @@ START_TEST(log_default_format)
     unlink(path);
     ck_assert_int_gt(n, 0);
     ck_assert_str_eq(buf, "envinit: warn: something odd\nenvinit: error: broken\n");
+}
+END_TEST
+
+/* A message is one line whatever it quotes; the level decides what shows. */
+START_TEST(log_one_line_per_message)
+{
+    log_setup();
+    log_error("user %s", "a\nenvinit: error: forged\tx\r");
+    ck_assert_str_eq(logbuf, "0:user a?envinit: error: forged?x?\n");
+    log_set_level(LOG_NONE);
+    log_error("dropped");
+    log_set_level(LOG_DEBUG);
+    log_debug("shown");
+    log_set_level(LOG_WARN);
+    ck_assert_str_eq(logbuf, "0:user a?envinit: error: forged?x?\n3:shown\n");
+    ck_assert_str_eq(log_level_name(LOG_INFO), "info");
+    ck_assert_int_eq(log_parse_level("debug"), LOG_DEBUG);
+    ck_assert_int_eq(log_parse_level("7"), LOG_DEBUG);
+    ck_assert_int_eq(log_parse_level("loud"), -1);
+    log_teardown();
 }
 END_TEST
 
@@ -1667,6 +1687,7 @@ static Suite *suite_render(void)
     UNIT_ADD(s, envparse_reads_rendered_block);
     UNIT_ADD(s, etc_conflicts);
     UNIT_ADD(s, log_default_format);
+    UNIT_ADD(s, log_one_line_per_message);
     return s;
 }
 

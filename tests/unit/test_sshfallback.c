@@ -301,25 +301,25 @@ static size_t mode(unsigned char *p, unsigned char op, unsigned value)
 
 START_TEST(log_safe_strings)
 {
-    char buf[SF_LOG_SAFE_SIZE];
-    ck_assert_str_eq(sf_log_safe("coder", buf), "coder");
-    ck_assert_str_eq(sf_log_safe(NULL, buf), "?");
-    ck_assert_str_eq(sf_log_safe("", buf), "");
+    char buf[LOG_SAFE_SIZE];
+    ck_assert_str_eq(log_safe("coder", buf), "coder");
+    ck_assert_str_eq(log_safe(NULL, buf), "?");
+    ck_assert_str_eq(log_safe("", buf), "");
     /* A newline cannot start a line of its own; escapes stay unambiguous. */
-    ck_assert_str_eq(sf_log_safe("x\nenvinit: error: forged", buf), "x\\x0aenvinit: error: forged");
-    ck_assert_str_eq(sf_log_safe("a\\x0a\x7f\xc3\xa9\x1b[2J", buf), "a\\x5cx0a\\x7f\\xc3\\xa9\\x1b[2J");
+    ck_assert_str_eq(log_safe("x\nenvinit: error: forged", buf), "x\\x0aenvinit: error: forged");
+    ck_assert_str_eq(log_safe("a\\x0a\x7f\xc3\xa9\x1b[2J", buf), "a\\x5cx0a\\x7f\\xc3\\xa9\\x1b[2J");
     char long_name[200];
     memset(long_name, 'A', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    sf_log_safe(long_name, buf);
-    ck_assert_uint_eq(strlen(buf), SF_LOG_SAFE_MAX + 3);
-    ck_assert_str_eq(buf + SF_LOG_SAFE_MAX, "...");
-    long_name[SF_LOG_SAFE_MAX] = '\0';  /* exactly the cap: not cut */
-    ck_assert_str_eq(sf_log_safe(long_name, buf), long_name);
+    log_safe(long_name, buf);
+    ck_assert_uint_eq(strlen(buf), LOG_SAFE_MAX + 3);
+    ck_assert_str_eq(buf + LOG_SAFE_MAX, "...");
+    long_name[LOG_SAFE_MAX] = '\0';  /* exactly the cap: not cut */
+    ck_assert_str_eq(log_safe(long_name, buf), long_name);
     /* The worst case fits: every byte escaped, and cut. */
     memset(long_name, '\n', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
-    ck_assert_uint_eq(strlen(sf_log_safe(long_name, buf)), SF_LOG_SAFE_SIZE - 1);
+    ck_assert_uint_eq(strlen(log_safe(long_name, buf)), LOG_SAFE_SIZE - 1);
 }
 END_TEST
 
@@ -659,7 +659,7 @@ static Suite *suite(void)
 
 int main(void)
 {
-    sf_log_level = -1; /* the lookups warn; keep test output to PASS/FAIL lines */
+    log_set_level(LOG_NONE); /* the lookups warn; keep test output to PASS/FAIL lines */
     Suite *suites[] = {suite(), NULL};
     return unit_run("sshfallback", suites);
 }
