@@ -117,7 +117,7 @@ d_boot_login() {
     fail "$case" "nothing listens on $port"; d_logs "$C"; return 1
   fi
   OUT=$(d_ssh "$C" coder "$port" "$cmd" 2>&1)
-  if echo "$OUT" | grep -qx "$want"; then pass "$case"; return 0; fi
+  if grep -qx "$want" <<<"$OUT"; then pass "$case"; return 0; fi
   fail "$case" "ssh -p $port coder@127.0.0.1: $(echo "$OUT" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"
 }
 # d_logs C: the container's output, indented, for a failure's context.
@@ -172,7 +172,7 @@ d_status() { docker exec "$1" /opt/envinit/bin/envinit status 2>&1; }
 d_env_has() {
   local n=$1 out=$2 l; shift 2
   for l; do
-    if printf '%s\n' "$out" | grep -qxF -- "$l"; then pass "$n-${l%%=*}"
+    if grep -qxF -- "$l" <<<"$out"; then pass "$n-${l%%=*}"
     else fail "$n-${l%%=*}" "'$l' not in the session's env: $(printf '%s\n' "$out" | grep -F "${l%%=*}=" | head -n 1)"; fi
   done
 }

@@ -40,7 +40,7 @@ if [ "$o_warn" -gt 0 ] && [ "$ours_warn" -lt "$o_warn" ]; then pass ssh-audit-fe
 else fail ssh-audit-fewer-warn-than-openssh "ours $ours_warn, OpenSSH $o_warn"; fi
 expect ssh-audit-saw-ed25519-hostkey grep -q '(key) ssh-ed25519' "$WORK/ours.txt"
 for bad in diffie-hellman-group14-sha1 ecdh-sha2-nistp256 hmac-sha1 '-cbc' ssh-rsa ecdsa-sha2-nistp256; do
-  if grep -E '^\((kex|key|enc|mac)\)' "$WORK/ours.txt" | grep -q -- "$bad"; then
+  if grep -q -- "$bad" <<<"$(grep -E '^\((kex|key|enc|mac)\)' "$WORK/ours.txt")"; then
     fail "no-$bad-offered" "$(grep -- "$bad" "$WORK/ours.txt" | head -1)"
   else
     pass "no-$bad-offered"

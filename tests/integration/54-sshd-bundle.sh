@@ -45,5 +45,5 @@ sf_run 'exit 9'; expect_eq bundle-exit-status 9 $?
 # the chroot, so under $R)
 lpid=$(pgrep -f '/opt/envinit/bin/envinit-sshd' | head -1)
 maps=$(awk '$6 ~ /\.so/ {print $6}' /proc/$lpid/maps | sort -u)
-if [ -n "$maps" ] && ! echo "$maps" | grep -qv "^$R/opt/envinit/lib/"; then pass bundle-libs-only-from-bundle
+if [ -n "$maps" ] && ! grep -qv "^$R/opt/envinit/lib/" <<<"$maps"; then pass bundle-libs-only-from-bundle
 else fail bundle-libs-only-from-bundle "$(echo $maps)"; fi

@@ -57,7 +57,7 @@ else
   lb=$(awk '$6 ~ /envinit-sshd$/ { split($1, a, "-"); print a[1]; exit }' "/proc/$SF_PID/maps")
   if [ "$lb" != "$b1" ]; then pass layout-not-the-listeners; else fail layout-not-the-listeners "both at $lb"; fi
   # the listener holds no host key file open; the connection got it from a sealed memory file
-  if ls -l "/proc/$SF_PID/fd" | grep -q 'memfd:envinit-sshd host key'; then pass listener-key-in-memfd; else
+  if grep -q 'memfd:envinit-sshd host key' <<<"$(ls -l "/proc/$SF_PID/fd")"; then pass listener-key-in-memfd; else
     fail listener-key-in-memfd "$(ls -l "/proc/$SF_PID/fd" | tail -n +2 | awk '{print $NF}' | tr '\n' ' ')"; fi
 fi
 exec 7>&- 8>&-

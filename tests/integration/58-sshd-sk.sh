@@ -75,7 +75,7 @@ sk_case() {
   if login $OPENSSH_PORT "$key" "$flags"; then got=ok; else got=refused; fi
   if [ "$got" != "$want" ]; then
     control="OpenSSH's sshd gives '$got' too, want '$want': a setup problem"
-  elif [ -n "$why" ] && ! tail -c +$((openssh_mark + 1)) "$OPENSSH_LOG" | grep -qF "$why"; then
+  elif [ -n "$why" ] && ! grep -qF "$why" <<<"$(tail -c +$((openssh_mark + 1)) "$OPENSSH_LOG")"; then
     control="OpenSSH's sshd did not log '$why': a setup problem"
   fi
   if [ "$control" = ok ]; then pass "openssh-control/$name"; else fail "openssh-control/$name" "$control"; fi
@@ -86,7 +86,7 @@ sk_case() {
   new=$(tail -c +$((ours_mark + 1)) "$SF_LOG")
   if [ "$got" != "$want" ]; then
     fail "$name" "want '$want', got '$got'${control#ok}; log: $(echo "$new" | tail -2)"
-  elif [ -n "$why" ] && ! echo "$new" | grep -qF "$why"; then
+  elif [ -n "$why" ] && ! grep -qF "$why" <<<"$new"; then
     fail "$name" "refused without '$why' in the log: $(echo "$new" | tail -2)"
   else
     pass "$name"

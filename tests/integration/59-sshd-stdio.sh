@@ -57,7 +57,7 @@ suite() {
   else fail "$n-exec" "exit $rc, out '$out', err '$(tr '\n' ' ' <"$WORK/$n.err")'"; fi
 
   out=$(px_ssh "$px" -tt -- 'tty; stty size' </dev/null 2>&1 | tr -d '\r')
-  if echo "$out" | grep -q '^/dev/pts/'; then pass "$n-pty"; else fail "$n-pty" "$(echo "$out" | head -n 3 | tr '\n' ' ')"; fi
+  if grep -q '^/dev/pts/' <<<"$out"; then pass "$n-pty"; else fail "$n-pty" "$(echo "$out" | head -n 3 | tr '\n' ' ')"; fi
 
   rm -f "$SF_HOME/up.bin" "$WORK/down-$n.bin"
   printf 'put %s up.bin\nget up.bin %s\n' "$WORK/blob" "$WORK/down-$n.bin" >"$WORK/batch"

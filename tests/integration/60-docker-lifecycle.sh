@@ -92,7 +92,7 @@ if d_run hup "${RUN[@]}" "$IMG" sh -c \
   orphans_reaped hup-orphans-reaped "$C"
   docker kill -s HUP "$C" >/dev/null
   st=$(timeout 20 docker wait "$C")
-  if docker logs "$C" 2>&1 | grep -q '^got-HUP$'; then pass hup-reaches-main; else
+  if grep -q '^got-HUP$' <<<"$(docker logs "$C" 2>&1)"; then pass hup-reaches-main; else
     fail hup-reaches-main "the main command never saw SIGHUP"; d_logs "$C"; fi
   expect_eq hup-exit-status 7 "$st"
 else

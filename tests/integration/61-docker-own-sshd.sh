@@ -39,7 +39,7 @@ fi
 # Pinning the user's host key: only the user's sshd can pass this.
 out=$(D_SSH_OPTS="-o StrictHostKeyChecking=yes -o UserKnownHostsFile=$WORK/known_hosts" \
       d_ssh "$C" root 22 'echo answered-by-$(cat /proc/$PPID/cmdline | tr "\0" " ")' 2>&1)
-if echo "$out" | grep -q '^answered-by-sshd:'; then
+if grep -q '^answered-by-sshd:' <<<"$out"; then
   pass own-sshd-answers
 else
   fail own-sshd-answers "ssh with the user's host key pinned: $out"; d_logs "$C"
@@ -75,8 +75,8 @@ fi
 st=$(d_status "$C"); rc=$?
 echo "# envinit status (exit $rc):"; echo "$st" | sed 's/^/#   /'
 # It should report the port as served by a server it did not start.
-if [ $rc -eq 0 ] && echo "$st" | grep -qiE 'external|did not start|served' \
-   && ! echo "$st" | grep -qi 'restarting'; then
+if [ $rc -eq 0 ] && grep -qiE 'external|did not start|served' <<<"$st" \
+   && ! grep -qi 'restarting' <<<"$st"; then
   pass status-says-served
 else
   fail status-says-served "envinit status (exit $rc) does not report an external server: $(echo "$st" | head -n 3 | tr '\n' ' ')"

@@ -23,7 +23,7 @@ d_env_has env "$out" IMAGE_GREETING=hello-from-slim FROM_RUN=passed-at-run \
 wait_until 5 d_status "$C" >/dev/null
 st=$(d_status "$C"); rc=$?
 echo "# envinit status (exit $rc):"; echo "$st" | sed 's/^/#   /'
-if [ $rc -eq 0 ] && echo "$st" | grep -qi fallback; then pass status-says-fallback; else
+if [ $rc -eq 0 ] && grep -qi fallback <<<"$st"; then pass status-says-fallback; else
   fail status-says-fallback "envinit status exited $rc: $(echo "$st" | head -n 3 | tr '\n' ' ')"; fi
 if d_listening "$C" 2222; then fail only-port-22 "something listens on 2222 too"; else pass only-port-22; fi
 exit 0

@@ -15,14 +15,14 @@ d_boot_login openssh-login openssh 22 'whoami=coder' 'echo "whoami=$(id -un)"; e
 out=$OUT
 d_env_has env-block "$out" IMAGE_GREETING=hello-from-debian FROM_RUN=passed-at-run \
   CODER_USERNAME=coder CODER_ENVIRONMENT_NAME=devbox HOME=/home/coder USER=coder
-if echo "$out" | grep -q '^CODER_CPU_LIMIT=[0-9]*\.[0-9][0-9]$'; then pass env-block-CODER_CPU_LIMIT-present; else
+if grep -q '^CODER_CPU_LIMIT=[0-9]*\.[0-9][0-9]$' <<<"$out"; then pass env-block-CODER_CPU_LIMIT-present; else
   fail env-block-CODER_CPU_LIMIT-present "no CODER_CPU_LIMIT=N.NN"; fi
 
 # A login has just worked, so the status should say "up" by now (allow 5 s).
 wait_until 5 d_status "$C" >/dev/null
 st=$(d_status "$C"); rc=$?
 echo "# envinit status (exit $rc):"; echo "$st" | sed 's/^/#   /'
-if [ $rc -eq 0 ] && echo "$st" | grep -qi openssh; then pass status-says-openssh; else
+if [ $rc -eq 0 ] && grep -qi openssh <<<"$st"; then pass status-says-openssh; else
   fail status-says-openssh "envinit status exited $rc: $(echo "$st" | head -n 3 | tr '\n' ' ')"; fi
 
 # The server really is the image's OpenSSH, a child of envinit.

@@ -32,7 +32,7 @@ cvm_case() { # NAME IMAGE PATTERN-OF-PORT-22-OWNER [DOCKER-RUN-ARGS...]
     d_logs "$C"; return
   fi
   out=$(d_ssh "$C" coder 22 'echo "whoami=$(id -un)"; env' 2>&1)
-  if echo "$out" | grep -qx 'whoami=coder'; then pass "$n-ssh-login"; else
+  if grep -qx 'whoami=coder' <<<"$out"; then pass "$n-ssh-login"; else
     fail "$n-ssh-login" "ssh coder@127.0.0.1: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"; fi
   d_env_has "$n-env" "$out" FROM_RUN=passed-at-run IMAGE_GREETING=hello-from-debian \
     CODER_USERNAME=coder CODER_ENVIRONMENT_NAME=cvmbox
@@ -45,7 +45,7 @@ cvm_case() { # NAME IMAGE PATTERN-OF-PORT-22-OWNER [DOCKER-RUN-ARGS...]
         case $l in socket:*) echo "${l#socket:}" "$(tr "\0" " " <$d/cmdline)";; esac; done; done' 2>/dev/null \
     | awk -v ino="$(awk '$4 == "0A" && $2 ~ /:0016$/ { print $10; exit }' /proc/"$(d_pid "$C")"/net/tcp /proc/"$(d_pid "$C")"/net/tcp6)" \
         '$1 == "[" ino "]" { $1 = ""; print; exit }')
-  if echo "$owner" | grep -q -- "$want"; then pass "$n-port22-served-by"; else
+  if grep -q -- "$want" <<<"$owner"; then pass "$n-port22-served-by"; else
     fail "$n-port22-served-by" "want a process matching '$want', got '$owner'"; fi
   echo "# $n: envinit-ssh.service: $(docker exec "$C" systemctl is-active envinit-ssh 2>&1)"
   echo "# $n: envinit status:"; d_status "$C" | sed 's/^/#   /'

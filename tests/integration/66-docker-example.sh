@@ -34,13 +34,13 @@ fi
 if d_run example "--hostname" exbox -e ENVINIT_AUTHORIZED_KEYS="$PUB" -e FROM_RUN=passed-at-run "$TAG" \
    && d_wait_port "$C" 22 20; then
   out=$(d_ssh "$C" coder 22 'echo "whoami=$(id -un)"; env' 2>&1)
-  if echo "$out" | grep -qx 'whoami=coder'; then pass example-login; else
+  if grep -qx 'whoami=coder' <<<"$out"; then pass example-login; else
     fail example-login "ssh coder@127.0.0.1: $(echo "$out" | tail -n 3 | tr '\n' ' ')"; d_logs "$C"; fi
   d_env_has example-env "$out" FROM_RUN=passed-at-run CODER_ENVIRONMENT_NAME=exbox
   wait_until 5 docker exec "$C" envinit status >/dev/null
   st=$(docker exec "$C" envinit status 2>&1); rc=$?
   echo "# envinit status (exit $rc):"; echo "$st" | sed 's/^/#   /'
-  if [ $rc -eq 0 ] && echo "$st" | grep -qi openssh; then pass example-status-openssh; else
+  if [ $rc -eq 0 ] && grep -qi openssh <<<"$st"; then pass example-status-openssh; else
     fail example-status-openssh "docker exec C envinit status exited $rc: $(echo "$st" | head -n 3 | tr '\n' ' ')"; fi
 else
   fail example-login "the container did not serve port 22"; [ -n "${C:-}" ] && d_logs "$C"

@@ -42,7 +42,7 @@ for f in bin/envinit bin/envinit-setup bin/envinit-sshd lib/ld-linux-x86-64.so.2
 done
 expect_eq dist-version "envinit $VERSION" "$(bundled "$B" envinit --version 2>&1)"
 if out=$(cd "$B" && lib/ld-linux-x86-64.so.2 --library-path lib bin/envinit-sshd --help 2>&1) \
-   && echo "$out" | grep -q '^usage: envinit-sshd'; then pass dist-sshd-loader; else
+   && grep -q '^usage: envinit-sshd' <<<"$out"; then pass dist-sshd-loader; else
   fail dist-sshd-loader "envinit-sshd --help through the bundled loader: $(echo "$out" | head -n 3 | tr '\n' ' ')"; fi
 
 # --- the bundle image -----------------------------------------------------------
@@ -56,7 +56,7 @@ c=$(docker create --network none "$BUNDLE_IMG" /none)
 D_CONTAINERS+=("$c")
 files=$(docker export "$c" | tar -t)
 other=$(echo "$files" | grep -v -x -E 'opt/|opt/envinit/.*|\.dockerenv|(dev|proc|sys|etc)/|dev/(console|pts/|shm/)|etc/(hostname|hosts|mtab|resolv\.conf)')
-if [ -z "$other" ] && echo "$files" | grep -qx opt/envinit/bin/envinit-sshd; then pass bundle-image-only-opt-envinit; else
+if [ -z "$other" ] && grep -qx opt/envinit/bin/envinit-sshd <<<"$files"; then pass bundle-image-only-opt-envinit; else
   fail bundle-image-only-opt-envinit "other files: $(echo "$other" | head -n 5 | tr '\n' ' ')"; fi
 expect_eq bundle-image-version "envinit $VERSION" \
   "$(docker run --rm --network none "$BUNDLE_IMG" /opt/envinit/bin/envinit --version 2>&1)"
@@ -79,6 +79,6 @@ fi
 d_boot_login copy-from-login slim 22 'whoami=coder' 'echo "whoami=$(id -un)"' \
   -e ENVINIT_AUTHORIZED_KEYS="$PUB" "$TAG" || exit 0
 st=$(d_status "$C"); rc=$?
-if [ $rc -eq 0 ] && echo "$st" | grep -qi fallback; then pass copy-from-status; else
+if [ $rc -eq 0 ] && grep -qi fallback <<<"$st"; then pass copy-from-status; else
   fail copy-from-status "envinit status exited $rc: $(echo "$st" | head -n 3 | tr '\n' ' ')"; fi
 exit 0

@@ -124,7 +124,7 @@ fi
 out=$(timeout 30 nsenter --net="/proc/$PID/ns/net" ssh -F /dev/null -i "$KEY" -o BatchMode=yes \
   -o IdentitiesOnly=yes -o ConnectTimeout=10 -o LogLevel=ERROR -o StrictHostKeyChecking=no \
   -o UserKnownHostsFile=/dev/null -p 2222 coder@127.0.0.1 'id -un; cat ~/.ssh/environment' 2>&1)
-if [ "$(echo "$out" | head -n 1)" = coder ] && echo "$out" | grep -qx 'CODER_USERNAME=coder'; then
+if [ "$(echo "$out" | head -n 1)" = coder ] && grep -qx 'CODER_USERNAME=coder' <<<"$out"; then
   pass ssh-login
 else
   fail ssh-login "ssh -p 2222 coder@127.0.0.1: $(echo "$out" | head -n 3 | tr '\n' ' ')"; plogs

@@ -48,13 +48,14 @@ d_fingerprint() {
   ssh-keygen -lf "$WORK/scan" 2>/dev/null | awk '{print $2}'
 }
 # has_line NAME TEXT LINE: TEXT holds exactly LINE.
-has_line() { if printf '%s\n' "$2" | grep -qxF -- "$3"; then pass "$1"; else fail "$1" "no line '$3'"; fi; }
+has_line() { if grep -qxF -- "$3" <<<"$2"; then pass "$1"; else fail "$1" "no line '$3'"; fi; }
 
 # ---- read-only root: the fallback, a key made in the runtime folder ----
 if d_boot_login ro-fallback-login ro-fb 22 'ids=1000:1000 user=coder home=/home/coder shell=/bin/sh pwd=/home/coder' \
      "$SHOW" "${VOL[@]}" "${RO[@]}" "${KEYS[@]}" "$IMG"; then
   has_line ro-fallback-block "$OUT" USER=coder
-  if docker logs "$C" 2>&1 | grep -q 'host key /run/envinit/ssh_host_ed25519_key: in the runtime folder because .* read-only, so its fingerprint changes'; then
+  if grep -q 'host key /run/envinit/ssh_host_ed25519_key: in the runtime folder because .* read-only, so its fingerprint changes' \
+       <<<"$(docker logs "$C" 2>&1)"; then
     pass ro-fallback-says-runtime-key; else fail ro-fallback-says-runtime-key "no warning about the runtime key"; d_logs "$C"; fi
   expect ro-fallback-status d_status "$C"
 fi
@@ -62,7 +63,7 @@ fi
 # ---- read-only root: OpenSSH, ssh-keygen cannot write /etc/ssh ----
 if d_boot_login ro-openssh-login ro-os 22 'ids=1000:1000 user=coder home=/home/coder shell=/bin/bash pwd=/home/coder' \
      "$SHOW" "${VOL[@]}" "${RO[@]}" "${KEYS[@]}" "$OIMG"; then
-  if docker exec "$C" sh -c 'cat /proc/[0-9]*/cmdline | tr "\0" " "' | grep -q -- '-h /run/envinit/ssh_host_ed25519_key'; then
+  if grep -q -- '-h /run/envinit/ssh_host_ed25519_key' <<<"$(docker exec "$C" sh -c 'cat /proc/[0-9]*/cmdline | tr "\0" " "')"; then
     pass ro-openssh-runtime-key; else fail ro-openssh-runtime-key "sshd was not given -h /run/envinit/ssh_host_ed25519_key"; d_logs "$C"; fi
   st=$(d_status "$C"); expect_eq ro-openssh-status-is-openssh "SSH server:  OpenSSH sshd" "$(echo "$st" | head -n 1)"
 fi
@@ -112,11 +113,11 @@ fi
 if d_run caps --cap-drop ALL "${VOL[@]}" "${KEYS[@]}" "$IMG" && wait_until 10 sh -c "docker logs $C 2>&1 | grep -q 'no SSH server started'"; then
   logs=$(docker logs "$C" 2>&1)
   line=$(echo "$logs" | grep 'envinit: error: root without')
-  if echo "$line" | grep -q 'CAP_SETUID, CAP_SETGID' && echo "$line" | grep -q -- '--cap-add' && echo "$line" | grep -q -- '--user'; then
+  if grep -q 'CAP_SETUID, CAP_SETGID' <<<"$line" && grep -q -- '--cap-add' <<<"$line" && grep -q -- '--user' <<<"$line"; then
     pass caps-error-names-both-fixes; else fail caps-error-names-both-fixes "got: $line"; fi
   expect_eq caps-one-error-line 1 "$(echo "$logs" | grep -c '^envinit: error:')"
   st=$(d_status "$C"); rc=$?
-  if [ $rc -ne 0 ] && echo "$st" | grep -q 'note: .*root without CAP_SETUID'; then pass caps-status-says-it; else
+  if [ $rc -ne 0 ] && grep -q 'note: .*root without CAP_SETUID' <<<"$st"; then pass caps-status-says-it; else
     fail caps-status-says-it "envinit status exited $rc: $(echo "$st" | tr '\n' ' ')"; fi
   sleep 1
   expect_eq caps-nothing-restarted 0 "$(docker logs "$C" 2>&1 | grep -c 'restart')"
@@ -136,12 +137,12 @@ mkdir -p "$WORK/open"; cp "$WORK/secret/..data/ssh_host_ed25519_key" "$WORK/open
 if d_run badkey "${VOL[@]}" -v "$WORK/open:/keys:ro" -e ENVINIT_HOST_KEYS=/keys "${KEYS[@]}" "$IMG" &&
    wait_until 10 sh -c "docker logs $C 2>&1 | grep -q 'not restarting it'"; then
   logs=$(docker logs "$C" 2>&1)
-  if echo "$logs" | grep -q 'host key /keys/ssh_host_ed25519_key: readable by everyone'; then pass badkey-reason; else
+  if grep -q 'host key /keys/ssh_host_ed25519_key: readable by everyone' <<<"$logs"; then pass badkey-reason; else
     fail badkey-reason "no reason given"; d_logs "$C"; fi
   sleep 1
   expect_eq badkey-started-once 1 "$(docker logs "$C" 2>&1 | grep -c 'readable by everyone')"
   st=$(d_status "$C"); rc=$?
-  if [ $rc -ne 0 ] && echo "$st" | grep -q 'configuration error'; then pass badkey-status; else
+  if [ $rc -ne 0 ] && grep -q 'configuration error' <<<"$st"; then pass badkey-status; else
     fail badkey-status "envinit status exited $rc: $(echo "$st" | tr '\n' ' ')"; fi
 else
   fail badkey-reason "envinit did not give up on envinit-sshd within 10 s"; d_logs "$C"

@@ -47,7 +47,7 @@ run_cases() {
   expect_eq "$L/get-64MiB-checksum" "$BIG_SUM" "$(sha256sum <"$LOCAL/got" 2>/dev/null)"
 
   out=$(sftp_batch "$P" <<<"ls -l" 2>&1)
-  if echo "$out" | grep -Eq "^-rw-r--r-- +1 +$SFTP_USER +$SFTP_USER +67108864 [A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2} big$"; then
+  if grep -Eq "^-rw-r--r-- +1 +$SFTP_USER +$SFTP_USER +67108864 [A-Z][a-z]{2} [ 0-9]{2} [0-9]{2}:[0-9]{2} big$" <<<"$out"; then
     pass "$L/ls-l"
   else
     fail "$L/ls-l" "no 'ls -l' line for big in: $out"
@@ -68,7 +68,7 @@ run_cases() {
   out=$(sftp_batch "$P" <<<"symlink dir/moved link" 2>&1)
   expect_eq "$L/symlink" dir/moved "$(readlink "$SFTP_HOME/link" 2>/dev/null)"
   out=$(sftp_batch "$P" <<<"ls -l" 2>&1)
-  if echo "$out" | grep -Eq '^lrwxrwxrwx +1 .* link$'; then pass "$L/symlink-ls"; else fail "$L/symlink-ls" "$out"; fi
+  if grep -Eq '^lrwxrwxrwx +1 .* link$' <<<"$out"; then pass "$L/symlink-ls"; else fail "$L/symlink-ls" "$out"; fi
   out=$(sftp_batch "$P" <<<"get link $LOCAL/via-link" 2>&1)
   expect_eq "$L/get-through-symlink" "$BIG_SUM" "$(sha256sum <"$LOCAL/via-link" 2>/dev/null)"
   rm -f "$LOCAL/via-link"
@@ -85,7 +85,7 @@ run_cases() {
   expect_eq "$L/cp-copy-data" "0 $MID_SUM" "$rc $(home_sum midcopy)"
   echo keep >"$SFTP_HOME/rotarget" && chown $SFTP_UID "$SFTP_HOME/rotarget" && chmod 444 "$SFTP_HOME/rotarget"
   out=$(sftp_batch "$P" <<<"cp mid rotarget" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ "$(cat "$SFTP_HOME/rotarget")" = keep ]; then
+  if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out" && [ "$(cat "$SFTP_HOME/rotarget")" = keep ]; then
     pass "$L/cp-onto-read-only"
   else
     fail "$L/cp-onto-read-only" "rc=$rc: $out"
@@ -93,7 +93,7 @@ run_cases() {
   rm -f "$SFTP_HOME/mid" "$SFTP_HOME/midcopy" "$SFTP_HOME/rotarget"
 
   out=$(sftp_batch "$P" <<<"df -h" 2>&1)
-  if echo "$out" | grep -q 'Size'; then pass "$L/df-statvfs"; else fail "$L/df-statvfs" "$out"; fi
+  if grep -q 'Size' <<<"$out"; then pass "$L/df-statvfs"; else fail "$L/df-statvfs" "$out"; fi
 
   out=$(sftp_batch "$P" <<<"rm dir/moved" 2>&1)
   expect "$L/rm" test ! -e "$SFTP_HOME/dir/moved"
@@ -101,13 +101,13 @@ run_cases() {
   expect "$L/rmdir" test ! -e "$SFTP_HOME/dir"
 
   out=$(sftp_batch "$P" <<<"get nosuchfile $LOCAL/nosuch" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -q 'not found'; then pass "$L/missing-file-get"; else fail "$L/missing-file-get" "rc=$rc: $out"; fi
+  if [ "$rc" -ne 0 ] && grep -q 'not found' <<<"$out"; then pass "$L/missing-file-get"; else fail "$L/missing-file-get" "rc=$rc: $out"; fi
   out=$(sftp_batch "$P" <<<"rm nosuchfile" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'no such file'; then pass "$L/missing-file-rm"; else fail "$L/missing-file-rm" "rc=$rc: $out"; fi
+  if [ "$rc" -ne 0 ] && grep -qi 'no such file' <<<"$out"; then pass "$L/missing-file-rm"; else fail "$L/missing-file-rm" "rc=$rc: $out"; fi
 
   mkdir -p "$SFTP_HOME/locked" && chmod 500 "$SFTP_HOME/locked" && chown $SFTP_UID "$SFTP_HOME/locked"
   out=$(sftp_batch "$P" <<<"put $LOCAL/tree/with\\ space locked/x" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied'; then pass "$L/permission-denied"; else fail "$L/permission-denied" "rc=$rc: $out"; fi
+  if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out"; then pass "$L/permission-denied"; else fail "$L/permission-denied" "rc=$rc: $out"; fi
 
   # ---- scp (sftp mode, OpenSSH 9's default) ----
   out=$(sftp_scp "$P" "$LOCAL/big" R:scpbig 2>&1); rc=$?
@@ -123,7 +123,7 @@ run_cases() {
   out=$(sftp_scp "$P" "$LOCAL/tree/with space" 'R:~/tilde' 2>&1); rc=$?
   expect_eq "$L/scp-tilde-expand-path" "0 hello" "$rc $(cat "$SFTP_HOME/tilde" 2>/dev/null)"
   out=$(sftp_scp "$P" R:nosuchfile "$LOCAL/nosuch" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'no such file'; then pass "$L/scp-missing-file"; else fail "$L/scp-missing-file" "rc=$rc: $out"; fi
+  if [ "$rc" -ne 0 ] && grep -qi 'no such file' <<<"$out"; then pass "$L/scp-missing-file"; else fail "$L/scp-missing-file" "rc=$rc: $out"; fi
   rm -rf "$LOCAL/back" "$LOCAL/got"
 }
 
@@ -132,7 +132,7 @@ if [[ " $servers " == *" openssh "* ]]; then
   sftp_start_openssh 2201 "$SFTP_SERVER" || fail openssh-start "sshd did not start"
   # Ours answers, not OpenSSH's sftp-server: it advertises no home-directory.
   out=$(sftp_batch 2201 -vv <<<"pwd" 2>&1)
-  if echo "$out" | grep -q 'copy-data' && ! echo "$out" | grep -q 'home-directory'; then
+  if grep -q 'copy-data' <<<"$out" && ! grep -q 'home-directory' <<<"$out"; then
     pass openssh+sftp.c/served-by-sftp.c
   else
     fail openssh+sftp.c/served-by-sftp.c "$out"
@@ -154,7 +154,7 @@ fi
 refused_put() {
   local out rc
   out=$(sftp_batch "$2" <<<"put $LOCAL/tree/with\\ space newfile" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ ! -e "$SFTP_HOME/newfile" ]; then
+  if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out" && [ ! -e "$SFTP_HOME/newfile" ]; then
     pass "$1"
   else
     fail "$1" "rc=$rc: $out"
@@ -171,13 +171,13 @@ read_only_cases() {
   expect_eq "$L/ls" kept "$(echo "$out" | grep -v '^sftp>' | tr -s ' \n' ' ' | sed 's/ $//')"
   refused_put "$L/put-refused" "$P"
   out=$(sftp_batch "$P" <<<"rm kept" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ -e "$SFTP_HOME/kept" ]; then
+  if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out" && [ -e "$SFTP_HOME/kept" ]; then
     pass "$L/rm-refused"
   else
     fail "$L/rm-refused" "rc=$rc: $out"
   fi
   out=$(sftp_batch "$P" <<<"mkdir made" 2>&1); rc=$?
-  if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ ! -e "$SFTP_HOME/made" ]; then
+  if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out" && [ ! -e "$SFTP_HOME/made" ]; then
     pass "$L/mkdir-refused"
   else
     fail "$L/mkdir-refused" "rc=$rc: $out"
@@ -187,13 +187,13 @@ read_only_cases() {
 
 if [[ " $servers " == *" options "* ]]; then
   out=$("$SFTP_SERVER" -Q requests 2>&1)
-  if echo "$out" | grep -qx open && echo "$out" | grep -qx copy-data && echo "$out" | grep -qx posix-rename; then
+  if grep -qx open <<<"$out" && grep -qx copy-data <<<"$out" && grep -qx posix-rename <<<"$out"; then
     pass options/Q-requests
   else
     fail options/Q-requests "$out"
   fi
   out=$("$SFTP_SERVER" -p nosuchrequest </dev/null 2>&1); rc=$?
-  if [ "$rc" -eq 2 ] && echo "$out" | grep -q nosuchrequest; then pass options/unknown-request-name; else fail options/unknown-request-name "rc=$rc: $out"; fi
+  if [ "$rc" -eq 2 ] && grep -q nosuchrequest <<<"$out"; then pass options/unknown-request-name; else fail options/unknown-request-name "rc=$rc: $out"; fi
 
   if sftp_start_openssh 2203 "$SFTP_SERVER -R"; then
     read_only_cases options-R 2203
@@ -205,7 +205,7 @@ if [[ " $servers " == *" options "* ]]; then
     rm -rf "${SFTP_HOME:?}"/*
     echo x >"$SFTP_HOME/victim" && chown $SFTP_UID "$SFTP_HOME/victim"
     out=$(sftp_batch 2204 <<<"rm victim" 2>&1); rc=$?
-    if [ "$rc" -ne 0 ] && echo "$out" | grep -qi 'permission denied' && [ -e "$SFTP_HOME/victim" ]; then
+    if [ "$rc" -ne 0 ] && grep -qi 'permission denied' <<<"$out" && [ -e "$SFTP_HOME/victim" ]; then
       pass options-P-remove/rm-refused
     else
       fail options-P-remove/rm-refused "rc=$rc: $out"
@@ -231,14 +231,14 @@ if [[ " $servers " == *" options "* ]]; then
 
   if sftp_start_openssh 2206 "$SFTP_SERVER -d /tmp"; then
     out=$(sftp_batch 2206 <<<"pwd" 2>&1)
-    if echo "$out" | grep -qx 'Remote working directory: /tmp'; then pass options-d/pwd; else fail options-d/pwd "$out"; fi
+    if grep -qx 'Remote working directory: /tmp' <<<"$out"; then pass options-d/pwd; else fail options-d/pwd "$out"; fi
   else
     fail options-d-start "sshd did not start"
   fi
   if sftp_start_openssh 2208 "$SFTP_SERVER -d %d/start"; then
     mkdir -p "$SFTP_HOME/start" && chown $SFTP_UID "$SFTP_HOME/start"
     out=$(sftp_batch 2208 <<<"pwd" 2>&1)
-    if echo "$out" | grep -qx "Remote working directory: $SFTP_HOME/start"; then pass options-d-percent-d/pwd; else fail options-d-percent-d/pwd "$out"; fi
+    if grep -qx "Remote working directory: $SFTP_HOME/start" <<<"$out"; then pass options-d-percent-d/pwd; else fail options-d-percent-d/pwd "$out"; fi
   else
     fail options-d-percent-d-start "sshd did not start"
   fi

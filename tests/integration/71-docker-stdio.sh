@@ -50,7 +50,7 @@ if [ $rc -eq 5 ] && [ "$out" = who=coder ] && grep -qx to-stderr "$WORK/exec.err
 else fail exec "exit $rc, out '$out', err '$(tr '\n' ' ' <"$WORK/exec.err")'"; d_logs "$C"; fi
 
 out=$(cssh -tt -- tty </dev/null 2>&1 | tr -d '\r')
-if echo "$out" | grep -q '^/dev/pts/'; then pass pty; else fail pty "$(echo "$out" | head -n 3 | tr '\n' ' ')"; fi
+if grep -q '^/dev/pts/' <<<"$out"; then pass pty; else fail pty "$(echo "$out" | head -n 3 | tr '\n' ' ')"; fi
 
 head -c $((4 * 1024 * 1024 + 333)) /dev/urandom >"$WORK/blob"
 want=$(sha256sum <"$WORK/blob" | cut -d' ' -f1)
