@@ -88,7 +88,7 @@ const struct sf_option sf_options[] = {
 _Static_assert(sizeof sf_options / sizeof sf_options[0] == SF_OPT_COUNT, "SF_OPT_COUNT must count sf_options[]");
 
 /* sshd_config keywords with no behaviour here, refused with the reason. */
-static const struct { const char *keyword, *why; } refused[] = {
+static const struct { const char *keyword, *why; } refused_keywords[] = {
     {"Match", "Match blocks are not supported: every setting applies to every connection"},
 };
 
@@ -284,9 +284,10 @@ int sf_config_apply_text(struct sf_config *c, const char *text, const char *file
             value[len - 1] = '\0';
             value++;
         }
-        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-            if (strcasecmp(kw, refused[i].keyword) == 0)
-                return fail(err, esize, "%s line %u: %s: %s", file, line, refused[i].keyword, refused[i].why);
+        for (size_t i = 0; i < sizeof refused_keywords / sizeof refused_keywords[0]; i++)
+            if (strcasecmp(kw, refused_keywords[i].keyword) == 0)
+                return fail(err, esize, "%s line %u: %s: %s", file, line, refused_keywords[i].keyword,
+                            refused_keywords[i].why);
         const struct sf_option *o = sf_option_find_keyword(kw);
         if (!o)
             return fail(err, esize, "%s line %u: unsupported keyword '%s'", file, line, kw);
