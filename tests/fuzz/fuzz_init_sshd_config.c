@@ -116,8 +116,10 @@ static void ref_include(const char *pattern, void *ctx)
     base = base ? base + 1 : pattern;
     bool wild = strpbrk(base, "*?") != NULL;
     /* Outside the tree (other folders may hold more names than envinit
-     * reads), or where glob(3) has more syntax than envinit's matcher. */
-    if (pattern[0] == '/' || strstr(pattern, "..") || (wild && strpbrk(base, "[\\"))) {
+     * reads), or where glob(3) has more syntax than envinit's matcher:
+     * brackets, and backslash escapes, which glob(3) undoes in the folder
+     * part too ("\\sshd_config.d/x*" names sshd_config.d there). */
+    if (pattern[0] == '/' || strstr(pattern, "..") || (wild && strpbrk(pattern, "[\\"))) {
         r->comparable = false;
         return;
     }
