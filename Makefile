@@ -48,6 +48,7 @@ CFLAGS  ?= -g
 # PID 1 is optimised for size: its binary is its resident memory (init/ -Os).
 OPT     ?= -O2
 $(BUILD)/init/%.o: OPT = -Os
+$(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o: OPT = -Os
 # No unwind tables: C without exceptions; debuggers use the -g info.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
@@ -111,8 +112,17 @@ LINK_OBJ = $(filter-out $(MODE_STAMP) $(LIBSSH_A),$^)
 ENVINIT_OBJ := $(CORE_OBJ)
 SETUP_OBJ   := $(BUILD)/init/setup_main.o $(INIT_OBJ) $(ENVFILE_OBJ)
 
-envinit: $(ENVINIT_OBJ) $(MODE_STAMP)
-	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ) -l:libinih.a
+# The C library's unwind tables are 47 KiB of PID 1's resident set that
+# nothing reads: our code has none (see ALL_CFLAGS), and glibc reads its
+# own only for thread cancellation and backtrace(3), which envinit never
+# calls. The sanitized build keeps them: ASan unwinds its reports with them.
+ifeq ($(SANITIZE),1)
+NO_EH_FRAME :=
+else
+NO_EH_FRAME := -Wl,-T,init/no-eh-frame.ld
+endif
+envinit: $(ENVINIT_OBJ) init/no-eh-frame.ld $(MODE_STAMP)
+	$(CC) $(STATIC) $(LDHARDEN) $(NO_EH_FRAME) $(STRIP) -o $@ $(filter %.o,$(LINK_OBJ)) -l:libinih.a
 
 envinit-setup: $(SETUP_OBJ) $(MODE_STAMP)
 	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ) -l:libinih.a
