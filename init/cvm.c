@@ -209,8 +209,9 @@ bool cvm_find_systemd(const char *root, const char *self, char *out, size_t len)
         return false;
     /* An image may link /sbin/init to envinit itself: exec'ing that would
      * loop, not boot. */
-    char a[PATH_MAX], b[PATH_MAX];
-    if (self && realpath(out, a) && realpath(self, b) && strcmp(a, b) == 0)
+    struct stat init_st, self_st;
+    if (self && stat(out, &init_st) == 0 && stat(self, &self_st) == 0 && init_st.st_dev == self_st.st_dev &&
+        init_st.st_ino == self_st.st_ino)
         return false;
     return true;
 }
@@ -282,11 +283,25 @@ static int exec_init(const char *init, char *const args[], char *const envp[])
     return -1;
 }
 
+/* The kernel's link is already absolute and free of symlinks; a program
+ * file that was replaced or removed since it started reads "... (deleted)"
+ * there, and then the installed name is the one to use. */
+static void self_path(char *out, size_t len)
+{
+    struct stat sb;
+    ssize_t n = readlink("/proc/self/exe", out, len - 1);
+    if (n > 0) {
+        out[n] = '\0';
+        if (stat(out, &sb) == 0)
+            return;
+    }
+    snprintf(out, len, "%s/envinit", envfile_self_dir());
+}
+
 int cvm_exec_systemd_at(const char *root, const struct config *c, char *const args[], char *const envp[])
 {
     char self[PATH_MAX], init[4096];
-    if (!realpath("/proc/self/exe", self))
-        snprintf(self, sizeof self, "%s/envinit", envfile_self_dir());
+    self_path(self, sizeof self);
     struct ssh_facts f = {.mode = c->ssh, .cvm = true, .ssh_port = c->ssh_port, .fallback_port = c->fallback_port};
     bool units = ssh_decide(&f).action == SSH_ACT_CVM_UNITS;
     if (!cvm_find_systemd(root, self, init, sizeof init)) {

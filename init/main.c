@@ -252,7 +252,9 @@ static void on_signal(int fd, short revents, void *ctx)
 
 static pid_t start_main(char **argv)
 {
-    pid_t pid = fork();
+    /* _Fork, not fork: envinit has one thread and registers no atfork
+     * handler, and fork's handler machinery is 4 KiB of PID 1's image. */
+    pid_t pid = _Fork();
     if (pid < 0) {
         log_error("cannot fork for %s: %s; exiting", argv[0], strerror(errno));
         return -1;

@@ -314,7 +314,7 @@ static pid_t spawn_setup(char **argv, char **command, bool no_cvm, bool async, i
         log_error("cannot start envinit-setup: %s; %s", strerror(errno), what_next);
         return -1;
     }
-    pid_t pid = fork();
+    pid_t pid = _Fork(); /* no atfork handlers to run: see start_main */
     if (pid == 0) {
         signals_restore_for_child();
         if (dup2(p[1], STDOUT_FILENO) < 0)

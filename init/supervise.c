@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -110,11 +109,14 @@ static bool has_capabilities(void)
     return data[0].permitted || data[1].permitted || data[0].effective || data[1].effective;
 }
 
+/* The system calls themselves: the C library's wrappers would first make
+ * every thread change its ids, machinery a forked child of single-threaded
+ * envinit has no use for and PID 1's image would carry. */
 static int become_user(const struct service *s)
 {
-    if (setgroups((size_t)s->spec.ngroups, s->groups) < 0 ||
-        setresgid(s->spec.gid, s->spec.gid, s->spec.gid) < 0 ||
-        setresuid(s->spec.uid, s->spec.uid, s->spec.uid) < 0)
+    if (syscall(SYS_setgroups, (size_t)s->spec.ngroups, s->groups) < 0 ||
+        syscall(SYS_setresgid, s->spec.gid, s->spec.gid, s->spec.gid) < 0 ||
+        syscall(SYS_setresuid, s->spec.uid, s->spec.uid, s->spec.uid) < 0)
         return -1;
     if (s->spec.uid != 0 && has_capabilities()) {
         errno = EPERM;
@@ -149,7 +151,7 @@ static int spawn(struct service *s)
                   s->name, strerror(errno));
         p[0] = p[1] = -1;
     }
-    pid_t pid = fork();
+    pid_t pid = _Fork(); /* see start_main in main.c */
     if (pid < 0) {
         log_error("%s: cannot fork: %s; will retry", s->name, strerror(errno));
         if (p[0] >= 0) {
