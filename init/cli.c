@@ -3,12 +3,8 @@
  * are only recorded here; they are applied over file and environment. */
 #include "envinit.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define N_FIXED_LONG 4 /* help, version, config, verbose */
-#define MAX_LONG (N_FIXED_LONG + CONFIG_KEY_COUNT + 1)
 
 static const char *const subcommands[] = {
     [CMD_CHECK] = "check", [CMD_ENV] = "env", [CMD_STATUS] = "status",
@@ -21,33 +17,12 @@ const char *cli_command_name(enum cli_cmd cmd)
     return cmd < sizeof subcommands / sizeof subcommands[0] && subcommands[cmd] ? subcommands[cmd] : "";
 }
 
-static int add_set(struct cli *cli, const char *key, const char *value, char *err, size_t errlen)
+static void add_set(struct cli *cli, const char *key, const char *value)
 {
-    (void)err, (void)errlen; /* room for every word was made by cli_parse */
+    /* room for every word was made by cli_parse */
     cli->sets[cli->n_sets].key = key;
     cli->sets[cli->n_sets].value = value;
     cli->n_sets++;
-    return 0;
-}
-
-static void build_long_options(struct option *lo, char names[][32])
-{
-    size_t n = 0;
-    lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    lo[n++] = (struct option){"version", no_argument, NULL, 'V'};
-    lo[n++] = (struct option){"config", required_argument, NULL, 'c'};
-    lo[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
-    for (size_t i = 0; i < config_key_count(); i++) {
-        const char *k = config_key_name(i);
-        size_t j = 0;
-        for (; j < 31 && k[j]; j++)
-            names[i][j] = k[j] == '_' ? '-' : k[j];
-        names[i][j] = '\0';
-        /* Booleans may be given bare (--cvm) or with =false. */
-        int has = config_key_is_bool(i) ? optional_argument : required_argument;
-        lo[n++] = (struct option){names[i], has, NULL, 1000 + (int)i};
-    }
-    lo[n] = (struct option){0};
 }
 
 static bool is_subcommand(const char *arg, enum cli_cmd *cmd)
@@ -77,54 +52,165 @@ static struct cli_set *room_for_sets(size_t n)
     return sets;
 }
 
+/* The options are read here rather than by getopt_long, whose option
+ * tables and permutation logic would stay in PID 1's memory for its whole
+ * life. The rules are getopt_long's with "+": options end at the first
+ * word that is not one, or after "--"; short options may be bundled (-sg)
+ * and take their value attached (-e0) or as the next word; a long option
+ * may be shortened to any prefix that names only it, and takes its value
+ * after "=" or, when it needs one, as the next word. */
+struct words {
+    int argc;
+    char **argv;
+    int next;                   /* the first word not read yet */
+};
+
+enum parsed { PARSED_ERROR = -1, PARSED_GO_ON, PARSED_DONE };
+
+/* A value for the option just read: ATTACHED when the word held one, else
+ * the next word; NULL when there is none. */
+static const char *option_value(struct words *w, const char *attached)
+{
+    if (attached && *attached)
+        return attached;
+    return w->next < w->argc ? w->argv[w->next++] : NULL;
+}
+
+static enum parsed short_option(struct cli *cli, struct words *w, const char *p, char *err, size_t errlen)
+{
+    for (; *p; p++) {
+        const char *value = NULL;
+        if (strchr("pecr", *p) && !(value = option_value(w, p + 1))) {
+            snprintf(err, errlen, "unknown option -%c or missing value", *p);
+            return PARSED_ERROR;
+        }
+        switch (*p) {
+        case 'h': cli->cmd = CMD_HELP; return PARSED_DONE;
+        case 'V': cli->cmd = CMD_VERSION; return PARSED_DONE;
+        case 's': add_set(cli, "subreaper", "true"); break;
+        case 'g': add_set(cli, "kill_process_group", "true"); break;
+        case 'w': add_set(cli, "warn_on_reap", "true"); break;
+        case 'v': cli->verbosity++; break;
+        case 'p': add_set(cli, "parent_death_signal", value); return PARSED_GO_ON;
+        case 'e': add_set(cli, "expect_exit", value); return PARSED_GO_ON;
+        case 'r': add_set(cli, "rewrite", value); return PARSED_GO_ON;
+        case 'c': cli->config_path = value; return PARSED_GO_ON;
+        default:
+            snprintf(err, errlen, "unknown option -%c or missing value", *p);
+            return PARSED_ERROR;
+        }
+    }
+    return PARSED_GO_ON;
+}
+
+/* The long options: these four, then one per setting (its key with "-"
+ * for "_"). */
+static const char *const fixed_long[] = {"help", "version", "config", "verbose"};
+#define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
+enum takes { TAKES_NONE, TAKES_VALUE, TAKES_OPTIONAL };
+
+static const char *long_name(size_t i)
+{
+    return i < N_FIXED_LONG ? fixed_long[i] : config_key_name(i - N_FIXED_LONG);
+}
+
+static enum takes long_takes(size_t i)
+{
+    if (i < N_FIXED_LONG)
+        return i == 2 ? TAKES_VALUE : TAKES_NONE;
+    /* Booleans may be given bare (--cvm) or with =false. */
+    return config_key_is_bool(i - N_FIXED_LONG) ? TAKES_OPTIONAL : TAKES_VALUE;
+}
+
+/* How WORD[0..LEN) compares with long option NAME: 2 the same, 1 a
+ * prefix of it, 0 neither. */
+static int long_match(const char *word, size_t len, const char *name)
+{
+    for (size_t i = 0; i < len; i++, name++)
+        if (!*name || word[i] != (*name == '_' ? '-' : *name))
+            return 0;
+    return *name ? 1 : 2;
+}
+
+/* The option WORD (without "--", up to any "=") names: an exact match, or
+ * the only option it is a prefix of; -1 when none or several. */
+static long find_long(const char *word, size_t len)
+{
+    size_t n = N_FIXED_LONG + config_key_count();
+    long found = -1;
+    int prefixes = 0;
+    for (size_t i = 0; i < n; i++) {
+        int m = long_match(word, len, long_name(i));
+        if (m == 2)
+            return (long)i;
+        if (m == 1) {
+            found = (long)i;
+            prefixes++;
+        }
+    }
+    return prefixes == 1 ? found : -1;
+}
+
+static enum parsed long_option(struct cli *cli, struct words *w, const char *word, char *err, size_t errlen)
+{
+    const char *eq = strchr(word, '=');
+    size_t len = eq ? (size_t)(eq - word) : strlen(word);
+    long i = len ? find_long(word, len) : -1;
+    const char *value = eq ? eq + 1 : NULL;
+    enum takes takes = i < 0 ? TAKES_NONE : long_takes((size_t)i);
+    if (takes == TAKES_VALUE && !eq)
+        value = option_value(w, NULL);
+    if (i < 0 || (takes == TAKES_NONE && eq) || (takes == TAKES_VALUE && !value)) {
+        snprintf(err, errlen, "unknown option or missing value: --%s", word);
+        return PARSED_ERROR;
+    }
+    switch (i) {
+    case 0: cli->cmd = CMD_HELP; return PARSED_DONE;
+    case 1: cli->cmd = CMD_VERSION; return PARSED_DONE;
+    case 2: cli->config_path = value; return PARSED_GO_ON;
+    case 3: cli->verbosity++; return PARSED_GO_ON;
+    default: add_set(cli, config_key_name((size_t)i - N_FIXED_LONG), value ? value : "true"); return PARSED_GO_ON;
+    }
+}
+
+/* Reads the options from W->next on; *DASHDASH: they ended with "--". */
+static enum parsed read_options(struct cli *cli, struct words *w, bool *dashdash, char *err, size_t errlen)
+{
+    while (w->next < w->argc) {
+        const char *word = w->argv[w->next];
+        if (word[0] != '-' || word[1] == '\0')
+            break;
+        w->next++;
+        if (strcmp(word, "--") == 0) {
+            *dashdash = true;
+            break;
+        }
+        enum parsed r = word[1] == '-' ? long_option(cli, w, word + 2, err, errlen)
+                                       : short_option(cli, w, word + 1, err, errlen);
+        if (r != PARSED_GO_ON)
+            return r;
+    }
+    return PARSED_GO_ON;
+}
+
 int cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
-    static struct option lo[MAX_LONG];
-    static char names[MAX_LONG][32];
     memset(cli, 0, sizeof *cli);
     cli->sets = room_for_sets(argc > 0 ? (size_t)argc : 1);
     if (!cli->sets) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    build_long_options(lo, names);
-    optind = 0; /* full reset, so tests can parse repeatedly */
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+hsgp:e:vwr:c:V", lo, NULL)) != -1) {
-        int r = 0;
-        switch (c) {
-        case 'h': cli->cmd = CMD_HELP; return 0;
-        case 'V': cli->cmd = CMD_VERSION; return 0;
-        case 's': r = add_set(cli, "subreaper", "true", err, errlen); break;
-        case 'g': r = add_set(cli, "kill_process_group", "true", err, errlen); break;
-        case 'w': r = add_set(cli, "warn_on_reap", "true", err, errlen); break;
-        case 'p': r = add_set(cli, "parent_death_signal", optarg, err, errlen); break;
-        case 'e': r = add_set(cli, "expect_exit", optarg, err, errlen); break;
-        case 'r': r = add_set(cli, "rewrite", optarg, err, errlen); break;
-        case 'c': cli->config_path = optarg; break;
-        case 'v': cli->verbosity++; break;
-        case '?':
-            if (optopt)
-                snprintf(err, errlen, "unknown option -%c or missing value", optopt);
-            else
-                snprintf(err, errlen, "unknown option or missing value: %s", argv[optind - 1]);
-            return -1;
-        default:
-            if (c >= 1000) {
-                size_t i = (size_t)(c - 1000);
-                r = add_set(cli, config_key_name(i), optarg ? optarg : "true", err, errlen);
-            }
-        }
-        if (r < 0)
-            return -1;
-    }
-    bool dashdash = optind > 0 && optind <= argc && strcmp(argv[optind - 1], "--") == 0;
+    struct words w = {argc, argv, 1};
+    bool dashdash = false;
+    enum parsed r = read_options(cli, &w, &dashdash, err, errlen);
+    if (r != PARSED_GO_ON)
+        return r == PARSED_ERROR ? -1 : 0;
     /* `envinit check -- CMD`: the "--" after a subcommand ends its words. */
-    if (optind < argc && !dashdash && is_subcommand(argv[optind], &cli->cmd) && ++optind < argc &&
-        strcmp(argv[optind], "--") == 0)
-        optind++;
-    cli->command = optind < argc ? &argv[optind] : NULL;
+    if (w.next < argc && !dashdash && is_subcommand(argv[w.next], &cli->cmd) && ++w.next < argc &&
+        strcmp(argv[w.next], "--") == 0)
+        w.next++;
+    cli->command = w.next < argc ? &argv[w.next] : NULL;
     return 0;
 }
 

@@ -165,8 +165,9 @@ struct cli {
     char **command;             /* COMMAND [ARG...], NULL when none */
 };
 
-/* Parses ARGV (getopt state is reset, so it may be called repeatedly;
- * CLI->sets is one array that each call reuses, valid until the next). A
+/* Parses ARGV by getopt_long's rules with "+" (it may be called
+ * repeatedly; CLI->sets is one array that each call reuses, valid until
+ * the next). A
  * first non-option word check, env, status, ssh-supervise, ssh-stdio or
  * ssh-config is a subcommand unless "--" came before it; the words after
  * it are COMMAND. -1 with ERR on a bad option. */
