@@ -13,8 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WATCH 64
-#define MAX_TIMERS 32
+/* PID 1 watches its signalfd, the stderr pipe of each service and at most
+ * one background envinit-setup; its timers are the grace period, a restart
+ * per service and the SSH port check. The tables are sized for that with
+ * room to spare, not more: they sit in PID 1's memory for its whole life. */
+#define MAX_WATCH 16
+#define MAX_TIMERS 8
 
 struct watch {
     int fd;

@@ -382,18 +382,18 @@ int ssh_plan_fetch(const struct config *c, char **argv, char **command, bool no_
     saved_argv = argv;
     saved_command = command;
     saved_cfg = c;
-    ssh_status_init(c, envfile_self_dir());
-    supervise_set_observer(status_observer, NULL);
-    memset(&plan, 0, sizeof plan);
-    plan.action = SSH_ACT_OFF;
     /* Off means off: no setup run, no file touched, not even the status
-     * file (`envinit status` reads ssh = off from its environment). */
+     * file (`envinit status` reads ssh = off from its environment); and
+     * neither the plan nor the status bookkeeping is touched, so a
+     * tini-like PID 1 does not carry their pages for its whole life. */
     if (c->ssh == SSH_OFF) {
         log_info("SSH access is disabled (ssh = off): no SSH server, no keys written");
-        snprintf(plan.why, sizeof plan.why, "ssh = off");
-        plan.quiet = true;
         return 0;
     }
+    memset(&plan, 0, sizeof plan);
+    plan.action = SSH_ACT_OFF;
+    ssh_status_init(c, envfile_self_dir());
+    supervise_set_observer(status_observer, NULL);
     if (!plan_text)
         plan_text = malloc(PLAN_MAX);
     if (!plan_text || run_setup(argv, command, no_cvm, plan_text, PLAN_MAX) < 0 ||
@@ -477,6 +477,8 @@ static void check_port_taken(void *ctx)
 
 void ssh_start(const struct config *c, bool has_main)
 {
+    if (c->ssh == SSH_OFF)
+        return; /* ssh_plan_fetch said so in the log */
     again.fd = again.timer = -1;
     bool own_port = (plan.action == SSH_ACT_OPENSSH || plan.action == SSH_ACT_FALLBACK) &&
                     plan.port == c->ssh_port;
