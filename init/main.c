@@ -137,14 +137,18 @@ static void signal_children_scanned(int sig)
 
 /* Sends SIG to every process left: as PID 1 that is the whole namespace;
  * as a subreaper, our direct children (their children come back to us). */
-static void signal_everything(int sig)
+static void signal_all(int sig)
 {
-    if (!have_children())
-        return;
     if (getpid() == 1)
         kill(-1, sig);
     else if (!signal_children_listed(sig))
         signal_children_scanned(sig);
+}
+
+static void signal_everything(int sig)
+{
+    if (have_children())
+        signal_all(sig);
 }
 
 static void grace_over(void *ctx)
@@ -160,29 +164,35 @@ static void grace_over(void *ctx)
     signal_everything(SIGKILL);
 }
 
-static void begin_shutdown(const char *why)
+/* LEFT: some process may still be running, so the grace period is
+ * needed; with none left the loop ends before any timer could fire. */
+static void begin_shutdown(const char *why, bool left)
 {
     if (st.stopping)
         return;
     st.stopping = true;
     log_info("shutting down: %s", why);
     supervise_stop_all();
-    st.grace_timer = loop_timer_add(cfg.grace_ms, grace_over, NULL);
+    if (left)
+        st.grace_timer = loop_timer_add(cfg.grace_ms, grace_over, NULL);
 }
 
-/* Once the main command is gone nothing else will clean up after it. */
-static void terminate_rest(void)
+/* Once the main command is gone nothing else will clean up after it.
+ * LEFT: we still have children. */
+static void terminate_rest(bool left)
 {
     if (st.had_main)
         kill(-st.main_pid_group, SIGTERM);
-    signal_everything(SIGTERM);
+    if (left)
+        signal_all(SIGTERM);
 }
 
-static void finish_if_done(void)
+/* NONE_LEFT: waitpid just said we have no children at all. */
+static void finish_if_done(bool none_left)
 {
     if (!st.stopping || st.main_pid > 0)
         return;
-    if (!have_children()) {
+    if (none_left) {
         loop_stop();
         return;
     }
@@ -199,8 +209,9 @@ static void main_exited(int status)
     log_info("main command (pid %d) %s", (int)st.main_pid, how);
     st.main_pid = 0;
     st.exit_code = exit_code_remap(&cfg, exit_code_of(status));
-    begin_shutdown("the main command ended");
-    terminate_rest();
+    bool left = have_children();
+    begin_shutdown("the main command ended", left);
+    terminate_rest(left);
 }
 
 static void reap(void)
@@ -213,7 +224,7 @@ static void reap(void)
         else if (!supervise_reaped(pid, status))
             log_msg(cfg.warn_on_reap ? LOG_WARN : LOG_DEBUG, "reaped zombie pid %d", (int)pid);
     }
-    finish_if_done();
+    finish_if_done(pid < 0 && errno == ECHILD);
 }
 
 static void forward(int sig)
@@ -242,9 +253,10 @@ static void on_signal(int fd, short revents, void *ctx)
             continue; /* one reap pass below covers them all */
         forward(sig);
         if (sig == SIGTERM || sig == SIGINT) {
-            begin_shutdown(sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
+            bool left = st.main_pid > 0 || have_children();
+            begin_shutdown(sig == SIGTERM ? "SIGTERM received" : "SIGINT received", left);
             if (st.main_pid <= 0)
-                terminate_rest();
+                terminate_rest(left);
         }
     }
     reap();
