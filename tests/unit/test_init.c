@@ -115,6 +115,42 @@ START_TEST(cli_command_without_dashdash)
 }
 END_TEST
 
+/* getopt_long's rules with "+", which cli_parse follows without it. */
+START_TEST(cli_getopt_rules)
+{
+    struct cli cli;
+    char *bundled[] = {"envinit", "-sgvv", "-e3", "-e", "4", "-p", "KILL", "--", "-x", NULL};
+    ck_assert_int_eq(parse(&cli, bundled), 0);
+    ck_assert_uint_eq(cli.n_sets, 5);
+    ck_assert_str_eq(cli.sets[2].key, "expect_exit");
+    ck_assert_str_eq(cli.sets[2].value, "3");
+    ck_assert_str_eq(cli.sets[3].value, "4");
+    ck_assert_str_eq(cli.sets[4].value, "KILL");
+    ck_assert_int_eq(cli.verbosity, 2);
+    ck_assert_str_eq(cli.command[0], "-x"); /* after --, a word of the command */
+    char *longs[] = {"envinit", "--ssh-port", "2022", "--grace=3", "--cvm", "--conf", "/x.ini", "-", NULL};
+    ck_assert_int_eq(parse(&cli, longs), 0);
+    ck_assert_uint_eq(cli.n_sets, 3);
+    ck_assert_str_eq(cli.sets[0].key, "ssh_port");
+    ck_assert_str_eq(cli.sets[0].value, "2022");
+    ck_assert_str_eq(cli.sets[1].value, "3");
+    ck_assert_str_eq(cli.sets[2].key, "cvm");
+    ck_assert_str_eq(cli.sets[2].value, "true"); /* a boolean given bare */
+    ck_assert_str_eq(cli.config_path, "/x.ini"); /* --conf: the only option it begins */
+    ck_assert_str_eq(cli.command[0], "-"); /* a lone dash is not an option */
+    char *value_dash[] = {"envinit", "-c", "--", "true", NULL};
+    ck_assert_int_eq(parse(&cli, value_dash), 0);
+    ck_assert_str_eq(cli.config_path, "--"); /* a required value is the next word, whatever it is */
+    ck_assert_str_eq(cli.command[0], "true");
+    char *bad[][3] = {{"envinit", "-x", NULL},       {"envinit", "-e", NULL},
+                      {"envinit", "--ssh-port", NULL}, {"envinit", "--help=1", NULL},
+                      {"envinit", "--s=1", NULL},      {"envinit", "--no-such", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_int_eq(parse(&cli, bad[i]), -1); /* --s: ambiguous */
+    ck_assert_str_eq(err, "unknown option or missing value: --no-such");
+}
+END_TEST
+
 START_TEST(cli_subcommands)
 {
     struct cli cli;
@@ -531,6 +567,7 @@ static Suite *cli_suite(void)
     UNIT_ADD(s, cli_bad_options);
     UNIT_ADD(s, cli_ssh_config_words);
     UNIT_ADD(s, cli_parse_reuses_flags);
+    UNIT_ADD(s, cli_getopt_rules);
     UNIT_ADD(s, ssh_config_blocks);
     return s;
 }
