@@ -33,45 +33,6 @@ static struct {
     int exit_code;
 } st = {.grace_timer = -1};
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: envinit [options] [--] [COMMAND [ARG...]]\n"
-            "       envinit check | env | status [--json] | ssh-supervise | ssh-stdio\n"
-            "       envinit ssh-config [--docker NAME | --kubectl POD [-n NS]]\n"
-            "\n"
-            "Runs COMMAND as the main process of a developer-environment container:\n"
-            "reaps zombies, forwards signals, writes ~/.ssh/environment and\n"
-            "~/.ssh/authorized_keys, starts and supervises an SSH server.\n"
-            "\n"
-            "tini-compatible options:\n"
-            "  -s            register as child subreaper (always when not PID 1)\n"
-            "  -g            forward signals to COMMAND's whole process group\n"
-            "  -p SIGNAL     signal envinit gets when its parent dies\n"
-            "  -e CODE       report exit code CODE of COMMAND as 0 (repeatable)\n"
-            "  -v            more verbose (repeatable: -vv for debug)\n"
-            "  -w            warn for each reaped zombie that is not ours\n"
-            "  -r S:R        rewrite signal S to R before forwarding, R 0 drops (dumb-init)\n"
-            "  -c, --config PATH   INI file (default " CONFIG_DEFAULT_PATH ", or ENVINIT_CONFIG)\n"
-            "  -h, --help    this text\n"
-            "      --version print the version\n"
-            "\n"
-            "Settings (INI key = value under [envinit]; flag; variable):\n");
-    config_print_help(out);
-    fprintf(out,
-            "\nSubcommands:\n"
-            "  check          print the effective configuration and plan; change nothing\n"
-            "  env            print the ~/.ssh/environment block envinit would write\n"
-            "  status [--json]  print the SSH server's status (--json: one JSON object);\n"
-            "                 non-zero when it should be up and is not\n"
-            "  ssh-supervise  CVM mode: wait for sshd on the port, else run the fallback\n"
-            "  ssh-stdio      serve one SSH connection on stdin/stdout (envinit-sshd -i), for\n"
-            "                 a client's ProxyCommand: docker exec -i NAME envinit ssh-stdio\n"
-            "  ssh-config     print the client's ssh_config Host block for that ProxyCommand,\n"
-            "                 host key pinned: --docker NAME, or --kubectl POD [-n NS]\n"
-            "\nTINI_SUBREAPER, TINI_KILL_PROCESS_GROUP and TINI_VERBOSITY are honoured.\n");
-}
-
 /* ---- shutdown ---- */
 
 static bool have_children(void)
@@ -356,8 +317,11 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)cfg.log_level);
     switch (cli.cmd) {
     case CMD_HELP:
-        usage(stdout);
-        return 0;
+        /* The help text is envinit-setup's: PID 1 would carry it for
+         * nothing. Without envinit-setup, the one line that matters. */
+        setup_exec(argv, NULL, "--help");
+        fprintf(stderr, "usage: envinit [options] [--] [COMMAND [ARG...]]\n");
+        return 2;
     case CMD_VERSION:
         printf("envinit %s\n", ENVINIT_VERSION);
         return 0;
