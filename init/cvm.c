@@ -302,8 +302,7 @@ int cvm_exec_systemd_at(const char *root, const struct config *c, char *const ar
 {
     char self[PATH_MAX], init[4096];
     self_path(self, sizeof self);
-    struct ssh_facts f = {.mode = c->ssh, .cvm = true, .ssh_port = c->ssh_port, .fallback_port = c->fallback_port};
-    bool units = ssh_decide(&f).action == SSH_ACT_CVM_UNITS;
+    bool units = ssh_cvm_units(c->ssh);
     if (!cvm_find_systemd(root, self, init, sizeof init)) {
         log_error("CVM mode: the image has neither %s/lib/systemd/systemd nor %s/sbin/init; carrying on as a "
                   "normal PID 1 that starts SSH itself", root, root);

@@ -421,6 +421,9 @@ struct ssh_decision {
     const char *why;        /* one sentence for the log and `envinit check` */
 };
 struct ssh_decision ssh_decide(const struct ssh_facts *f);
+/* CVM mode leaves the SSH unit for systemd unless ssh is off or external:
+ * ssh_decide's rule, apart so that PID 1 links it without the table. */
+bool ssh_cvm_units(enum ssh_mode mode);
 const char *ssh_action_name(enum ssh_action a);
 
 /* sshd exits within SSH_FAST_EXIT_MS of its start SSH_FAST_EXIT_LIMIT

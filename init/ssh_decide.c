@@ -88,6 +88,11 @@ static struct ssh_decision decide_fallback(const struct ssh_facts *f, bool busy,
     return act(SSH_ACT_FALLBACK, own_port(f), false, "ssh = fallback");
 }
 
+bool ssh_cvm_units(enum ssh_mode mode)
+{
+    return mode != SSH_OFF && mode != SSH_EXTERNAL;
+}
+
 struct ssh_decision ssh_decide(const struct ssh_facts *f)
 {
     if (f->mode == SSH_OFF)
@@ -95,7 +100,7 @@ struct ssh_decision ssh_decide(const struct ssh_facts *f)
     if (f->mode == SSH_EXTERNAL)
         return act(SSH_ACT_EXTERNAL, f->ssh_port, false,
                    "ssh = external: the image or the platform runs the SSH server");
-    if (f->cvm)
+    if (f->cvm && ssh_cvm_units(f->mode))
         return act(SSH_ACT_CVM_UNITS, f->ssh_port, false,
                    "CVM mode: systemd runs OpenSSH; envinit-ssh.service starts the fallback if nothing listens");
     bool busy = f->listener;
