@@ -122,10 +122,10 @@ else
 NO_EH_FRAME := -Wl,-T,init/no-eh-frame.ld
 endif
 envinit: $(ENVINIT_OBJ) init/no-eh-frame.ld $(MODE_STAMP)
-	$(CC) $(STATIC) $(LDHARDEN) $(NO_EH_FRAME) $(STRIP) -o $@ $(filter %.o,$(LINK_OBJ)) -l:libinih.a
+	$(CC) $(STATIC) $(LDHARDEN) $(NO_EH_FRAME) $(STRIP) -o $@ $(filter %.o,$(LINK_OBJ))
 
 envinit-setup: $(SETUP_OBJ) $(MODE_STAMP)
-	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ) -l:libinih.a
+	$(CC) $(STATIC) $(LDHARDEN) $(STRIP) -o $@ $(LINK_OBJ)
 
 # libFuzzer targets: clang with the fuzzer, ASan and UBSan; each component's
 # fragment adds its targets (build/fuzz/fuzz_NAME) to FUZZ_TARGETS, and

@@ -2,7 +2,7 @@
 
 $(BUILD)/tests/test_init: $(BUILD)/tests/unit/test_init.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) -pie -o $@ $^ -l:libinih.a $(CHECK_LIBS)
+	$(CC) $(LDHARDEN) -pie -o $@ $^ $(CHECK_LIBS)
 
 TESTS += $(BUILD)/tests/test_init
 
@@ -28,4 +28,4 @@ $(BUILD)/fuzz/obj/%.o: %.c
 
 $(BUILD)/fuzz/fuzz_init_%: tests/fuzz/fuzz_init_%.c $(INIT_FUZZ_OBJ) init/envinit.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinit -o $@ $< $(INIT_FUZZ_OBJ) -l:libinih.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinit -o $@ $< $(INIT_FUZZ_OBJ)

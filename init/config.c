@@ -3,7 +3,7 @@
 #include "envinit.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -281,43 +281,151 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
     return set_typed(c, k, value, err, errlen);
 }
 
+/* ---- the INI file ----
+ * The syntax inih (the library envinit used before) reads: ";" or "#"
+ * starts a comment line, and ";" after a blank an inline comment; a line
+ * is "key = value" or "key: value", or [section]; an indented line
+ * continues the previous key (one more value for it); a UTF-8 byte order
+ * mark at the start is skipped. Unlike inih, a line may be of any length:
+ * its 200-byte lines cut an RSA authorized_keys line in two. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
 struct ini_state {
     struct config *c;
     const char *path;
     char *err;
     size_t errlen;
-    int failed;
-    FILE *f;
+    const char *section;        /* "" before the first [section] */
+    const char *prev;           /* the last key, for continuation lines */
     int lineno;
 };
 
-/* Debian's inih passes no line number to handlers: count lines as they
- * are read so errors can still say file:line. */
-static char *count_lines(char *str, int num, void *stream)
+static char *skip_blanks(char *s)
 {
-    struct ini_state *st = stream;
-    char *r = fgets(str, num, st->f);
-    if (r)
-        st->lineno++;
-    return r;
+    while (*s && ascii_isspace((unsigned char)*s))
+        s++;
+    return s;
 }
 
-static int on_ini_line(void *user, const char *section, const char *name, const char *value)
+static void trim_end(char *s)
 {
-    struct ini_state *st = user;
-    int lineno = st->lineno;
-    if (st->failed)
-        return 1;
+    size_t n = strlen(s);
+    while (n && ascii_isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+}
+
+/* The first of CHARS in S, else where an inline comment starts, else S's end. */
+static char *find_or_comment(char *s, const char *chars)
+{
+    bool after_blank = false;
+    for (; *s; s++) {
+        if ((chars && strchr(chars, *s)) || (after_blank && *s == ';'))
+            break;
+        after_blank = ascii_isspace((unsigned char)*s);
+    }
+    return s;
+}
+
+static int ini_fail(struct ini_state *st, const char *why)
+{
+    snprintf(st->err, st->errlen, "%s:%d: %s", st->path, st->lineno, why);
+    return -1;
+}
+
+static int ini_set(struct ini_state *st, const char *key, const char *value)
+{
     char why[512];
-    if (section[0] != '\0' && strcmp(section, "envinit") != 0)
-        snprintf(why, sizeof why, "unknown section [%s] (only [envinit])", section);
-    else if (!name)
-        return 1; /* the section line itself */
-    else if (config_set(st->c, name, value ? value : "", why, sizeof why) == 0)
-        return 1;
-    snprintf(st->err, st->errlen, "%s:%d: %s", st->path, lineno, why);
-    st->failed = 1;
-    return 1;
+    if (st->section[0] && strcmp(st->section, "envinit") != 0)
+        snprintf(why, sizeof why, "unknown section [%s] (only [envinit])", st->section);
+    else if (config_set(st->c, key, value, why, sizeof why) == 0)
+        return 0;
+    return ini_fail(st, why);
+}
+
+/* LINE without its newline, cut in place: 0, or -1 with the error. */
+static int ini_line(struct ini_state *st, char *line)
+{
+    char *start = skip_blanks(line), *end;
+    trim_end(start);
+    if (!*start || *start == ';' || *start == '#')
+        return 0;
+    if (st->prev && start > line) {
+        *find_or_comment(start, NULL) = '\0';
+        trim_end(start);
+        return ini_set(st, st->prev, start);
+    }
+    if (*start == '[') {
+        if (*(end = find_or_comment(start + 1, "]")) == ']') {
+            *end = '\0';
+            st->section = start + 1;
+            st->prev = NULL;
+            return 0;
+        }
+    } else if (*(end = find_or_comment(start, "=:")) == '=' || *end == ':') {
+        *end = '\0';
+        trim_end(start);
+        char *value = end + 1;
+        *find_or_comment(value, NULL) = '\0';
+        value = skip_blanks(value);
+        trim_end(value);
+        st->prev = start;
+        return ini_set(st, start, value);
+    }
+    return ini_fail(st, "not an INI line (expected key = value or [envinit])");
+}
+
+/* TEXT[0..LEN) is the file, with a NUL after it. */
+static int ini_parse(struct ini_state *st, char *text, size_t len)
+{
+    char *p = text, *stop = text + len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    while (p < stop) {
+        char *nl = memchr(p, '\n', (size_t)(stop - p));
+        char *next = nl ? nl + 1 : stop;
+        if (nl)
+            *nl = '\0';
+        st->lineno++;
+        if (ini_line(st, p) < 0)
+            return -1;
+        p = next;
+    }
+    return 0;
+}
+
+/* FD's contents up to MAX bytes, NUL-terminated, length in *LEN:
+ * malloc'd, or NULL with errno. */
+static char *read_whole(int fd, size_t max, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 == cap) {
+            char *grown = cap > max ? NULL : realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                errno = cap > max ? EFBIG : ENOMEM;
+                return NULL;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                break;
+            free(buf);
+            return NULL;
+        }
+        n += (size_t)r;
+    }
+    if (buf) {
+        buf[n] = '\0';
+        *len = n;
+    }
+    return buf;
 }
 
 int config_load_file(struct config *c, const char *path, int missing_ok, char *err, size_t errlen)
@@ -326,22 +434,23 @@ int config_load_file(struct config *c, const char *path, int missing_ok, char *e
         snprintf(err, errlen, "config file path is longer than %zu bytes", sizeof c->config_path - 1);
         return -1;
     }
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        if (errno == ENOENT && missing_ok)
-            return 0;
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && missing_ok)
+        return 0;
+    size_t len = 0;
+    char *text = fd < 0 ? NULL : read_whole(fd, CONFIG_FILE_MAX, &len);
+    int read_errno = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(read_errno));
         return -1;
     }
-    struct ini_state st = {c, path, err, errlen, 0, f, 0};
-    int r = ini_parse_stream(count_lines, &st, on_ini_line, &st);
-    fclose(f);
-    if (st.failed)
+    struct ini_state st = {.c = c, .path = path, .err = err, .errlen = errlen, .section = ""};
+    int r = ini_parse(&st, text, len);
+    free(text);
+    if (r < 0)
         return -1;
-    if (r != 0) {
-        snprintf(err, errlen, "%s:%d: not an INI line (expected key = value or [envinit])", path, r);
-        return -1;
-    }
     snprintf(c->config_path, sizeof c->config_path, "%s", path);
     return 0;
 }

@@ -3,6 +3,6 @@
 # of init/); see the top Makefile.
 $(BUILD)/tests/test_ssh: $(BUILD)/tests/unit/test_ssh.o $(INIT_OBJ) $(ENVFILE_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) -pie -o $@ $^ -l:libinih.a $(CHECK_LIBS)
+	$(CC) $(LDHARDEN) -pie -o $@ $^ $(CHECK_LIBS)
 
 TESTS += $(BUILD)/tests/test_ssh

@@ -242,6 +242,34 @@ START_TEST(config_file_valid)
 }
 END_TEST
 
+/* inih's syntax, kept when envinit came to read the file itself, without
+ * its 200-byte line limit. */
+START_TEST(config_file_syntax)
+{
+    static char text[4096];
+    char key[1500];
+    memset(key, 'A', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    snprintf(text, sizeof text,
+             "\xEF\xBB\xBF; a comment\n# another\n[envinit]\r\n  ssh_port: 2022 ; inline comment\n"
+             "user = a;b\n\nauthorized_keys = ssh-rsa %s long\n   ssh-ed25519 CCCC continued ; note\n"
+             "fallback_args =\n",
+             key);
+    char *path = write_tmp(text);
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_load_file(&c, path, 0, err, sizeof err), 0);
+    ck_assert_int_eq(c.ssh_port, 2022);
+    ck_assert_str_eq(c.user, "a;b"); /* ";" starts a comment only after a blank */
+    ck_assert_uint_eq(c.n_authorized_keys, 2);
+    ck_assert_uint_eq(strlen(c.authorized_keys[0]), strlen(key) + 13);
+    ck_assert_str_eq(c.authorized_keys[1], "ssh-ed25519 CCCC continued");
+    ck_assert_str_eq(c.fallback_args, "");
+    config_free(&c);
+    unlink(path);
+}
+END_TEST
+
 static void expect_file_error(const char *text, const char *want)
 {
     char *path = write_tmp(text);
@@ -261,6 +289,9 @@ START_TEST(config_file_errors)
     expect_file_error("[other]\nssh = off\n", "2: unknown section [other]");
     expect_file_error("ssh_port = 70000\n", "1: ssh_port: '70000' is not a port");
     expect_file_error("\n\ncvm = maybe\n", "3: cvm: 'maybe' is not a boolean");
+    expect_file_error("[envinit\nssh = off\n", "1: not an INI line");
+    expect_file_error("ssh = off\njust words\n", "2: not an INI line");
+    expect_file_error("[envinit]\nkey ;= 1\n", "2: not an INI line"); /* the comment hides the = */
     expect_file_error("ssh = sometimes\n", "1: ssh: 'sometimes' is not one of");
     expect_file_error("grace = -1\n", "1: grace:");
     expect_file_error("[envinit]\nthis is not ini\n", "2:");
@@ -577,6 +608,7 @@ static Suite *config_suite(void)
     Suite *s = suite_create("config");
     UNIT_ADD(s, config_file_valid);
     UNIT_ADD(s, config_file_errors);
+    UNIT_ADD(s, config_file_syntax);
     UNIT_ADD(s, config_missing_file);
     UNIT_ADD(s, config_precedence);
     UNIT_ADD(s, config_env_errors);
