@@ -45,10 +45,12 @@ BUILD_MODE := normal
 endif
 MODE_STAMP := .build-mode
 CFLAGS  ?= -g
-# PID 1 is optimised for size: its binary is its resident memory (init/ -Os).
+# PID 1 is optimised for size: its binary is its resident memory (init/
+# -Oz, and the two envfile objects it links; -Oz over -Os saves 0.6 KiB,
+# and PID 1 runs too little code for speed to tell).
 OPT     ?= -O2
-$(BUILD)/init/%.o: OPT = -Os
-$(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o: OPT = -Os
+$(BUILD)/init/%.o: OPT = -Oz
+$(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o: OPT = -Oz
 # No unwind tables: C without exceptions; debuggers use the -g info.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables

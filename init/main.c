@@ -308,10 +308,12 @@ int main(int argc, char **argv)
 {
     struct cli cli;
     char err[1024];
+    /* fputs and the logger rather than printf: the fortified printf
+     * family would be one more piece of PID 1's image. */
     if (config_resolve(argc, argv, environ, &cli, &cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "envinit: error: %s\n", err);
+        log_error("%s", err);
         if (cli.cmd != CMD_HELP)
-            fprintf(stderr, "envinit: see envinit --help; nothing was started\n");
+            fputs("envinit: see envinit --help; nothing was started\n", stderr);
         return 2;
     }
     log_set_level((enum log_level)cfg.log_level);
@@ -320,10 +322,10 @@ int main(int argc, char **argv)
         /* The help text is envinit-setup's: PID 1 would carry it for
          * nothing. Without envinit-setup, the one line that matters. */
         setup_exec(argv, NULL, "--help");
-        fprintf(stderr, "usage: envinit [options] [--] [COMMAND [ARG...]]\n");
+        fputs("usage: envinit [options] [--] [COMMAND [ARG...]]\n", stderr);
         return 2;
     case CMD_VERSION:
-        printf("envinit %s\n", ENVINIT_VERSION);
+        fputs("envinit " ENVINIT_VERSION "\n", stdout);
         return 0;
     case CMD_CHECK:
     case CMD_ENV:
