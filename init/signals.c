@@ -139,8 +139,6 @@ static struct sigaction start_ttin, start_ttou;
 
 int signals_take_over(sigset_t *forwarded)
 {
-    if (sigprocmask(SIG_SETMASK, NULL, &start_mask) < 0)
-        return -1;
     sigemptyset(forwarded);
     for (int s = 1; s <= SIGRTMAX; s++)
         if (signal_is_forwarded(s))
@@ -152,7 +150,8 @@ int signals_take_over(sigset_t *forwarded)
     struct sigaction ign = {.sa_handler = SIG_IGN};
     if (sigaction(SIGTTIN, &ign, &start_ttin) < 0 || sigaction(SIGTTOU, &ign, &start_ttou) < 0)
         return -1;
-    return sigprocmask(SIG_SETMASK, &blocked, NULL);
+    /* The mask envinit was started with comes back from the same call. */
+    return sigprocmask(SIG_SETMASK, &blocked, &start_mask);
 }
 
 void signals_restore_for_child(void)
