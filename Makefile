@@ -46,11 +46,10 @@ endif
 MODE_STAMP := .build-mode
 CFLAGS  ?= -g
 # PID 1 is optimised for size: its binary is its resident memory (init/
-# -Oz, and the two envfile objects it links; -Oz over -Os saves 0.6 KiB,
+# -Oz, and the envfile objects it links; -Oz over -Os saves 0.6 KiB,
 # and PID 1 runs too little code for speed to tell).
 OPT     ?= -O2
 $(BUILD)/init/%.o: OPT = -Oz
-$(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o: OPT = -Oz
 # No unwind tables: C without exceptions; debuggers use the -g info.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) $(CFLAGS) $(SAN_FLAGS) -MMD -MP \
              -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables
@@ -73,6 +72,9 @@ CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o loop.o signals.o su
 # The status file's folders are made the way envfile makes root's folders,
 # and the clock and the logger are the ones the three programs share.
 CORE_OBJ += $(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o $(BUILD)/envfile/log.o
+# They are part of PID 1: built for size like init/ (the other programs
+# that link them lose nothing that matters).
+$(filter $(BUILD)/envfile/%,$(CORE_OBJ)): OPT = -Oz
 
 BINS  = envinit envinit-setup
 TESTS =
