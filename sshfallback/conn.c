@@ -414,6 +414,7 @@ static void wind_down(struct sf_conn *c)
     const char *why = end_reason(c);
     log_end(c, why);
     sf_fwd_close_all(c);
+    sf_listen_close_all();
     sf_session_hangup_all(c);
     reap_hung_up(c);
     sf_session_end_all(c, why);

@@ -28,20 +28,13 @@
 #define MAX_FWDS 512            /* listeners and bridges per connection (fds < 1024) */
 #define X11_SETUP_MAX 4096
 
-enum fwd_kind { FWD_BRIDGE, FWD_TCP_LISTEN, FWD_UNIX_LISTEN, FWD_AGENT_LISTEN, FWD_X11_LISTEN };
 enum bridge_state { B_CONNECTING, B_OPENING, B_OPEN };
 enum open_kind { OPEN_NONE, OPEN_REVERSE, OPEN_STREAMLOCAL, OPEN_AGENT, OPEN_X11 };
-
-struct x11_cookies {
-    char proto[64];
-    unsigned char real[64], fake[64];
-    size_t len;
-};
 
 struct sf_fwd {
     struct sf_fwd *next;
     struct sf_conn *conn;
-    enum fwd_kind kind;
+    enum sf_fwd_kind kind;
     int fd, dead;
     const void *owner;           /* the session of an agent or X11 listener */
     char what[320];              /* for the log: "direct-tcpip to host:port" */
@@ -52,7 +45,7 @@ struct sf_fwd {
     char path[256];              /* agent, streamlocal-forward: the socket file */
     ino_t ino;                   /* streamlocal-forward: the socket file's inode */
     int display;
-    struct x11_cookies x11;
+    struct sf_x11_cookies x11;
     /* bridges */
     ssh_channel ch;
     struct ssh_channel_callbacks_struct cb;
@@ -73,12 +66,6 @@ struct sf_fwd {
     int x11_swap;
 };
 
-struct owner_dir {
-    struct owner_dir *next;
-    const void *owner;
-    char dir[64];
-};
-static struct owner_dir *dirs;
 static char buf[BRIDGE_BUF];
 
 static void close_fd(int *fd)
@@ -88,7 +75,7 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-static struct sf_fwd *fwd_new(struct sf_conn *c, enum fwd_kind kind, int fd)
+static struct sf_fwd *fwd_new(struct sf_conn *c, enum sf_fwd_kind kind, int fd)
 {
     if (c->n_fwds >= MAX_FWDS)
         return NULL;
@@ -272,7 +259,7 @@ static int x11_swap_cookie(struct sf_fwd *f, const char *data, size_t n)
         return -1;
     memcpy(f->xsetup + f->xsetup_len, data, n);
     f->xsetup_len += n;
-    const struct x11_cookies *x = &f->x11;
+    const struct sf_x11_cookies *x = &f->x11;
     long rc = sf_x11_swap(f->xsetup, f->xsetup_len, x->proto, x->fake, x->real, x->len);
     if (rc <= 0)
         return rc == 0 && f->xsetup_len < X11_SETUP_MAX ? 0 : -1;
@@ -349,7 +336,7 @@ static void attach_channel(struct sf_fwd *f, ssh_channel ch)
 
 static struct sf_fwd *bridge_new(struct sf_conn *c, int fd, ssh_channel ch)
 {
-    struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
+    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, fd);
     if (f)
         attach_channel(f, ch);
     return f;
@@ -441,7 +428,7 @@ int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
                         gai_strerror(rc));
         return 1;
     }
-    struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, -1);
+    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, -1);
     if (!f) {
         sf_conn_refused(c, LOG_WARN, "direct-tcpip to %s:%d refused: %u forwards open", safe, port,
                         c->n_fwds);
@@ -507,18 +494,18 @@ static void accept_into_channel(struct sf_fwd *l)
         inet_ntop(AF_INET6, &s6->sin6_addr, f->orig_host, sizeof f->orig_host);
         f->orig_port = ntohs(s6->sin6_port);
     }
-    if (l->kind == FWD_TCP_LISTEN) {
+    if (l->kind == SF_FWD_TCP_LISTEN) {
         f->open = OPEN_REVERSE;
         snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
         f->open_port = l->port;
         snprintf(f->what, sizeof f->what, "forwarded-tcpip from port %d", l->port);
-    } else if (l->kind == FWD_UNIX_LISTEN) {
+    } else if (l->kind == SF_FWD_UNIX_LISTEN) {
         /* the client finds its forward by the path it asked for */
         f->open = OPEN_STREAMLOCAL;
         snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
         char safe[LOG_SAFE_SIZE];
         snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", log_safe(l->path, safe));
-    } else if (l->kind == FWD_AGENT_LISTEN) {
+    } else if (l->kind == SF_FWD_AGENT_LISTEN) {
         f->open = OPEN_AGENT;
         snprintf(f->what, sizeof f->what, "agent connection");
     } else {
@@ -533,7 +520,7 @@ static void accept_into_channel(struct sf_fwd *l)
 
 /* ---- remote forwarding (-R) ---- */
 
-static int listen_tcp(const char *addr, int port, int *bound)
+int sf_fwd_listen_tcp(const char *addr, int port, int *bound)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE};
@@ -598,8 +585,8 @@ int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
     if (port < 0 || port > 65535 || c->n_fwds >= MAX_FWDS)
         errno = EINVAL;
     else
-        fd = listen_tcp(addr, port, &bound);
-    struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_TCP_LISTEN, fd) : NULL;
+        fd = sf_fwd_listen_tcp(addr, port, &bound);
+    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_TCP_LISTEN, fd) : NULL;
     if (!l) {
         sf_conn_refused(c, LOG_INFO, "remote forward [%s]:%d: %s; refused", safe, port,
                         strerror(errno));
@@ -621,7 +608,7 @@ int sf_fwd_cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
     const char *asked = ssh_message_global_request_address(msg);
     int port = ssh_message_global_request_port(msg);
     for (struct sf_fwd *l = c->fwds; l; l = l->next)
-        if (l->kind == FWD_TCP_LISTEN && !l->dead && l->port == port &&
+        if (l->kind == SF_FWD_TCP_LISTEN && !l->dead && l->port == port &&
             strcmp(l->addr, asked ? asked : "") == 0) {
             close_fd(&l->fd);
             l->dead = 1;
@@ -685,7 +672,7 @@ int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg)
     }
     char safe[LOG_SAFE_SIZE];
     log_safe(sa.sun_path, safe);
-    struct sf_fwd *f = fwd_new(c, FWD_BRIDGE, fd);
+    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, fd);
     if (!f) {
         sf_conn_refused(c, LOG_WARN, "direct-streamlocal to %s refused: %u forwards open", safe,
                         c->n_fwds);
@@ -764,7 +751,7 @@ int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg)
         errno = EMFILE;
     else if (unix_addr(c, path, &sa) == 0) /* shorter than sun_path, so than addr */
         fd = listen_unix(&sa, c->cfg->no_stream_local_bind_unlink, &ino);
-    struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_UNIX_LISTEN, fd) : NULL;
+    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_UNIX_LISTEN, fd) : NULL;
     if (!l) {
         char safe[LOG_SAFE_SIZE];
         sf_conn_refused(c, LOG_INFO, "remote forward of socket %s: %s; refused",
@@ -789,7 +776,7 @@ int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
 {
     const char *path = ssh_message_global_request_address(msg);
     for (struct sf_fwd *l = c->fwds; l; l = l->next)
-        if (l->kind == FWD_UNIX_LISTEN && !l->dead && strcmp(l->addr, path ? path : "") == 0) {
+        if (l->kind == SF_FWD_UNIX_LISTEN && !l->dead && strcmp(l->addr, path ? path : "") == 0) {
             close_fd(&l->fd);
             l->dead = 1; /* free_fwd removes the socket file */
             log_info("%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
@@ -802,154 +789,40 @@ int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
     return 1;
 }
 
-/* ---- session-owned listeners: agent and X11 ---- */
+/* ---- session-owned listeners (listeners.c makes them) ---- */
 
-const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner)
+int sf_fwd_listener_add(struct sf_conn *c, const struct sf_listener_spec *s, int fd)
 {
-    for (struct owner_dir *d = dirs; d; d = d->next)
-        if (d->owner == owner)
-            return d->dir;
-    struct owner_dir *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    snprintf(d->dir, sizeof d->dir, "/tmp/envinit-ssh-XXXXXX");
-    /* mkdtemp: 0700, and ours, since this process is the user by now */
-    if (!mkdtemp(d->dir)) {
-        log_warn("%s port %d: private folder /tmp/envinit-ssh-*: %s; forwarding refused",
-                 c->peer, c->peer_port, strerror(errno));
-        free(d);
-        return NULL;
-    }
-    d->owner = owner;
-    d->next = dirs;
-    dirs = d;
-    return d->dir;
-}
-
-int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t size)
-{
-    const char *dir = sf_fwd_private_dir(c, owner);
-    if (!dir)
+    struct sf_fwd *l = fwd_new(c, s->kind, fd);
+    if (!l)
         return -1;
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/agent.%d", dir, (int)getpid());
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old = umask(0177);
-    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 16) == 0;
-    umask(old);
-    struct sf_fwd *l = ok ? fwd_new(c, FWD_AGENT_LISTEN, fd) : NULL;
-    if (!l) {
-        log_warn("%s port %d: agent socket %s: %s; agent forwarding refused", c->peer,
-                 c->peer_port, sa.sun_path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        unlink(sa.sun_path);
-        return -1;
-    }
-    l->owner = owner;
-    snprintf(l->path, sizeof l->path, "%s", sa.sun_path);
-    snprintf(l->what, sizeof l->what, "agent socket %s", sa.sun_path);
-    snprintf(path, size, "%s", sa.sun_path);
-    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
-    sf_agent_link_add(c, l->path);
+    l->owner = s->owner;
+    l->display = s->display;
+    if (s->x11)
+        l->x11 = *s->x11;
+    snprintf(l->path, sizeof l->path, "%s", s->path ? s->path : "");
+    snprintf(l->what, sizeof l->what, "%s", s->what);
     return 0;
 }
 
-static int x11_socket(const struct sf_conn *c, int *display)
+static void remove_socket_file(struct sf_fwd *f);
+
+void sf_fwd_stop_owned(struct sf_conn *c, const void *owner, int x11_only)
 {
-    const char *addr = c->cfg->x11_use_localhost ? "127.0.0.1" : "0.0.0.0";
-    for (unsigned n = c->cfg->x11_display_offset; n < c->cfg->x11_display_offset + 1000; n++) {
-        char path[64];
-        struct stat st;
-        snprintf(path, sizeof path, "/tmp/.X11-unix/X%u", n);
-        if (n + 6000 > 65535)
-            break;
-        if (stat(path, &st) == 0) /* a local X server has this display */
+    for (struct sf_fwd *f = c->fwds; f; f = f->next) {
+        if (f->owner != owner || f->kind == SF_FWD_BRIDGE)
             continue;
-        int bound, fd = listen_tcp(addr, (int)(6000 + n), &bound);
-        if (fd >= 0) {
-            *display = (int)n;
-            return fd;
-        }
-        if (errno != EADDRINUSE)
-            return -1;
-    }
-    errno = EADDRINUSE;
-    return -1;
-}
-
-int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
-                      const char *cookie_hex, int screen, char *display, size_t dsize,
-                      char *fake_hex, size_t fsize)
-{
-    struct x11_cookies x = {0};
-    int len = sf_unhex(cookie_hex ? cookie_hex : "", x.real, sizeof x.real);
-    if (len < 0 || !proto || strlen(proto) >= sizeof x.proto || fsize < 2 * (size_t)len + 1) {
-        sf_conn_refused(c, LOG_INFO, "X11 request with an unusable cookie; refused");
-        return -1;
-    }
-    snprintf(x.proto, sizeof x.proto, "%s", proto);
-    x.len = (size_t)len;
-    int fd = -1, n = 0;
-    if (getentropy(x.fake, x.len) == 0)
-        fd = x11_socket(c, &n);
-    struct sf_fwd *l = fd >= 0 ? fwd_new(c, FWD_X11_LISTEN, fd) : NULL;
-    if (!l) {
-        log_warn("%s port %d: X11 display: %s; X11 forwarding not set up", c->peer,
-                 c->peer_port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    l->owner = owner;
-    l->display = n;
-    l->x11 = x;
-    for (size_t i = 0; i < x.len; i++)
-        snprintf(fake_hex + 2 * i, 3, "%02x", x.fake[i]);
-    snprintf(display, dsize, "localhost:%d.%d", n, screen);
-    snprintf(l->what, sizeof l->what, "X11 display :%d on port %d", n, 6000 + n);
-    log_info("%s port %d: %s", c->peer, c->peer_port, l->what);
-    return 0;
-}
-
-static void remove_dir(const void *owner)
-{
-    for (struct owner_dir **pp = &dirs; *pp; pp = &(*pp)->next)
-        if ((*pp)->owner == owner) {
-            struct owner_dir *d = *pp;
-            char path[128];
-            snprintf(path, sizeof path, "%s/Xauthority", d->dir);
-            unlink(path);
-            if (rmdir(d->dir) < 0)
-                log_debug("%s: %s; left in place", d->dir, strerror(errno));
-            *pp = d->next;
-            free(d);
-            return;
-        }
-}
-
-void sf_fwd_x11_release(struct sf_conn *c, const void *owner)
-{
-    for (struct sf_fwd *f = c->fwds; f; f = f->next)
-        if (f->owner == owner && f->kind == FWD_X11_LISTEN && !f->dead) {
+        if (!x11_only) {
+            close_fd(&f->fd);
+            f->dead = 1;
+            remove_socket_file(f);
+        } else if (f->kind == SF_FWD_X11_LISTEN && !f->dead) {
             close_fd(&f->fd);
             f->dead = 1;
             log_info("%s port %d: %s closed with its session", c->peer, c->peer_port,
                      f->what);
         }
-}
-
-static void remove_socket_file(struct sf_fwd *f);
-
-void sf_fwd_session_ended(struct sf_conn *c, const void *owner)
-{
-    for (struct sf_fwd *f = c->fwds; f; f = f->next)
-        if (f->owner == owner && f->kind != FWD_BRIDGE) {
-            close_fd(&f->fd);
-            f->dead = 1;
-            remove_socket_file(f);
-        }
-    remove_dir(owner);
+    }
 }
 
 /* ---- the loop ---- */
@@ -961,7 +834,7 @@ size_t sf_fwd_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_fwd **ref, 
         if (f->dead || f->fd < 0)
             continue;
         short ev = 0;
-        if (f->kind != FWD_BRIDGE)
+        if (f->kind != SF_FWD_BRIDGE)
             ev = POLLIN;
         else if (f->state == B_CONNECTING)
             ev = POLLOUT;
@@ -987,7 +860,7 @@ void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p)
     (void)c;
     if (f->dead || p->fd != f->fd)
         return;
-    if (f->kind != FWD_BRIDGE) {
+    if (f->kind != SF_FWD_BRIDGE) {
         accept_into_channel(f);
         return;
     }
@@ -1012,9 +885,9 @@ static void remove_socket_file(struct sf_fwd *f)
 {
     struct stat st;
     /* The stable agent path leaves this socket before it goes. */
-    if (f->path[0] && f->kind == FWD_AGENT_LISTEN)
+    if (f->path[0] && f->kind == SF_FWD_AGENT_LISTEN)
         sf_agent_link_remove(f->conn, f->path);
-    if (f->path[0] && (f->kind != FWD_UNIX_LISTEN ||
+    if (f->path[0] && (f->kind != SF_FWD_UNIX_LISTEN ||
                        (lstat(f->path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == f->ino)))
         unlink(f->path);
     f->path[0] = '\0';
@@ -1022,7 +895,7 @@ static void remove_socket_file(struct sf_fwd *f)
 
 static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
 {
-    if (f->kind == FWD_BRIDGE)
+    if (f->kind == SF_FWD_BRIDGE)
         log_debug("%s port %d: %s: ended", c->peer, c->peer_port, f->what);
     for (struct sf_fwd **pp = &c->fwds; *pp; pp = &(*pp)->next)
         if (*pp == f) {
@@ -1052,7 +925,7 @@ static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
 
 static void tend(struct sf_fwd *f)
 {
-    if (f->kind != FWD_BRIDGE || f->dead)
+    if (f->kind != SF_FWD_BRIDGE || f->dead)
         return;
     if (f->state == B_OPENING) {
         int rc = open_channel(f);
@@ -1104,6 +977,4 @@ void sf_fwd_close_all(struct sf_conn *c)
         close_fd(&f->fd);
         remove_socket_file(f);
     }
-    while (dirs)
-        remove_dir(dirs->owner);
 }

@@ -134,7 +134,7 @@ static char **build_env(struct sf_chan *sess, const char *original_cmd)
     if (sess->agent_sock[0])
         set_var(&vs, "SSH_AUTH_SOCK", sess->agent_sock);
     if (sess->display[0]) {
-        const char *dir = sf_fwd_private_dir(sess->conn, sess);
+        const char *dir = sf_listen_private_dir(sess->conn, sess);
         set_var(&vs, "DISPLAY", sess->display);
         if (dir) {
             snprintf(sess->xauth_file, sizeof sess->xauth_file, "%s/Xauthority", dir);
@@ -594,7 +594,7 @@ static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
     (void)ch;
     if (sess->started || sess->agent_sock[0])
         return;
-    sf_fwd_agent_listen(sess->conn, sess, sess->agent_sock, sizeof sess->agent_sock);
+    sf_listen_agent(sess->conn, sess, sess->agent_sock, sizeof sess->agent_sock);
 }
 
 int sf_session_agent_refused(struct sf_conn *sess, ssh_message msg)
@@ -629,7 +629,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
                         (unsigned)SF_X11_MAX_DISPLAYS);
         return -1;
     }
-    if (sf_fwd_x11_listen(c, sess, proto, cookie, screen, sess->display, sizeof sess->display,
+    if (sf_listen_x11(c, sess, proto, cookie, screen, sess->display, sizeof sess->display,
                           sess->x11_fake, sizeof sess->x11_fake) < 0)
         return -1;
     snprintf(sess->x11_proto, sizeof sess->x11_proto, "%s", proto);
@@ -978,7 +978,7 @@ static void free_chan(struct sf_conn *c, struct sf_chan *sess)
         }
     c->n_chans--;
     log_end(sess, "client-closed");
-    sf_fwd_session_ended(c, sess);
+    sf_listen_session_ended(c, sess);
     ssh_remove_channel_callbacks(sess->ch, &sess->cb);
     ssh_channel_free(sess->ch);
     close_fd(&sess->in_fd);
@@ -1019,7 +1019,7 @@ static void tend(struct sf_conn *c, struct sf_chan *sess)
         /* The program is gone: its display goes now, as with sshd, not when
          * (or if) the client answers our close. */
         if (sess->display[0])
-            sf_fwd_x11_release(c, sess);
+            sf_listen_x11_release(c, sess);
         sess->display[0] = '\0';
     }
     if (sess->remote_closed && (sess->close_sent || !sess->started))

@@ -108,7 +108,7 @@
  *    to a second, then the process exits; nothing is left but programs that
  *    ignore SIGHUP, which the init process reaps later.
  *
- * Forwarding and SFTP (fwd.c, session.c):
+ * Forwarding and SFTP (fwd.c, listeners.c, session.c):
  *  - the "sftp" subsystem: a child of the connection process (already the
  *    user, cwd home) runs sf_sftp_serve on the channel's pipes. Allowed under
  *    "restrict" (as in OpenSSH); a forced command= runs instead of it.
@@ -584,19 +584,50 @@ void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p);
 void sf_fwd_housekeeping(struct sf_conn *c);
 /* The connection ends: every socket closed, every socket file removed. */
 void sf_fwd_close_all(struct sf_conn *c);
+/* What the listeners of a session (listeners.c) are: their connections
+ * become channels of the kind's type (auth-agent, x11). */
+enum sf_fwd_kind { SF_FWD_BRIDGE, SF_FWD_TCP_LISTEN, SF_FWD_UNIX_LISTEN, SF_FWD_AGENT_LISTEN,
+                   SF_FWD_X11_LISTEN };
+/* An X11 display's cookies: the client's REAL one and the FAKE one the
+ * session gets, LEN bytes each, for protocol PROTO. */
+struct sf_x11_cookies {
+    char proto[64];
+    unsigned char real[64], fake[64];
+    size_t len;
+};
+struct sf_listener_spec {
+    enum sf_fwd_kind kind;      /* SF_FWD_AGENT_LISTEN or SF_FWD_X11_LISTEN */
+    const void *owner;          /* the session */
+    const char *path;           /* agent: the socket file, removed with the listener */
+    int display;                /* X11: the display number */
+    const struct sf_x11_cookies *x11; /* X11: swapped in each connection's setup */
+    const char *what;           /* for the log */
+};
+/* Listening socket FD joins the loop as S says (copied). 0, or -1 when the
+ * connection holds the most forwards it may (FD is then the caller's). */
+int sf_fwd_listener_add(struct sf_conn *c, const struct sf_listener_spec *s, int fd);
+/* Session OWNER's listeners stop: with X11_ONLY its X11 display (logged),
+ * else all of them, their socket files removed. */
+void sf_fwd_stop_owned(struct sf_conn *c, const void *owner, int x11_only);
+/* A listening TCP socket on ADDR:PORT (numeric; port 0: any), its port
+ * into *BOUND. The descriptor, or -1 with errno. */
+int sf_fwd_listen_tcp(const char *addr, int port, int *bound);
+
+/* listeners.c: the listeners a session owns, in its private folder. */
 /* Agent socket for session OWNER: its path into PATH. 0, or -1 (logged). */
-int sf_fwd_agent_listen(struct sf_conn *c, const void *owner, char *path, size_t size);
+int sf_listen_agent(struct sf_conn *c, const void *owner, char *path, size_t size);
 /* X11 display for session OWNER; DISPLAY into DISPLAY, the session's fake
  * cookie (hex) into FAKE_HEX. 0, or -1 (logged). */
-int sf_fwd_x11_listen(struct sf_conn *c, const void *owner, const char *proto,
-                      const char *cookie_hex, int screen, char *display, size_t dsize,
-                      char *fake_hex, size_t fsize);
+int sf_listen_x11(struct sf_conn *c, const void *owner, const char *proto, const char *cookie_hex,
+                  int screen, char *display, size_t dsize, char *fake_hex, size_t fsize);
 /* The private 0700 folder of session OWNER (created on first use), or NULL. */
-const char *sf_fwd_private_dir(struct sf_conn *c, const void *owner);
+const char *sf_listen_private_dir(struct sf_conn *c, const void *owner);
 /* Session OWNER's program ended: its X11 display stops listening. */
-void sf_fwd_x11_release(struct sf_conn *c, const void *owner);
+void sf_listen_x11_release(struct sf_conn *c, const void *owner);
 /* Session OWNER ended: its listeners and private folder go. */
-void sf_fwd_session_ended(struct sf_conn *c, const void *owner);
+void sf_listen_session_ended(struct sf_conn *c, const void *owner);
+/* The connection ends: every private folder goes (after sf_fwd_close_all). */
+void sf_listen_close_all(void);
 
 /* agentlink.c: the stable agent path ~/ENVFILE_AGENT_LINK, which leads to
  * the newest live agent socket of every connection's sessions (a registry

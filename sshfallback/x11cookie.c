@@ -1,5 +1,5 @@
 /* X11 authorization: the cookie of an x11-req, and its swap in the first
- * packet of each X connection (see sf_fwd_x11_listen in fwd.c). These read
+ * packet of each X connection (see sf_listen_x11 in listeners.c). These read
  * bytes a client chose before anything checks them, and need nothing of
  * libssh, so they live apart from fwd.c: the fuzz target builds them alone. */
 #include "sshfallback.h"
