@@ -121,6 +121,14 @@ static void keys_path(const struct sf_conn *c, char *out, size_t size)
         snprintf(out, size, "%s/.ssh/authorized_keys", c->user.home);
 }
 
+/* What the log says for each reason to end the connection. */
+static const char *const stop_text[SF_STOP_KEEPALIVE + 1] = {
+    [SF_STOP_AUTH_FAILURES] = "Too many authentication failures",
+    [SF_STOP_SHUTDOWN] = "Server shutting down",
+    [SF_STOP_GRACE] = "Login grace time exceeded",
+    [SF_STOP_KEEPALIVE] = "Timeout, client not responding",
+};
+
 /* ---- authentication ---- */
 
 static int count_failure(struct sf_conn *c)
@@ -128,8 +136,7 @@ static int count_failure(struct sf_conn *c)
     if (++c->failures >= (int)c->cfg->max_auth_tries) {
         log_warn("%s port %d: too many authentication failures (%d); disconnecting",
                  c->peer, c->peer_port, c->failures);
-        c->stop = 1;
-        c->stop_reason = "Too many authentication failures";
+        c->stop = SF_STOP_AUTH_FAILURES;
     }
     return SSH_AUTH_DENIED;
 }
@@ -300,8 +307,7 @@ static void handle_signals(struct sf_conn *c)
             while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
                 sf_session_reaped(c, pid, st);
         } else {
-            c->stop = 1;
-            c->stop_reason = "Server shutting down";
+            c->stop = SF_STOP_SHUTDOWN;
         }
     }
 }
@@ -314,13 +320,11 @@ static void handle_timer(struct sf_conn *c)
     if (!c->authenticated) {
         log_info("%s port %d: not authenticated within %u s; disconnecting", c->peer,
                  c->peer_port, c->cfg->grace_s);
-        c->stop = 1;
-        c->stop_reason = "Login grace time exceeded";
+        c->stop = SF_STOP_GRACE;
     } else if (c->cfg->keepalive_max && c->alive_unanswered >= c->cfg->keepalive_max) {
         log_info("%s port %d: no answer to %u keepalives; disconnecting", c->peer, c->peer_port,
                  c->alive_unanswered);
-        c->stop = 1;
-        c->stop_reason = "Timeout, client not responding";
+        c->stop = SF_STOP_KEEPALIVE;
     } else {
         ssh_send_keepalive(c->session);
         c->alive_unanswered++;
@@ -338,7 +342,7 @@ static void session_ready(struct sf_conn *c)
             const char *e = ssh_get_error(c->session);
             log_info("%s port %d: key exchange failed: %s", c->peer, c->peer_port,
                      e && *e ? e : "protocol error");
-            c->stop = 1;
+            c->stop = SF_STOP_KEX_FAILED;
         }
         return;
     }
@@ -380,9 +384,9 @@ static void reap_hung_up(struct sf_conn *c)
  * "disconnected" when the client closed the socket without a word. */
 static const char *end_reason(const struct sf_conn *c)
 {
-    if (c->stop && c->stop_reason && strcmp(c->stop_reason, "Server shutting down") == 0)
+    if (c->stop == SF_STOP_SHUTDOWN)
         return "killed";
-    if (c->stop && c->stop_reason && strncmp(c->stop_reason, "Timeout", 7) == 0)
+    if (c->stop == SF_STOP_KEEPALIVE)
         return "timeout";
     if (!(ssh_get_status(c->session) & SSH_CLOSED_ERROR))
         return "client-closed";
@@ -419,8 +423,8 @@ static void wind_down(struct sf_conn *c)
     reap_hung_up(c);
     sf_session_end_all(c, why);
     if (!connection_gone(c)) {
-        if (c->stop_reason)
-            log_debug("%s port %d: disconnect: %s", c->peer, c->peer_port, c->stop_reason);
+        if (stop_text[c->stop])
+            log_debug("%s port %d: disconnect: %s", c->peer, c->peer_port, stop_text[c->stop]);
         ssh_disconnect(c->session);
     }
     log_debug("%s port %d: connection closed", c->peer, c->peer_port);

@@ -507,6 +507,10 @@ void sf_reexec(char *const *args) __attribute__((noreturn));
 #include <sys/ioctl.h>
 
 struct sf_chan;
+/* Why the connection process ends the connection itself; SF_STOP_NONE
+ * while it does not. The last one decided counts. */
+enum sf_stop { SF_STOP_NONE, SF_STOP_KEX_FAILED, SF_STOP_AUTH_FAILURES, SF_STOP_SHUTDOWN,
+               SF_STOP_GRACE, SF_STOP_KEEPALIVE };
 struct sf_conn {
     const struct sf_config *cfg;
     ssh_session session;
@@ -516,10 +520,10 @@ struct sf_conn {
     int peer_port, local_port;
     int sfd, tfd, report_fd;
     unsigned refusals;          /* of requests the client may repeat at will */
-    int kex_done, authenticated, failures, stop;
+    int kex_done, authenticated, failures;
+    enum sf_stop stop;
     int banner_sent;
     unsigned alive_unanswered;  /* keepalives sent since the client last sent anything */
-    const char *stop_reason;
     struct sf_keyopts opts;     /* of the authorized_keys line that let us in */
     struct sf_chan *chans;
     unsigned n_chans;
