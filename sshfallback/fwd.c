@@ -24,18 +24,16 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define BRIDGE_BUF (256 * 1024)
 #define MAX_FWDS 512            /* listeners and bridges per connection (fds < 1024) */
 #define X11_SETUP_MAX 4096
 
 enum bridge_state { B_CONNECTING, B_OPENING, B_OPEN };
-enum open_kind { OPEN_NONE, OPEN_REVERSE, OPEN_STREAMLOCAL, OPEN_AGENT, OPEN_X11 };
 
 struct sf_fwd {
     struct sf_fwd *next;
     struct sf_conn *conn;
     enum sf_fwd_kind kind;
-    int fd, dead;
+    int fd, dead;                /* a listener's socket; a bridge's until it is open */
     const void *owner;           /* the session of an agent or X11 listener */
     char what[320];              /* for the log: "direct-tcpip to host:port" */
     /* listeners */
@@ -47,35 +45,18 @@ struct sf_fwd {
     int display;
     struct sf_x11_cookies x11;
     /* bridges */
-    ssh_channel ch;
-    struct ssh_channel_callbacks_struct cb;
+    struct sf_pump pump;
     enum bridge_state state;
-    enum open_kind open;
-    char open_host[256], orig_host[INET6_ADDRSTRLEN];
+    char open_host[256], orig_host[INET6_ADDRSTRLEN]; /* for the channels we open */
     int open_port, orig_port;
     struct addrinfo *ai, *ai_next;
-    char *inbuf;                 /* channel -> socket, not yet written */
-    size_t in_len, in_off;
-    uint32_t pending;            /* bytes libssh holds for us */
-    int reading;                 /* inside ssh_channel_read_nonblocking */
-    char *unsent;                /* socket -> channel, not yet taken by libssh */
-    size_t unsent_len, unsent_off;
-    int client_eof, wr_shut, sock_eof, eof_sent, remote_closed;
     unsigned char *xsetup;       /* x11: the setup packet until its cookie is swapped */
     size_t xsetup_len;
     int x11_swap;
 };
 
-static char buf[BRIDGE_BUF];
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static struct sf_fwd *fwd_new(struct sf_conn *c, enum sf_fwd_kind kind, int fd)
+static struct sf_fwd *fwd_new(struct sf_conn *c, enum sf_fwd_kind kind, int fd,
+                              const struct sf_chan_ops *ops)
 {
     if (c->n_fwds >= MAX_FWDS)
         return NULL;
@@ -85,6 +66,7 @@ static struct sf_fwd *fwd_new(struct sf_conn *c, enum sf_fwd_kind kind, int fd)
     f->conn = c;
     f->kind = kind;
     f->fd = fd;
+    sf_pump_init(&f->pump, ops, f);
     f->next = c->fwds;
     c->fwds = f;
     c->n_fwds++;
@@ -96,156 +78,28 @@ static int forwarding_allowed(const struct sf_conn *c)
     return !c->cfg->no_port_forwarding && !c->opts.no_port_forwarding;
 }
 
-/* ---- bridges: channel -> socket ---- */
+/* ---- bridges: the kinds ---- */
 
 static void bridge_abort(struct sf_fwd *f, const char *why)
 {
     if (why)
         log_info("%s port %d: %s: %s; channel closed", f->conn->peer, f->conn->peer_port,
                  f->what, why);
-    close_fd(&f->fd);
+    sf_close_fd(&f->fd);
+    sf_pump_stop(&f->pump);
     f->dead = 1;
 }
 
-static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
-                   void *ud)
+static void abort_bridge(struct sf_pump *p, const char *why)
 {
-    struct sf_fwd *f = ud;
-    (void)s;
-    (void)ch;
-    if (is_stderr || f->dead || f->fd < 0 || f->wr_shut)
-        return (int)len;
-    if (f->reading || f->state != B_OPEN) {
-        f->pending = len; /* kept by libssh until the socket is connected */
-        return 0;
-    }
-    uint32_t used = 0;
-    if (f->in_len == f->in_off) {
-        f->in_len = f->in_off = 0;
-        ssize_t w = write(f->fd, data, len);
-        if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            f->pending = 0;
-            bridge_abort(f, strerror(errno));
-            return (int)len;
-        }
-        used = w > 0 ? (uint32_t)w : 0;
-    }
-    if (used < len) {
-        if (!f->inbuf && (f->inbuf = malloc(BRIDGE_BUF)) == NULL) {
-            f->pending = len - used;
-            return (int)used;
-        }
-        if (f->in_off > 0) {
-            memmove(f->inbuf, f->inbuf + f->in_off, f->in_len - f->in_off);
-            f->in_len -= f->in_off;
-            f->in_off = 0;
-        }
-        size_t room = BRIDGE_BUF - f->in_len;
-        size_t take = len - used < room ? len - used : room;
-        memcpy(f->inbuf + f->in_len, (char *)data + used, take);
-        f->in_len += take;
-        used += (uint32_t)take;
-    }
-    f->pending = len - used;
-    return (int)used;
+    bridge_abort(p->self, why);
 }
 
-static void on_eof(ssh_session s, ssh_channel ch, void *ud)
+/* The client's EOF: the socket's peer reads its end, and may still write. */
+static void shut_write(struct sf_pump *p)
 {
-    struct sf_fwd *f = ud;
-    (void)s;
-    (void)ch;
-    f->client_eof = 1;
-}
-
-static void on_close(ssh_session s, ssh_channel ch, void *ud)
-{
-    struct sf_fwd *f = ud;
-    (void)s;
-    (void)ch;
-    f->remote_closed = 1;
-}
-
-/* Writes what the socket can take; 0 while the socket is writable and
- * more may follow, -1 after an error (the bridge is aborted). */
-static void pump_to_socket(struct sf_fwd *f)
-{
-    while (f->fd >= 0 && !f->wr_shut) {
-        if (f->in_off < f->in_len) {
-            ssize_t w = write(f->fd, f->inbuf + f->in_off, f->in_len - f->in_off);
-            if (w < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-            if (w < 0) {
-                bridge_abort(f, strerror(errno));
-                return;
-            }
-            f->in_off += (size_t)w;
-            if (f->in_off < f->in_len)
-                return;
-        }
-        f->in_len = f->in_off = 0;
-        if (f->pending == 0)
-            return;
-        if (!f->inbuf && (f->inbuf = malloc(BRIDGE_BUF)) == NULL)
-            return;
-        /* libssh holds f->pending bytes. libssh 0.11 handles packets before
-         * it copies them out: on_data, run inside, then leaves new data
-         * behind the old in libssh's buffer (f->reading). */
-        uint32_t want = f->pending < BRIDGE_BUF ? f->pending : BRIDGE_BUF;
-        f->reading = 1;
-        int n = ssh_channel_read_nonblocking(f->ch, f->inbuf, want, 0);
-        f->reading = 0;
-        if (n <= 0) {
-            f->pending = 0;
-            return;
-        }
-        f->pending -= (uint32_t)n;
-        f->in_len = (size_t)n;
-    }
-}
-
-/* ---- bridges: socket -> channel ---- */
-
-static int chan_usable(const struct sf_fwd *f)
-{
-    return f->state == B_OPEN && !f->remote_closed && !f->dead && ssh_channel_is_open(f->ch);
-}
-
-/* 1 when nothing is left unsent, 0 when some still is, -1 on error. */
-static int flush_unsent(struct sf_fwd *f)
-{
-    if (f->unsent_len == 0)
-        return 1;
-    uint32_t win = chan_usable(f) ? ssh_channel_window_size(f->ch) : 0;
-    if (win == 0)
-        return 0;
-    size_t left = f->unsent_len - f->unsent_off;
-    int rc = ssh_channel_write(f->ch, f->unsent + f->unsent_off, left < win ? (uint32_t)left : win);
-    if (rc == SSH_ERROR)
-        return -1;
-    f->unsent_off += (size_t)rc;
-    if (f->unsent_off < f->unsent_len)
-        return 0;
-    free(f->unsent);
-    f->unsent = NULL;
-    f->unsent_len = f->unsent_off = 0;
-    return 1;
-}
-
-static int send_chunk(struct sf_fwd *f, const char *data, size_t n)
-{
-    int rc = ssh_channel_write(f->ch, data, (uint32_t)n);
-    if (rc == SSH_ERROR)
-        return -1;
-    if ((size_t)rc < n) { /* libssh takes nothing during a re-key */
-        f->unsent = malloc(n - (size_t)rc);
-        if (!f->unsent)
-            return -1;
-        memcpy(f->unsent, data + rc, n - (size_t)rc);
-        f->unsent_len = n - (size_t)rc;
-        f->unsent_off = 0;
-    }
-    return 0;
+    shutdown(p->fd_in, SHUT_WR);
+    sf_pump_drop(p, &p->fd_in);
 }
 
 /* X11: the client's setup packet carries the session's fake cookie; the
@@ -264,7 +118,7 @@ static int x11_swap_cookie(struct sf_fwd *f, const char *data, size_t n)
     if (rc <= 0)
         return rc == 0 && f->xsetup_len < X11_SETUP_MAX ? 0 : -1;
     /* the setup and whatever followed it in the same read */
-    if (send_chunk(f, (const char *)f->xsetup, f->xsetup_len) < 0)
+    if (sf_pump_send(&f->pump, 0, (const char *)f->xsetup, f->xsetup_len) < 0)
         return -1;
     free(f->xsetup);
     f->xsetup = NULL;
@@ -272,74 +126,63 @@ static int x11_swap_cookie(struct sf_fwd *f, const char *data, size_t n)
     return 1;
 }
 
-static void send_eof_once(struct sf_fwd *f)
+static const char *x11_relay(struct sf_pump *p, const char *data, size_t n)
 {
-    if (!f->eof_sent && f->unsent_len == 0 && chan_usable(f)) {
-        ssh_channel_send_eof(f->ch);
-        f->eof_sent = 1;
-    }
+    struct sf_fwd *f = p->self;
+    if (!f->x11_swap)
+        return sf_pump_send(p, 0, data, n) < 0 ? "channel write failed" : NULL;
+    return x11_swap_cookie(f, data, n) < 0 ? "X11 connection with a wrong cookie refused" : NULL;
 }
 
-static void pump_from_socket(struct sf_fwd *f)
+/* Opening runs libssh's packet handling: called from the loop only. */
+static int opened(int rc)
 {
-    int fl = flush_unsent(f);
-    if (fl < 0) {
-        bridge_abort(f, "channel write failed");
-        return;
-    }
-    uint32_t win = chan_usable(f) ? ssh_channel_window_size(f->ch) : 0;
-    if (fl != 1 || win == 0)
-        return;
-    ssize_t n = read(f->fd, buf, win < sizeof buf ? win : sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n < 0) {
-        bridge_abort(f, strerror(errno));
-        return;
-    }
-    if (n == 0) {
-        f->sock_eof = 1;
-        send_eof_once(f);
-        return;
-    }
-    int rc = f->x11_swap ? x11_swap_cookie(f, buf, (size_t)n) : send_chunk(f, buf, (size_t)n);
-    if (rc < 0)
-        bridge_abort(f, f->x11_swap ? "X11 connection with a wrong cookie refused"
-                                    : "channel write failed");
+    return rc == SSH_OK ? 1 : rc == SSH_AGAIN ? 0 : -1;
 }
 
-/* The client closed the channel while the socket still has to take what
- * the client sent before: what the socket sends now has nowhere to go and
- * is dropped, so a peer that writes before it reads (an echo) cannot stall
- * the flush forever. */
-static void discard_input(struct sf_fwd *f)
+static int open_forwarded_tcpip(struct sf_pump *p)
 {
-    ssize_t n = read(f->fd, buf, sizeof buf);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-        close_fd(&f->fd); /* tend frees the bridge */
+    const struct sf_fwd *f = p->self;
+    return opened(ssh_channel_open_reverse_forward(p->ch, f->open_host, f->open_port,
+                                                   f->orig_host, f->orig_port));
 }
+
+static int open_forwarded_streamlocal(struct sf_pump *p)
+{
+    const struct sf_fwd *f = p->self;
+    return opened(ssh_channel_open_forwarded_streamlocal(p->ch, f->open_host));
+}
+
+static int open_agent(struct sf_pump *p)
+{
+    return opened(ssh_channel_open_auth_agent(p->ch));
+}
+
+static int open_x11(struct sf_pump *p)
+{
+    const struct sf_fwd *f = p->self;
+    return opened(ssh_channel_open_x11(p->ch, f->orig_host, f->orig_port));
+}
+
+/* direct-tcpip and direct-streamlocal: the client opens them */
+static const struct sf_chan_ops direct_ops = {.eof = shut_write, .abort = abort_bridge};
+static const struct sf_chan_ops forwarded_tcpip_ops = {
+    .open = open_forwarded_tcpip, .eof = shut_write, .abort = abort_bridge};
+static const struct sf_chan_ops forwarded_streamlocal_ops = {
+    .open = open_forwarded_streamlocal, .eof = shut_write, .abort = abort_bridge};
+static const struct sf_chan_ops agent_ops = {
+    .open = open_agent, .eof = shut_write, .abort = abort_bridge};
+static const struct sf_chan_ops x11_ops = {
+    .open = open_x11, .eof = shut_write, .abort = abort_bridge, .relay = x11_relay};
 
 /* ---- bridges: opening ---- */
 
-static void attach_channel(struct sf_fwd *f, ssh_channel ch)
+/* The socket is connected and the channel open: the pump takes over. */
+static void bridge_open(struct sf_fwd *f)
 {
-    f->ch = ch;
-    f->cb = (struct ssh_channel_callbacks_struct){
-        .userdata = f,
-        .channel_data_function = on_data,
-        .channel_eof_function = on_eof,
-        .channel_close_function = on_close,
-    };
-    ssh_callbacks_init(&f->cb);
-    ssh_set_channel_callbacks(ch, &f->cb);
-}
-
-static struct sf_fwd *bridge_new(struct sf_conn *c, int fd, ssh_channel ch)
-{
-    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, fd);
-    if (f)
-        attach_channel(f, ch);
-    return f;
+    f->state = B_OPEN;
+    sf_pump_start(&f->pump, f->fd, f->fd, -1);
+    f->fd = -1;
 }
 
 /* Confirms the client's channel open for bridge F; 0 (the open is answered). */
@@ -350,7 +193,7 @@ static int accept_open(struct sf_fwd *f, ssh_message msg)
         bridge_abort(f, "libssh could not accept the channel");
         return 0;
     }
-    attach_channel(f, ch);
+    sf_pump_attach(&f->pump, ch);
     log_debug("%s port %d: %s", f->conn->peer, f->conn->peer_port, f->what);
     return 0;
 }
@@ -358,7 +201,7 @@ static int accept_open(struct sf_fwd *f, ssh_message msg)
 /* Starts a non-blocking connect to the next address; -1 when none is left. */
 static int connect_next(struct sf_fwd *f)
 {
-    close_fd(&f->fd);
+    sf_close_fd(&f->fd);
     while (f->ai_next) {
         struct addrinfo *a = f->ai_next;
         f->ai_next = a->ai_next;
@@ -383,9 +226,9 @@ static void connect_done(struct sf_fwd *f)
     if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (err == 0) {
-        f->state = B_OPEN;
         freeaddrinfo(f->ai);
         f->ai = f->ai_next = NULL;
+        bridge_open(f);
         return;
     }
     if (connect_next(f) < 0)
@@ -428,7 +271,7 @@ int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
                         gai_strerror(rc));
         return 1;
     }
-    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, -1);
+    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, -1, &direct_ops);
     if (!f) {
         sf_conn_refused(c, LOG_WARN, "direct-tcpip to %s:%d refused: %u forwards open", safe, port,
                         c->n_fwds);
@@ -448,21 +291,30 @@ int sf_fwd_direct_tcpip(struct sf_conn *c, ssh_message msg)
     return accept_open(f, msg);
 }
 
-/* 1 open, 0 still waiting, -1 refused. Called from the loop, never from a
- * libssh callback: opening runs libssh's packet handling. */
-static int open_channel(struct sf_fwd *f)
+/* What a connection accepted on listener L becomes: the channel kind
+ * that carries it to the client, and what the client is told. */
+static void describe_accepted(struct sf_fwd *f, const struct sf_fwd *l)
 {
-    int rc = SSH_ERROR;
-    if (f->open == OPEN_REVERSE)
-        rc = ssh_channel_open_reverse_forward(f->ch, f->open_host, f->open_port, f->orig_host,
-                                              f->orig_port);
-    else if (f->open == OPEN_STREAMLOCAL)
-        rc = ssh_channel_open_forwarded_streamlocal(f->ch, f->open_host);
-    else if (f->open == OPEN_AGENT)
-        rc = ssh_channel_open_auth_agent(f->ch);
-    else if (f->open == OPEN_X11)
-        rc = ssh_channel_open_x11(f->ch, f->orig_host, f->orig_port);
-    return rc == SSH_OK ? 1 : rc == SSH_AGAIN ? 0 : -1;
+    if (l->kind == SF_FWD_TCP_LISTEN) {
+        f->pump.ops = &forwarded_tcpip_ops;
+        snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
+        f->open_port = l->port;
+        snprintf(f->what, sizeof f->what, "forwarded-tcpip from port %d", l->port);
+    } else if (l->kind == SF_FWD_UNIX_LISTEN) {
+        /* the client finds its forward by the path it asked for */
+        f->pump.ops = &forwarded_streamlocal_ops;
+        snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
+        char safe[LOG_SAFE_SIZE];
+        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", log_safe(l->path, safe));
+    } else if (l->kind == SF_FWD_AGENT_LISTEN) {
+        f->pump.ops = &agent_ops;
+        snprintf(f->what, sizeof f->what, "agent connection");
+    } else {
+        f->pump.ops = &x11_ops;
+        f->x11 = l->x11;
+        f->x11_swap = 1;
+        snprintf(f->what, sizeof f->what, "X11 connection to display :%d", l->display);
+    }
 }
 
 static void accept_into_channel(struct sf_fwd *l)
@@ -474,7 +326,9 @@ static void accept_into_channel(struct sf_fwd *l)
     if (fd < 0)
         return;
     ssh_channel ch = c->n_fwds < MAX_FWDS ? ssh_channel_new(c->session) : NULL;
-    struct sf_fwd *f = ch ? bridge_new(c, fd, ch) : NULL;
+    struct sf_fwd *f = ch ? fwd_new(c, SF_FWD_BRIDGE, fd, NULL) : NULL;
+    if (f)
+        describe_accepted(f, l);
     if (!f) {
         log_warn("%s port %d: forwarded connection dropped: %u forwards open", c->peer,
                  c->peer_port, c->n_fwds);
@@ -483,6 +337,7 @@ static void accept_into_channel(struct sf_fwd *l)
         close(fd);
         return;
     }
+    sf_pump_attach(&f->pump, ch);
     f->state = B_OPENING;
     snprintf(f->orig_host, sizeof f->orig_host, "127.0.0.1");
     if (ss.ss_family == AF_INET) {
@@ -494,27 +349,7 @@ static void accept_into_channel(struct sf_fwd *l)
         inet_ntop(AF_INET6, &s6->sin6_addr, f->orig_host, sizeof f->orig_host);
         f->orig_port = ntohs(s6->sin6_port);
     }
-    if (l->kind == SF_FWD_TCP_LISTEN) {
-        f->open = OPEN_REVERSE;
-        snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
-        f->open_port = l->port;
-        snprintf(f->what, sizeof f->what, "forwarded-tcpip from port %d", l->port);
-    } else if (l->kind == SF_FWD_UNIX_LISTEN) {
-        /* the client finds its forward by the path it asked for */
-        f->open = OPEN_STREAMLOCAL;
-        snprintf(f->open_host, sizeof f->open_host, "%s", l->addr);
-        char safe[LOG_SAFE_SIZE];
-        snprintf(f->what, sizeof f->what, "forwarded-streamlocal from %s", log_safe(l->path, safe));
-    } else if (l->kind == SF_FWD_AGENT_LISTEN) {
-        f->open = OPEN_AGENT;
-        snprintf(f->what, sizeof f->what, "agent connection");
-    } else {
-        f->open = OPEN_X11;
-        f->x11 = l->x11;
-        f->x11_swap = 1;
-        snprintf(f->what, sizeof f->what, "X11 connection to display :%d", l->display);
-    }
-    if (open_channel(f) < 0)
+    if (f->pump.ops->open(&f->pump) < 0)
         bridge_abort(f, "the client refused the channel");
 }
 
@@ -586,7 +421,7 @@ int sf_fwd_tcpip_forward(struct sf_conn *c, ssh_message msg)
         errno = EINVAL;
     else
         fd = sf_fwd_listen_tcp(addr, port, &bound);
-    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_TCP_LISTEN, fd) : NULL;
+    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_TCP_LISTEN, fd, NULL) : NULL;
     if (!l) {
         sf_conn_refused(c, LOG_INFO, "remote forward [%s]:%d: %s; refused", safe, port,
                         strerror(errno));
@@ -610,7 +445,7 @@ int sf_fwd_cancel_tcpip_forward(struct sf_conn *c, ssh_message msg)
     for (struct sf_fwd *l = c->fwds; l; l = l->next)
         if (l->kind == SF_FWD_TCP_LISTEN && !l->dead && l->port == port &&
             strcmp(l->addr, asked ? asked : "") == 0) {
-            close_fd(&l->fd);
+            sf_close_fd(&l->fd);
             l->dead = 1;
             log_info("%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
             ssh_message_global_request_reply_success(msg, 0);
@@ -672,7 +507,7 @@ int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg)
     }
     char safe[LOG_SAFE_SIZE];
     log_safe(sa.sun_path, safe);
-    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, fd);
+    struct sf_fwd *f = fwd_new(c, SF_FWD_BRIDGE, fd, &direct_ops);
     if (!f) {
         sf_conn_refused(c, LOG_WARN, "direct-streamlocal to %s refused: %u forwards open", safe,
                         c->n_fwds);
@@ -680,7 +515,7 @@ int sf_fwd_direct_streamlocal(struct sf_conn *c, ssh_message msg)
         return 1;
     }
     snprintf(f->what, sizeof f->what, "direct-streamlocal to %s", safe);
-    f->state = B_OPEN;
+    bridge_open(f);
     return accept_open(f, msg);
 }
 
@@ -751,7 +586,7 @@ int sf_fwd_streamlocal_forward(struct sf_conn *c, ssh_message msg)
         errno = EMFILE;
     else if (unix_addr(c, path, &sa) == 0) /* shorter than sun_path, so than addr */
         fd = listen_unix(&sa, c->cfg->no_stream_local_bind_unlink, &ino);
-    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_UNIX_LISTEN, fd) : NULL;
+    struct sf_fwd *l = fd >= 0 ? fwd_new(c, SF_FWD_UNIX_LISTEN, fd, NULL) : NULL;
     if (!l) {
         char safe[LOG_SAFE_SIZE];
         sf_conn_refused(c, LOG_INFO, "remote forward of socket %s: %s; refused",
@@ -777,7 +612,7 @@ int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
     const char *path = ssh_message_global_request_address(msg);
     for (struct sf_fwd *l = c->fwds; l; l = l->next)
         if (l->kind == SF_FWD_UNIX_LISTEN && !l->dead && strcmp(l->addr, path ? path : "") == 0) {
-            close_fd(&l->fd);
+            sf_close_fd(&l->fd);
             l->dead = 1; /* free_fwd removes the socket file */
             log_info("%s port %d: %s cancelled", c->peer, c->peer_port, l->what);
             ssh_message_global_request_reply_success(msg, 0);
@@ -793,7 +628,7 @@ int sf_fwd_cancel_streamlocal_forward(struct sf_conn *c, ssh_message msg)
 
 int sf_fwd_listener_add(struct sf_conn *c, const struct sf_listener_spec *s, int fd)
 {
-    struct sf_fwd *l = fwd_new(c, s->kind, fd);
+    struct sf_fwd *l = fwd_new(c, s->kind, fd, NULL);
     if (!l)
         return -1;
     l->owner = s->owner;
@@ -813,11 +648,11 @@ void sf_fwd_stop_owned(struct sf_conn *c, const void *owner, int x11_only)
         if (f->owner != owner || f->kind == SF_FWD_BRIDGE)
             continue;
         if (!x11_only) {
-            close_fd(&f->fd);
+            sf_close_fd(&f->fd);
             f->dead = 1;
             remove_socket_file(f);
         } else if (f->kind == SF_FWD_X11_LISTEN && !f->dead) {
-            close_fd(&f->fd);
+            sf_close_fd(&f->fd);
             f->dead = 1;
             log_info("%s port %d: %s closed with its session", c->peer, c->peer_port,
                      f->what);
@@ -831,26 +666,18 @@ size_t sf_fwd_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_fwd **ref, 
 {
     size_t n = 0;
     for (struct sf_fwd *f = c->fwds; f && n < max; f = f->next) {
-        if (f->dead || f->fd < 0)
+        size_t k = 0;
+        if (f->dead)
             continue;
-        short ev = 0;
-        if (f->kind != SF_FWD_BRIDGE)
-            ev = POLLIN;
-        else if (f->state == B_CONNECTING)
-            ev = POLLOUT;
-        else if (f->state == B_OPEN) {
-            if (!f->wr_shut && (f->in_off < f->in_len || f->pending > 0))
-                ev |= POLLOUT;
-            if (!f->sock_eof && f->unsent_len == 0 && chan_usable(f) &&
-                ssh_channel_window_size(f->ch) > 0)
-                ev |= POLLIN;
-            else if (f->remote_closed && !f->sock_eof)
-                ev |= POLLIN; /* discarded: see discard_input */
+        if (f->kind != SF_FWD_BRIDGE || f->state == B_CONNECTING) {
+            if (f->fd >= 0)
+                p[n + k++] = (struct pollfd){.fd = f->fd,
+                                             .events = f->kind != SF_FWD_BRIDGE ? POLLIN : POLLOUT};
+        } else if (f->state == B_OPEN) {
+            k = sf_pump_pollfds(&f->pump, p + n, max - n);
         }
-        if (ev) {
-            ref[n] = f;
-            p[n++] = (struct pollfd){.fd = f->fd, .events = ev};
-        }
+        for (; k > 0; k--)
+            ref[n++] = f;
     }
     return n;
 }
@@ -858,24 +685,16 @@ size_t sf_fwd_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_fwd **ref, 
 void sf_fwd_ready(struct sf_conn *c, struct sf_fwd *f, const struct pollfd *p)
 {
     (void)c;
-    if (f->dead || p->fd != f->fd)
+    if (f->dead)
         return;
     if (f->kind != SF_FWD_BRIDGE) {
-        accept_into_channel(f);
-        return;
-    }
-    if (f->state == B_CONNECTING) {
-        connect_done(f);
-        return;
-    }
-    if (p->revents & (POLLOUT | POLLERR | POLLHUP))
-        pump_to_socket(f);
-    if (!f->dead && f->fd >= 0 && (p->revents & (POLLIN | POLLERR | POLLHUP)) &&
-        (p->events & POLLIN)) {
-        if (f->remote_closed)
-            discard_input(f);
-        else
-            pump_from_socket(f);
+        if (p->fd == f->fd)
+            accept_into_channel(f);
+    } else if (f->state == B_CONNECTING) {
+        if (p->fd == f->fd)
+            connect_done(f);
+    } else if (f->state == B_OPEN) {
+        sf_pump_ready(&f->pump, p);
     }
 }
 
@@ -903,59 +722,53 @@ static void free_fwd(struct sf_conn *c, struct sf_fwd *f)
             break;
         }
     c->n_fwds--;
-    if (f->ch) {
-        ssh_remove_channel_callbacks(f->ch, &f->cb);
-        if (!f->remote_closed && ssh_channel_is_open(f->ch)) {
-            /* EOF first: queued even when it cannot be flushed at once */
-            if (!f->eof_sent)
-                ssh_channel_send_eof(f->ch);
-            ssh_channel_close(f->ch);
-        }
-        ssh_channel_free(f->ch);
-    }
-    close_fd(&f->fd);
+    sf_pump_free(&f->pump);
+    sf_close_fd(&f->fd);
     remove_socket_file(f);
     if (f->ai)
         freeaddrinfo(f->ai);
-    free(f->inbuf);
-    free(f->unsent);
     free(f->xsetup);
     free(f);
 }
 
+/* The client closed the channel: what it sent before still goes out,
+ * then the bridge ends. */
+static void tend_closed(struct sf_fwd *f)
+{
+    struct sf_pump *p = &f->pump;
+    sf_pump_tend(p);
+    if (p->fd_in < 0 || (p->in_off == p->in_len && p->pending == 0))
+        f->dead = 1;
+}
+
 static void tend(struct sf_fwd *f)
 {
+    struct sf_pump *p = &f->pump;
     if (f->kind != SF_FWD_BRIDGE || f->dead)
         return;
     if (f->state == B_OPENING) {
-        int rc = open_channel(f);
+        int rc = p->ops->open(p);
         if (rc < 0)
             bridge_abort(f, "the client refused the channel");
         else if (rc > 0)
-            f->state = B_OPEN;
+            bridge_open(f);
         return;
     }
     if (f->state != B_OPEN) {
-        if (f->remote_closed) /* the client gave up while we were connecting */
+        if (p->remote_closed) /* the client gave up while we were connecting */
             f->dead = 1;
         return;
     }
-    if (f->pending > 0 || f->in_off < f->in_len)
-        pump_to_socket(f);
-    if (f->remote_closed) { /* what the client sent before its close still goes out */
-        if (f->fd < 0 || (f->in_off == f->in_len && f->pending == 0))
-            f->dead = 1;
+    if (p->remote_closed) {
+        tend_closed(f);
         return;
     }
-    if (f->unsent_len && flush_unsent(f) < 0)
-        bridge_abort(f, "channel write failed");
-    if (f->sock_eof)
-        send_eof_once(f);
-    if (f->client_eof && !f->wr_shut && f->fd >= 0 && f->in_off == f->in_len && f->pending == 0) {
-        shutdown(f->fd, SHUT_WR);
-        f->wr_shut = 1;
-    }
-    if (f->eof_sent && f->wr_shut)
+    sf_pump_tend(p);
+    if (f->dead)
+        return;
+    if (p->fd_out[0] < 0) /* the socket's peer is done writing */
+        sf_pump_send_eof(p);
+    if (p->eof_sent && p->fd_in < 0)
         f->dead = 1; /* both ways done: free_fwd closes the channel */
 }
 
@@ -974,7 +787,8 @@ void sf_fwd_housekeeping(struct sf_conn *c)
 void sf_fwd_close_all(struct sf_conn *c)
 {
     for (struct sf_fwd *f = c->fwds; f; f = f->next) {
-        close_fd(&f->fd);
+        sf_close_fd(&f->fd);
+        sf_pump_stop(&f->pump);
         remove_socket_file(f);
     }
 }

@@ -506,6 +506,80 @@ void sf_reexec(char *const *args) __attribute__((noreturn));
 #include <poll.h>
 #include <sys/ioctl.h>
 
+/* chan.c: the byte pump between a channel and descriptors that every
+ * kind of channel uses, with flow control both ways (see there). */
+void sf_close_fd(int *fd);
+struct sf_pump;
+/* What differs between kinds of channels; any may be NULL. */
+struct sf_chan_ops {
+    /* Opens a channel we start (forwarded-tcpip, x11...; called from the
+     * loop, never from a libssh callback): 1 open, 0 waiting, -1 refused. */
+    int (*open)(struct sf_pump *p);
+    /* The client sent EOF and all its data was written. */
+    void (*eof)(struct sf_pump *p);
+    /* The client closed the channel (inside libssh's callback). */
+    void (*close)(struct sf_pump *p);
+    /* A descriptor or the channel failed (WHY for the log): the channel is
+     * given up. NULL: the descriptor that failed is dropped (the client's
+     * data is then consumed and dropped), the others carry on. */
+    void (*abort)(struct sf_pump *p, const char *why);
+    /* What is read from the first output goes out through this instead of
+     * straight (the X11 cookie swap): NULL, or why the channel must end. */
+    const char *(*relay)(struct sf_pump *p, const char *data, size_t n);
+};
+struct sf_pump {
+    const struct sf_chan_ops *ops;
+    void *self;                 /* the kind's structure, for its callbacks */
+    ssh_channel ch;
+    struct ssh_channel_callbacks_struct cb; /* the kind may add its own before sf_pump_attach */
+    int started;                /* descriptors set: the client's data goes to them */
+    int fd_in;                  /* takes the client's data */
+    int fd_out[2];              /* read into the channel: data, extended data (stderr);
+                                   a socket is fd_in and fd_out[0] at once */
+    char *inbuf;                /* the client's data not written yet */
+    size_t in_len, in_off;
+    uint32_t pending;           /* bytes libssh holds for us */
+    int reading;                /* inside ssh_channel_read_nonblocking */
+    struct {                    /* output libssh did not take yet (during a re-key) */
+        char *buf;
+        size_t len, off;
+    } unsent[2];
+    int client_eof, eof_sent, remote_closed;
+    int closing;                /* we close: nothing more goes out */
+    unsigned long long bytes_in, bytes_out; /* from the client, to it */
+};
+/* A pump of kind OPS for SELF, no descriptor, no channel yet. */
+void sf_pump_init(struct sf_pump *p, const struct sf_chan_ops *ops, void *self);
+/* CH's data, EOF and close reach P (and what else P->cb names). */
+void sf_pump_attach(struct sf_pump *p, ssh_channel ch);
+/* The descriptors are there (-1: none); the client's data now goes to IN. */
+void sf_pump_start(struct sf_pump *p, int in, int out, int err);
+/* Appends what P waits on (at most 3 entries; none when MAX is less). */
+size_t sf_pump_pollfds(const struct sf_pump *p, struct pollfd *out, size_t max);
+void sf_pump_ready(struct sf_pump *p, const struct pollfd *pfd);
+/* Each loop turn: the client's data written, unsent output flushed, the
+ * client's EOF passed on (ops->eof) once its data is all written. */
+void sf_pump_tend(struct sf_pump *p);
+/* DATA out on stream I (1: stderr); what libssh does not take now goes
+ * first next time. 0, or -1 when the channel is broken. */
+int sf_pump_send(struct sf_pump *p, int i, const char *data, size_t n);
+/* How much may go out now: the client's window, 0 when nothing may. */
+uint32_t sf_pump_room(const struct sf_pump *p);
+/* What output I holds now goes out, then it is dropped (a pty whose
+ * program ended: other holders of the terminal keep no channel open). */
+void sf_pump_drain_output(struct sf_pump *p, int i);
+/* Both outputs ended and all they gave went out. */
+int sf_pump_output_done(const struct sf_pump *p);
+/* EOF to the client, once, when nothing is left unsent. */
+void sf_pump_send_eof(struct sf_pump *p);
+/* Drops descriptor slot FD: closed unless another slot still holds it. */
+void sf_pump_drop(struct sf_pump *p, int *fd);
+/* Every descriptor dropped, unsent output dropped. */
+void sf_pump_stop(struct sf_pump *p);
+/* The channel (EOF and close first unless the client closed it), the
+ * descriptors and buffers go. */
+void sf_pump_free(struct sf_pump *p);
+
 struct sf_chan;
 /* Why the connection process ends the connection itself; SF_STOP_NONE
  * while it does not. The last one decided counts. */
