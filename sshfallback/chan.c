@@ -328,27 +328,27 @@ void sf_pump_start(struct sf_pump *p, int in, int out, int err)
     p->started = 1;
 }
 
-static void poll_on(struct pollfd *out, size_t *n, int fd, short ev)
+static void poll_on(struct pollfd *out, size_t *n, size_t max, int fd, short ev)
 {
     if (*n > 0 && out[*n - 1].fd == fd)
         out[*n - 1].events |= ev; /* a socket both ways: one entry */
-    else
+    else if (*n < max)
         out[(*n)++] = (struct pollfd){.fd = fd, .events = ev};
 }
 
 size_t sf_pump_pollfds(const struct sf_pump *p, struct pollfd *out, size_t max)
 {
     size_t n = 0;
-    if (!p->started || max < 3)
+    if (!p->started)
         return 0;
     if (p->fd_in >= 0 && (p->in_off < p->in_len || p->pending > 0))
-        poll_on(out, &n, p->fd_in, POLLOUT);
+        poll_on(out, &n, max, p->fd_in, POLLOUT);
     int room = sf_pump_room(p) > 0;
     for (int i = 0; i < 2; i++) {
         if (p->fd_out[i] < 0)
             continue;
         if ((room && p->unsent[i].len == 0) || p->remote_closed)
-            poll_on(out, &n, p->fd_out[i], POLLIN); /* closed: see discard_output */
+            poll_on(out, &n, max, p->fd_out[i], POLLIN); /* closed: see discard_output */
     }
     return n;
 }

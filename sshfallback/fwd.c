@@ -1,19 +1,17 @@
 /* Forwarding: -L and -D (direct-tcpip), -R (tcpip-forward), unix sockets
- * both ways (direct-streamlocal, streamlocal-forward), -A (agent) and -X
- * (x11). Every forwarded connection is a "bridge" between a socket and a
- * channel, pumped by the connection's one poll loop with flow control both
- * ways: the socket is read only while the client's window has room, and
- * channel data the socket cannot take yet stays in libssh (which then stops
- * growing the client's window). libssh callbacks only mark state; structures
- * are freed in sf_fwd_housekeeping, after the loop turn. By the time any of
- * this runs the connection process is the user, so every connect, bind and
- * socket file is the user's. */
+ * both ways (direct-streamlocal, streamlocal-forward), and the channels of
+ * the session-owned listeners (listeners.c): -A (agent) and -X (x11).
+ * Every forwarded connection is a "bridge" between a socket and a channel,
+ * moved by the pump (chan.c) once the socket is connected and the channel
+ * open; each channel type is a table of operations. libssh callbacks only
+ * mark state; structures are freed in sf_fwd_housekeeping, after the loop
+ * turn. By the time any of this runs the connection process is the user,
+ * so every connect, bind and socket file is the user's. */
 #define SF_INTERNAL
 #include "sshfallback.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libssh/server.h>
 #include <netdb.h>
 #include <stdio.h>

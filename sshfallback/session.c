@@ -1,7 +1,8 @@
-/* Session channels: the user's program behind a pty or three pipes, and the
- * byte pumps between it and the channel. Flow control both ways: output is
- * read only while the client's window has room; input the program does not
- * take yet stays in libssh (which then stops growing our window). */
+/* Session channels: the user's program behind a pty or three pipes,
+ * connected to the channel by the pump (chan.c) with the session's
+ * operations: the client's EOF closes the program's stdin (not a pty's),
+ * the client's close hangs the program up, and the channel ends with the
+ * program's exit status once its output is all out. */
 #define SF_INTERNAL
 #include "sshfallback.h"
 
@@ -18,26 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#define INBUF_SIZE (256 * 1024)
 #define ENV_FILE_MAX (256 * 1024)
 
 struct sf_chan {
     struct sf_chan *next;
     struct sf_conn *conn;
-    ssh_channel ch;
-    struct ssh_channel_callbacks_struct cb;
+    struct sf_pump pump;        /* fd_in, fd_out: the parent's ends; with a pty:
+                                   the master (dup'ed for fd_in) */
     pid_t pid;
-    int started, exited, status;
-    int in_fd, out_fd, err_fd;  /* parent ends; with a pty: the master (dup'ed) */
+    int exited, status;
     int master;                 /* pty master until the program starts */
     char tty[64], term[128];
     struct winsize ws;
     struct envfile_vars env;    /* accepted client variables */
-    char *inbuf;                /* input the program has not taken yet */
-    size_t in_len, in_off;
-    uint32_t pending;           /* bytes libssh still holds for us */
-    int reading;                /* inside ssh_channel_read_nonblocking */
-    int client_eof, close_sent, remote_closed;
     int is_pty, is_sftp;
     int env_capped;             /* the env caps were hit (logged once) */
     char agent_sock[256];       /* SSH_AUTH_SOCK, when -A */
@@ -45,33 +39,18 @@ struct sf_chan {
     char x11_proto[64], x11_fake[160]; /* the session's cookie (hex) */
     char xauth_file[128];       /* XAUTHORITY, in the session's private folder */
     int x11_screen;
-    struct {                    /* output libssh did not take (during a re-key) */
-        char *buf;
-        size_t len, off;
-    } unsent[2];                /* [0] stdout, [1] stderr */
     /* for the line logged when the session ends */
     unsigned id;                /* the connection's Nth session */
     struct timespec opened;     /* CLOCK_MONOTONIC */
-    unsigned long long bytes_in, bytes_out; /* from the client, to it */
     const char *ran;            /* shell, exec, sftp, forced-command; NULL: nothing */
     char cmd[LOG_SAFE_SIZE]; /* the command, escaped and cut */
     const char *end_why;        /* exited, client-closed, network, timeout, killed */
     int logged;
 };
 
-static char outbuf[256 * 1024];
-
-static void close_fd(int *fd)
+static struct sf_chan *sess_of(void *ud)
 {
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
-static int can_send(const struct sf_chan *sess)
-{
-    return !sess->close_sent && !sess->remote_closed && ssh_channel_is_open(sess->ch) &&
-           ssh_channel_window_size(sess->ch) > 0;
+    return ((struct sf_pump *)ud)->self;
 }
 
 /* ---- environment ---- */
@@ -343,7 +322,7 @@ static void set_nonblock(int fd)
 static int start_program(struct sf_chan *sess, const char *requested)
 {
     struct sf_conn *c = sess->conn;
-    if (sess->started)
+    if (sess->pump.started)
         return -1;
     const char *cmd = c->opts.command ? c->opts.command : requested;
     if (c->opts.command)
@@ -355,8 +334,7 @@ static int start_program(struct sf_chan *sess, const char *requested)
     char **envp = build_env(sess, c->opts.command ? requested : NULL);
     int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     pid_t pid = -1;
-    if (envp && (sess->master >= 0 || make_pipes(p) == 0) &&
-        (sess->inbuf = malloc(INBUF_SIZE)) != NULL)
+    if (envp && (sess->master >= 0 || make_pipes(p) == 0))
         pid = fork();
     if (pid == 0) {
         char *argv[4] = {argv0, cmd ? "-c" : NULL, (char *)cmd, NULL};
@@ -366,30 +344,25 @@ static int start_program(struct sf_chan *sess, const char *requested)
     if (pid < 0) {
         log_error("session for %s: %s; request refused", c->user.name, strerror(errno));
         for (int i = 0; i < 3; i++) {
-            close_fd(&p[i][0]);
-            close_fd(&p[i][1]);
+            sf_close_fd(&p[i][0]);
+            sf_close_fd(&p[i][1]);
         }
         return -1;
     }
     if (sess->master >= 0) {
-        sess->out_fd = sess->master;
-        sess->in_fd = fcntl(sess->master, F_DUPFD_CLOEXEC, 3);
-        sess->master = -1;
+        sf_pump_start(&sess->pump, fcntl(sess->master, F_DUPFD_CLOEXEC, 3), sess->master, -1);
         sess->is_pty = 1;
     } else {
-        sess->in_fd = p[0][1];
-        sess->out_fd = p[1][0];
-        sess->err_fd = p[2][0];
+        sf_pump_start(&sess->pump, p[0][1], p[1][0], p[2][0]);
         close(p[0][0]);
         close(p[1][1]);
         close(p[2][1]);
     }
-    set_nonblock(sess->in_fd);
-    set_nonblock(sess->out_fd);
-    if (sess->err_fd >= 0)
-        set_nonblock(sess->err_fd);
+    set_nonblock(sess->pump.fd_in);
+    set_nonblock(sess->pump.fd_out[0]);
+    if (sess->pump.fd_out[1] >= 0)
+        set_nonblock(sess->pump.fd_out[1]);
     sess->pid = pid;
-    sess->started = 1;
     sess->master = -1;
     sess->ran = c->opts.command ? "forced-command" : sess->is_sftp ? "sftp" : cmd ? "exec" : "shell";
     if (cmd && !sess->is_sftp)
@@ -410,7 +383,7 @@ static int pty_request(struct sf_chan *sess, const char *term, struct winsize ws
         sf_conn_refused(sess->conn, LOG_INFO, "pty refused by the key's options");
         return -1;
     }
-    if (sess->started || sess->master >= 0)
+    if (sess->pump.started || sess->master >= 0)
         return -1;
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, sess->tty, sizeof sess->tty)) {
@@ -444,7 +417,7 @@ static int pty_request(struct sf_chan *sess, const char *term, struct winsize ws
  * (with PARMRK, \377 \0 \0). -1 without a pty (refused, as sshd does). */
 static int send_break(struct sf_chan *sess, uint32_t ms)
 {
-    int fd = sess->started ? sess->out_fd : -1;
+    int fd = sess->pump.started ? sess->pump.fd_out[0] : -1;
     struct termios t;
     if (!sess->is_pty || fd < 0 || tcgetattr(fd, &t) < 0)
         return -1;
@@ -487,7 +460,7 @@ int sf_session_message(struct sf_conn *c, ssh_message msg)
 {
     ssh_channel ch = ssh_message_channel_request_channel(msg);
     struct sf_chan *sess = c->chans;
-    while (sess && sess->ch != ch)
+    while (sess && sess->pump.ch != ch)
         sess = sess->next;
     if (!sess)
         return 1;
@@ -506,12 +479,12 @@ int sf_session_message(struct sf_conn *c, ssh_message msg)
 static int on_window_change(ssh_session s, ssh_channel ch, int w, int h, int pw, int ph,
                             void *ud)
 {
-    struct sf_chan *sess = ud;
+    struct sf_chan *sess = sess_of(ud);
     (void)s;
     (void)ch;
     sess->ws = (struct winsize){.ws_row = (unsigned short)h, .ws_col = (unsigned short)w,
                              .ws_xpixel = (unsigned short)pw, .ws_ypixel = (unsigned short)ph};
-    int fd = sess->started ? sess->out_fd : sess->master;
+    int fd = sess->pump.started ? sess->pump.fd_out[0] : sess->master;
     return fd >= 0 && ioctl(fd, TIOCSWINSZ, &sess->ws) == 0 ? 0 : -1;
 }
 
@@ -529,11 +502,11 @@ static int env_fits(const struct sf_chan *sess, const char *name, const char *va
 
 static int on_env(ssh_session s, ssh_channel ch, const char *name, const char *value, void *ud)
 {
-    struct sf_chan *sess = ud;
+    struct sf_chan *sess = sess_of(ud);
     (void)s;
     (void)ch;
     const struct sf_config *cfg = sess->conn->cfg;
-    if (sess->started || !envfile_name_valid(name, strlen(name)) ||
+    if (sess->pump.started || !envfile_name_valid(name, strlen(name)) ||
         !envfile_value_valid(value, strlen(value)) ||
         !sf_env_accepted(name, cfg->accept_env, cfg->n_accept_env)) {
         char safe[LOG_SAFE_SIZE];
@@ -556,22 +529,22 @@ static int on_shell(ssh_session s, ssh_channel ch, void *ud)
 {
     (void)s;
     (void)ch;
-    return start_program(ud, NULL) == 0 ? 0 : 1;
+    return start_program(sess_of(ud), NULL) == 0 ? 0 : 1;
 }
 
 static int on_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 {
     (void)s;
     (void)ch;
-    return start_program(ud, command) == 0 ? 0 : 1;
+    return start_program(sess_of(ud), command) == 0 ? 0 : 1;
 }
 
 static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
-    struct sf_chan *sess = ud;
+    struct sf_chan *sess = sess_of(ud);
     (void)s;
     (void)ch;
-    if (strcmp(name, "sftp") == 0 && !sess->conn->cfg->no_sftp && !sess->started) {
+    if (strcmp(name, "sftp") == 0 && !sess->conn->cfg->no_sftp && !sess->pump.started) {
         /* Allowed under "restrict", as in OpenSSH; a forced command wins. */
         sess->is_sftp = 1;
         if (start_program(sess, sess->conn->opts.command ? "internal-sftp" : "sftp") == 0)
@@ -589,10 +562,10 @@ static int on_subsystem(ssh_session s, ssh_channel ch, const char *name, void *u
  * callback the request reaches sf_session_agent_refused. */
 static void on_agent_req(ssh_session s, ssh_channel ch, void *ud)
 {
-    struct sf_chan *sess = ud;
+    struct sf_chan *sess = sess_of(ud);
     (void)s;
     (void)ch;
-    if (sess->started || sess->agent_sock[0])
+    if (sess->pump.started || sess->agent_sock[0])
         return;
     sf_listen_agent(sess->conn, sess, sess->agent_sock, sizeof sess->agent_sock);
 }
@@ -609,7 +582,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
                    int screen)
 {
     struct sf_chan *sess = c->chans;
-    while (sess && sess->ch != ch)
+    while (sess && sess->pump.ch != ch)
         sess = sess->next;
     if (!sess || c->cfg->no_x11_forwarding || c->opts.no_x11_forwarding) {
         sf_conn_refused(c, LOG_INFO, "X11 forwarding refused: %s",
@@ -617,7 +590,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
                                                                          : "the key's options");
         return -1;
     }
-    if (sess->started || screen < 0 || screen > 1000 || !proto || !cookie)
+    if (sess->pump.started || screen < 0 || screen > 1000 || !proto || !cookie)
         return -1;
     unsigned held = 0;
     for (const struct sf_chan *o = c->chans; o; o = o->next)
@@ -639,7 +612,7 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
 
 static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
-    struct sf_chan *sess = ud;
+    struct sf_chan *sess = sess_of(ud);
     (void)s;
     (void)ch;
     static const struct { const char *name; int sig; } sigs[] = {
@@ -649,247 +622,51 @@ static void on_signal(ssh_session s, ssh_channel ch, const char *name, void *ud)
         {"USR2", SIGUSR2},
     };
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        if (strcmp(name, sigs[i].name) == 0 && sess->started && !sess->exited) {
+        if (strcmp(name, sigs[i].name) == 0 && sess->pump.started && !sess->exited) {
             kill(sess->pid, sigs[i].sig);
             return;
         }
 }
 
-/* ---- input: client -> program ---- */
+/* ---- the pump's operations for sessions ---- */
 
-/* Copies bytes libssh holds for us. libssh 0.11 handles packets first, so
- * on_data may run inside: it then leaves the new data behind the old in
- * libssh's buffer instead of writing it ahead of what is read here. */
-static int read_pending(struct sf_chan *sess, char *dst, uint32_t want)
+/* On a pty, EOF is the terminal's business (^D), not a close. */
+static void session_eof(struct sf_pump *p)
 {
-    sess->reading = 1;
-    int n = ssh_channel_read_nonblocking(sess->ch, dst, want, 0);
-    sess->reading = 0;
-    if (n > 0)
-        sess->bytes_in += (unsigned)n;
-    return n;
+    const struct sf_chan *sess = p->self;
+    if (!sess->is_pty)
+        sf_pump_drop(p, &p->fd_in);
 }
 
-static void stdin_gone(struct sf_chan *sess)
+static void session_closed(struct sf_pump *p)
 {
-    close_fd(&sess->in_fd);
-    sess->in_len = sess->in_off = 0;
-    /* Keep consuming so the client's window keeps moving, as sshd does. */
-    while (sess->pending > 0) {
-        int n = read_pending(sess, outbuf, sess->pending < sizeof outbuf ? sess->pending : sizeof outbuf);
-        if (n <= 0)
-            break;
-        sess->pending -= (uint32_t)n;
-    }
-    sess->pending = 0;
-}
-
-static int take_data(struct sf_chan *sess, const void *data, uint32_t len, int is_stderr)
-{
-    if (is_stderr)
-        return (int)len;
-    if (sess->reading) {
-        sess->pending = len;
-        return 0;
-    }
-    if (!sess->started)
-        return 0; /* kept by libssh until the program runs */
-    if (sess->in_fd < 0)
-        return (int)len;
-    /* Buffered, not written at once: the loop writes what a whole socket
-     * read brought (several packets) in one write(2), one wake-up of the
-     * program instead of one per 32 KiB packet. */
-    if (sess->in_off == sess->in_len)
-        sess->in_len = sess->in_off = 0;
-    else if (sess->in_off > 0 && INBUF_SIZE - sess->in_len < len) {
-        memmove(sess->inbuf, sess->inbuf + sess->in_off, sess->in_len - sess->in_off);
-        sess->in_len -= sess->in_off;
-        sess->in_off = 0;
-    }
-    size_t room = INBUF_SIZE - sess->in_len;
-    uint32_t take = len < room ? len : (uint32_t)room;
-    memcpy(sess->inbuf + sess->in_len, data, take);
-    sess->in_len += take;
-    sess->pending = len - take;
-    return (int)take;
-}
-
-static int on_data(ssh_session s, ssh_channel ch, void *data, uint32_t len, int is_stderr,
-                   void *ud)
-{
-    struct sf_chan *sess = ud;
-    (void)s;
-    (void)ch;
-    int n = take_data(sess, data, len, is_stderr);
-    sess->bytes_in += (unsigned)n;
-    return n;
-}
-
-static void pump_stdin(struct sf_chan *sess)
-{
-    while (sess->in_fd >= 0) {
-        if (sess->in_off < sess->in_len) {
-            ssize_t w = write(sess->in_fd, sess->inbuf + sess->in_off, sess->in_len - sess->in_off);
-            if (w < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-            if (w < 0) {
-                stdin_gone(sess);
-                return;
-            }
-            sess->in_off += (size_t)w;
-            if (sess->in_off < sess->in_len)
-                return;
-        }
-        sess->in_len = sess->in_off = 0;
-        if (sess->pending == 0)
-            return;
-        uint32_t want = sess->pending < INBUF_SIZE ? sess->pending : INBUF_SIZE;
-        int n = read_pending(sess, sess->inbuf, want);
-        if (n <= 0) {
-            sess->pending = 0;
-            return;
-        }
-        sess->pending -= (uint32_t)n;
-        sess->in_len = (size_t)n;
-    }
-}
-
-static void on_eof(ssh_session s, ssh_channel ch, void *ud)
-{
-    struct sf_chan *sess = ud;
-    (void)s;
-    (void)ch;
-    sess->client_eof = 1;
-}
-
-static void on_close(ssh_session s, ssh_channel ch, void *ud)
-{
-    struct sf_chan *sess = ud;
-    (void)s;
-    (void)ch;
-    sess->remote_closed = 1;
+    struct sf_chan *sess = p->self;
     if (!sess->end_why)
         sess->end_why = sess->exited ? "exited" : "client-closed";
-    if (sess->started && !sess->exited)
+    if (p->started && !sess->exited)
         kill(-sess->pid, SIGHUP);
 }
 
-/* ---- output: program -> client ---- */
-
-static void drop_unsent(struct sf_chan *sess, int is_err)
-{
-    free(sess->unsent[is_err].buf);
-    sess->unsent[is_err].buf = NULL;
-    sess->unsent[is_err].len = sess->unsent[is_err].off = 0;
-}
-
-static int chan_write(struct sf_chan *sess, int is_err, const char *data, size_t n)
-{
-    return is_err ? ssh_channel_write_stderr(sess->ch, data, (uint32_t)n)
-                  : ssh_channel_write(sess->ch, data, (uint32_t)n);
-}
-
-/* Sends DATA; what libssh does not take now (it takes nothing while a
- * re-key runs) is kept and sent first next time: output is never lost.
- * 0, or -1 when the channel is broken. */
-static int send_chunk(struct sf_chan *sess, int is_err, const char *data, size_t n)
-{
-    sess->bytes_out += n; /* what libssh does not take now goes out later */
-    int rc = chan_write(sess, is_err, data, n);
-    if (rc == SSH_ERROR)
-        return -1;
-    if ((size_t)rc < n) {
-        char *copy = malloc(n - (size_t)rc);
-        if (!copy)
-            return -1;
-        memcpy(copy, data + rc, n - (size_t)rc);
-        sess->unsent[is_err].buf = copy;
-        sess->unsent[is_err].len = n - (size_t)rc;
-        sess->unsent[is_err].off = 0;
-    }
-    return 0;
-}
-
-/* 1 when nothing is left unsent, 0 when some still is, -1 on error. */
-static int flush_unsent(struct sf_chan *sess, int is_err)
-{
-    if (sess->unsent[is_err].len == 0)
-        return 1;
-    if (!can_send(sess))
-        return 0;
-    size_t left = sess->unsent[is_err].len - sess->unsent[is_err].off;
-    uint32_t win = ssh_channel_window_size(sess->ch);
-    int rc = chan_write(sess, is_err, sess->unsent[is_err].buf + sess->unsent[is_err].off,
-                           left < win ? left : win);
-    if (rc == SSH_ERROR) {
-        drop_unsent(sess, is_err);
-        return -1;
-    }
-    sess->unsent[is_err].off += (size_t)rc;
-    if (sess->unsent[is_err].off < sess->unsent[is_err].len)
-        return 0;
-    drop_unsent(sess, is_err);
-    return 1;
-}
-
-static void pump_output(struct sf_chan *sess, int *fd, int is_err)
-{
-    int f = flush_unsent(sess, is_err);
-    if (f < 0)
-        close_fd(fd);
-    uint32_t win = ssh_channel_window_size(sess->ch);
-    if (f != 1 || !can_send(sess) || win == 0)
-        return;
-    size_t want = win < sizeof outbuf ? win : sizeof outbuf;
-    ssize_t n = read(*fd, outbuf, want);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) { /* EOF, or EIO once a pty's last user closed it */
-        close_fd(fd);
-        return;
-    }
-    if (send_chunk(sess, is_err, outbuf, (size_t)n) < 0)
-        close_fd(fd);
-}
+static const struct sf_chan_ops session_ops = {.eof = session_eof, .close = session_closed};
 
 size_t sf_session_pollfds(struct sf_conn *c, struct pollfd *p, struct sf_chan **ref, size_t max)
 {
     size_t n = 0;
-    for (struct sf_chan *sess = c->chans; sess && n + 3 <= max; sess = sess->next) {
-        if (sess->in_fd >= 0 && (sess->in_off < sess->in_len || sess->pending > 0)) {
-            ref[n] = sess;
-            p[n++] = (struct pollfd){.fd = sess->in_fd, .events = POLLOUT};
-        }
-        if (!can_send(sess))
-            continue;
-        if (sess->out_fd >= 0 && sess->unsent[0].len == 0) {
-            ref[n] = sess;
-            p[n++] = (struct pollfd){.fd = sess->out_fd, .events = POLLIN};
-        }
-        if (sess->err_fd >= 0 && sess->unsent[1].len == 0) {
-            ref[n] = sess;
-            p[n++] = (struct pollfd){.fd = sess->err_fd, .events = POLLIN};
-        }
-    }
+    for (struct sf_chan *sess = c->chans; sess && n < max; sess = sess->next)
+        for (size_t k = sf_pump_pollfds(&sess->pump, p + n, max - n); k > 0; k--)
+            ref[n++] = sess;
     return n;
 }
 
 void sf_session_ready(struct sf_chan *sess, const struct pollfd *p)
 {
-    /* A callback during this turn may have closed and reused descriptors:
-     * act only on what is still this channel's. */
-    if ((p->events & POLLOUT) && p->fd == sess->in_fd)
-        pump_stdin(sess);
-    else if (p->fd == sess->out_fd && !(p->events & POLLOUT))
-        pump_output(sess, &sess->out_fd, 0);
-    else if (p->fd == sess->err_fd && !(p->events & POLLOUT))
-        pump_output(sess, &sess->err_fd, 1);
+    sf_pump_ready(&sess->pump, p);
 }
 
 void sf_session_reaped(struct sf_conn *c, pid_t pid, int status)
 {
     for (struct sf_chan *sess = c->chans; sess; sess = sess->next)
-        if (sess->started && sess->pid == pid && !sess->exited) {
+        if (sess->pump.started && sess->pid == pid && !sess->exited) {
             sess->exited = 1;
             sess->status = status;
             return;
@@ -902,38 +679,25 @@ static void send_exit(struct sf_chan *sess)
 {
     if (WIFSIGNALED(sess->status)) {
         const char *name = sigabbrev_np(WTERMSIG(sess->status));
-        ssh_channel_request_send_exit_signal(sess->ch, name ? name : "KILL",
+        ssh_channel_request_send_exit_signal(sess->pump.ch, name ? name : "KILL",
                                              WCOREDUMP(sess->status) ? 1 : 0, "", "");
     } else {
-        ssh_channel_request_send_exit_status(sess->ch, WEXITSTATUS(sess->status));
+        ssh_channel_request_send_exit_status(sess->pump.ch, WEXITSTATUS(sess->status));
     }
     if (!sess->end_why)
         sess->end_why = "exited";
     /* EOF first: in non-blocking mode ssh_channel_close gives up when its
      * own EOF cannot be flushed at once; sent separately, it is queued. */
-    ssh_channel_send_eof(sess->ch);
-    ssh_channel_close(sess->ch);
-}
-
-/* A pty's output after the program exits: take what is there, then stop
- * (other holders of the terminal do not keep the session open). */
-static void drain_pty(struct sf_chan *sess)
-{
-    while (sess->out_fd >= 0 && can_send(sess) && flush_unsent(sess, 0) == 1) {
-        uint32_t win = ssh_channel_window_size(sess->ch);
-        ssize_t n = read(sess->out_fd, outbuf, win < sizeof outbuf ? win : sizeof outbuf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0 || send_chunk(sess, 0, outbuf, (size_t)n) < 0)
-            close_fd(&sess->out_fd);
-    }
+    ssh_channel_send_eof(sess->pump.ch);
+    sess->pump.eof_sent = 1;
+    ssh_channel_close(sess->pump.ch);
 }
 
 /* How the program ended, for the log: its exit code, SIGNAME, "none"
  * when nothing ran, "running" when it was not reaped (it ignored SIGHUP). */
 static void exit_text(const struct sf_chan *sess, char *buf, size_t size)
 {
-    if (!sess->started)
+    if (!sess->pump.started)
         snprintf(buf, size, "none");
     else if (!sess->exited)
         snprintf(buf, size, "running");
@@ -959,7 +723,7 @@ static void log_end(struct sf_chan *sess, const char *why)
     exit_text(sess, ex, sizeof ex);
     log_info("session %d.%u ended: user=%s client=%s:%d ran=%s in=%llu out=%llu "
              "duration=%ld.%03lds exit=%s end=%s%s%s", (int)getpid(), sess->id, c->user.name, c->peer,
-             c->peer_port, sess->ran ? sess->ran : "nothing", sess->bytes_in, sess->bytes_out, ms / 1000, ms % 1000,
+             c->peer_port, sess->ran ? sess->ran : "nothing", sess->pump.bytes_in, sess->pump.bytes_out, ms / 1000, ms % 1000,
              ex, sess->end_why ? sess->end_why : why, sess->cmd[0] ? " cmd=" : "", sess->cmd);
 }
 
@@ -979,50 +743,40 @@ static void free_chan(struct sf_conn *c, struct sf_chan *sess)
     c->n_chans--;
     log_end(sess, "client-closed");
     sf_listen_session_ended(c, sess);
-    ssh_remove_channel_callbacks(sess->ch, &sess->cb);
-    ssh_channel_free(sess->ch);
-    close_fd(&sess->in_fd);
-    close_fd(&sess->out_fd);
-    close_fd(&sess->err_fd);
-    close_fd(&sess->master);
+    sf_pump_free(&sess->pump);
+    sf_close_fd(&sess->master);
     envfile_vars_free(&sess->env);
-    drop_unsent(sess, 0);
-    drop_unsent(sess, 1);
-    free(sess->inbuf);
     free(sess);
+}
+
+/* The program ended and all its output went out: exit status, EOF, close. */
+static void finish(struct sf_conn *c, struct sf_chan *sess)
+{
+    struct sf_pump *p = &sess->pump;
+    sf_pump_drop(p, &p->fd_in);
+    if (!p->remote_closed)
+        send_exit(sess);
+    p->closing = 1;
+    /* The program is gone: its display goes now, as with sshd, not when
+     * (or if) the client answers our close. */
+    if (sess->display[0])
+        sf_listen_x11_release(c, sess);
+    sess->display[0] = '\0';
 }
 
 static void tend(struct sf_conn *c, struct sf_chan *sess)
 {
-    if (sess->remote_closed) {
-        close_fd(&sess->in_fd);
-        close_fd(&sess->out_fd);
-        close_fd(&sess->err_fd);
-        drop_unsent(sess, 0);
-        drop_unsent(sess, 1);
-    }
-    for (int i = 0; i < 2; i++)
-        if (sess->unsent[i].len && flush_unsent(sess, i) < 0 && i == 0)
-            close_fd(&sess->out_fd);
-    /* On a pty, EOF is the terminal's business (^D), not a close. */
-    if (sess->client_eof && !sess->is_pty && sess->in_fd >= 0 && sess->in_off == sess->in_len &&
-        sess->pending == 0)
-        close_fd(&sess->in_fd);
+    struct sf_pump *p = &sess->pump;
+    if (p->remote_closed)
+        sf_pump_stop(p);
+    sf_pump_tend(p);
+    /* A pty's output after the program exits: what is there goes, then
+     * it stops (other holders of the terminal keep no session open). */
     if (sess->is_pty && sess->exited)
-        drain_pty(sess);
-    if (sess->started && sess->exited && sess->out_fd < 0 && sess->err_fd < 0 && !sess->unsent[0].len &&
-        !sess->unsent[1].len && !sess->close_sent) {
-        close_fd(&sess->in_fd);
-        if (!sess->remote_closed)
-            send_exit(sess);
-        sess->close_sent = 1;
-        /* The program is gone: its display goes now, as with sshd, not when
-         * (or if) the client answers our close. */
-        if (sess->display[0])
-            sf_listen_x11_release(c, sess);
-        sess->display[0] = '\0';
-    }
-    if (sess->remote_closed && (sess->close_sent || !sess->started))
+        sf_pump_drain_output(p, 0);
+    if (p->started && sess->exited && sf_pump_output_done(p) && !p->closing)
+        finish(c, sess);
+    if (p->remote_closed && (p->closing || !p->started))
         free_chan(c, sess);
 }
 
@@ -1038,7 +792,7 @@ void sf_session_housekeeping(struct sf_conn *c)
 void sf_session_hangup_all(struct sf_conn *c)
 {
     for (struct sf_chan *sess = c->chans; sess; sess = sess->next)
-        if (sess->started && !sess->exited) {
+        if (sess->pump.started && !sess->exited) {
             kill(-sess->pid, SIGHUP);
             kill(-sess->pid, SIGCONT);
         }
@@ -1057,8 +811,8 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
     struct sf_chan *sess = calloc(1, sizeof *sess);
     if (!sess)
         return NULL;
-    sess->ch = ssh_channel_new(session);
-    if (!sess->ch) {
+    ssh_channel ch = ssh_channel_new(session);
+    if (!ch) {
         free(sess);
         return NULL;
     }
@@ -1066,12 +820,9 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
     sess->conn = c;
     sess->id = ++sessions;
     clock_gettime(CLOCK_MONOTONIC, &sess->opened);
-    sess->in_fd = sess->out_fd = sess->err_fd = sess->master = -1;
-    sess->cb = (struct ssh_channel_callbacks_struct){
-        .userdata = sess,
-        .channel_data_function = on_data,
-        .channel_eof_function = on_eof,
-        .channel_close_function = on_close,
+    sess->master = -1;
+    sf_pump_init(&sess->pump, &session_ops, sess);
+    sess->pump.cb = (struct ssh_channel_callbacks_struct){
         .channel_signal_function = on_signal,
         .channel_shell_request_function = on_shell,
         .channel_pty_window_change_function = on_window_change,
@@ -1080,12 +831,10 @@ ssh_channel sf_session_open(ssh_session session, void *userdata)
         .channel_subsystem_request_function = on_subsystem,
     };
     if (!c->cfg->no_agent_forwarding && !c->opts.no_agent_forwarding)
-        sess->cb.channel_auth_agent_req_function = on_agent_req;
-
-    ssh_callbacks_init(&sess->cb);
-    ssh_set_channel_callbacks(sess->ch, &sess->cb);
+        sess->pump.cb.channel_auth_agent_req_function = on_agent_req;
+    sf_pump_attach(&sess->pump, ch);
     sess->next = c->chans;
     c->chans = sess;
     c->n_chans++;
-    return sess->ch;
+    return ch;
 }

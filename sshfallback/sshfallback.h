@@ -554,7 +554,7 @@ void sf_pump_init(struct sf_pump *p, const struct sf_chan_ops *ops, void *self);
 void sf_pump_attach(struct sf_pump *p, ssh_channel ch);
 /* The descriptors are there (-1: none); the client's data now goes to IN. */
 void sf_pump_start(struct sf_pump *p, int in, int out, int err);
-/* Appends what P waits on (at most 3 entries; none when MAX is less). */
+/* Appends what P waits on: at most MAX entries (3 at most). */
 size_t sf_pump_pollfds(const struct sf_pump *p, struct pollfd *out, size_t max);
 void sf_pump_ready(struct sf_pump *p, const struct pollfd *pfd);
 /* Each loop turn: the client's data written, unsent output flushed, the
