@@ -108,7 +108,7 @@
  *    to a second, then the process exits; nothing is left but programs that
  *    ignore SIGHUP, which the init process reaps later.
  *
- * Forwarding and SFTP (fwd.c, listeners.c, session.c):
+ * Forwarding and SFTP (fwd.c, listeners.c, session.c, all on chan.c's pump):
  *  - the "sftp" subsystem: a child of the connection process (already the
  *    user, cwd home) runs sf_sftp_serve on the channel's pipes. Allowed under
  *    "restrict" (as in OpenSSH); a forced command= runs instead of it.
@@ -498,7 +498,12 @@ int sf_reexec_init(const char *argv0);
  * argv[0]); never returns (logs and exits 127 on failure). */
 void sf_reexec(char *const *args) __attribute__((noreturn));
 
-/* ---- internals shared by conn.c and session.c (not for other components) ---- */
+/* ---- internals of the connection process (not for other components) ----
+ * Its files form layers, each calling only those below it (.ci/cycles):
+ * chan.c (the channel pump); fwd.c (forwarding channels and listeners);
+ * listeners.c (a session's agent and X11 listeners, on fwd.c); session.c
+ * (on listeners.c and chan.c); dispatch.c (libssh's messages, to fwd.c and
+ * session.c); conn.c (the connection and its loop, on all of them). */
 #ifdef SF_INTERNAL
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
@@ -645,7 +650,8 @@ int sf_session_x11(struct sf_conn *c, ssh_channel ch, const char *proto, const c
  * refusal. */
 int sf_dispatch_message(ssh_session session, ssh_message msg, void *userdata);
 
-/* fwd.c: forwarding (-L, -D, -R, -A, -X) */
+/* fwd.c: forwarding (-L, -D, -R) and the channels of the -A and -X
+ * listeners, each kind a table of pump operations */
 struct sf_fwd;
 /* The requests dispatch.c hands on, each answered (0) or left to libssh's
  * default refusal (1), the refusal logged: direct-tcpip (-L, -D),

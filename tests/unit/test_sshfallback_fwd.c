@@ -1,9 +1,14 @@
 /* Unit tests of sshfallback's forwarding decisions (fwd.c): where a remote
- * forward binds, the x11-req cookie parser, the X11 cookie swap. */
+ * forward binds, the x11-req cookie parser, the X11 cookie swap; and the
+ * channel pump's descriptor slots (chan.c). */
+#define SF_INTERNAL
 #include "../../sshfallback/sshfallback.h"
 #include "unit.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 START_TEST(bind_loopback_by_default)
 {
@@ -105,6 +110,53 @@ START_TEST(x11_swap_refusals)
 }
 END_TEST
 
+static int fd_open(int fd)
+{
+    return fcntl(fd, F_GETFD) != -1;
+}
+
+/* A bridge's socket is the pump's input and its output at once: dropping
+ * one side (EOF one way) must leave it open for the other. */
+START_TEST(pump_shared_socket_closed_with_last_slot)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct sf_pump p = {0};
+    sf_pump_init(&p, NULL, NULL);
+    sf_pump_start(&p, sv[0], sv[0], -1);
+    sf_pump_drop(&p, &p.fd_in);
+    ck_assert_int_eq(p.fd_in, -1);
+    ck_assert(fd_open(sv[0]));
+    sf_pump_drop(&p, &p.fd_out[0]);
+    ck_assert_int_eq(p.fd_out[0], -1);
+    ck_assert(!fd_open(sv[0]));
+    close(sv[1]);
+}
+END_TEST
+
+/* A session's three pipes: each its own descriptor, all closed by a stop. */
+START_TEST(pump_stop_closes_every_slot)
+{
+    int a[2], b[2], e[2];
+    ck_assert_int_eq(pipe2(a, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(b, O_CLOEXEC), 0);
+    ck_assert_int_eq(pipe2(e, O_CLOEXEC), 0);
+    struct sf_pump p = {0};
+    sf_pump_init(&p, NULL, NULL);
+    sf_pump_start(&p, a[1], b[0], e[0]);
+    sf_pump_drop(&p, &p.fd_out[1]);
+    ck_assert(!fd_open(e[0]));
+    ck_assert(fd_open(a[1]) && fd_open(b[0]));
+    sf_pump_stop(&p);
+    ck_assert(!fd_open(a[1]) && !fd_open(b[0]));
+    ck_assert_int_eq(p.fd_in, -1);
+    ck_assert_int_eq(p.fd_out[0], -1);
+    sf_pump_free(&p); /* no channel: nothing else to do, nothing closed twice */
+    close(a[0]);
+    close(b[1]);
+    close(e[1]);
+}
+END_TEST
 
 static Suite *suite(void)
 {
@@ -115,6 +167,8 @@ static Suite *suite(void)
     UNIT_ADD(s, x11_swap_both_orders);
     UNIT_ADD(s, x11_swap_incomplete);
     UNIT_ADD(s, x11_swap_refusals);
+    UNIT_ADD(s, pump_shared_socket_closed_with_last_slot);
+    UNIT_ADD(s, pump_stop_closes_every_slot);
     return s;
 }
 
