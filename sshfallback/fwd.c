@@ -88,7 +88,7 @@ static void bridge_abort(struct sf_fwd *f, const char *why)
     f->dead = 1;
 }
 
-static void abort_bridge(struct sf_pump *p, const char *why)
+static void pump_failed(struct sf_pump *p, const char *why)
 {
     bridge_abort(p->self, why);
 }
@@ -163,15 +163,15 @@ static int open_x11(struct sf_pump *p)
 }
 
 /* direct-tcpip and direct-streamlocal: the client opens them */
-static const struct sf_chan_ops direct_ops = {.eof = shut_write, .abort = abort_bridge};
+static const struct sf_chan_ops direct_ops = {.eof = shut_write, .abort = pump_failed};
 static const struct sf_chan_ops forwarded_tcpip_ops = {
-    .open = open_forwarded_tcpip, .eof = shut_write, .abort = abort_bridge};
+    .open = open_forwarded_tcpip, .eof = shut_write, .abort = pump_failed};
 static const struct sf_chan_ops forwarded_streamlocal_ops = {
-    .open = open_forwarded_streamlocal, .eof = shut_write, .abort = abort_bridge};
+    .open = open_forwarded_streamlocal, .eof = shut_write, .abort = pump_failed};
 static const struct sf_chan_ops agent_ops = {
-    .open = open_agent, .eof = shut_write, .abort = abort_bridge};
+    .open = open_agent, .eof = shut_write, .abort = pump_failed};
 static const struct sf_chan_ops x11_ops = {
-    .open = open_x11, .eof = shut_write, .abort = abort_bridge, .relay = x11_relay};
+    .open = open_x11, .eof = shut_write, .abort = pump_failed, .relay = x11_relay};
 
 /* ---- bridges: opening ---- */
 
