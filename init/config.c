@@ -245,6 +245,11 @@ static int set_typed(struct config *c, const struct key *k, const char *v, char 
         *(int *)field = b;
         return 0;
     case K_SIGNAL:
+        /* Empty is "none", the default, as envinit prints it back. */
+        if (!*v) {
+            *(int *)field = 0;
+            return 0;
+        }
         if ((b = signal_parse(v)) <= 0)
             return fail(err, errlen, "%s: '%s' is not a signal name or number", k->name, v);
         *(int *)field = b;

@@ -54,6 +54,22 @@ START_TEST(cli_tini_flags)
 }
 END_TEST
 
+/* An empty parent death signal is none, the default, as `envinit config`
+ * prints it: what envinit prints it reads back. */
+START_TEST(config_empty_signal_is_none)
+{
+    struct config c;
+    config_defaults(&c);
+    ck_assert_int_eq(config_set(&c, "parent_death_signal", "TERM", err, sizeof err), 0);
+    ck_assert_int_eq(c.parent_death_signal, SIGTERM);
+    ck_assert_int_eq(config_set(&c, "parent_death_signal", "", err, sizeof err), 0);
+    ck_assert_int_eq(c.parent_death_signal, 0);
+    ck_assert_int_lt(config_set(&c, "parent_death_signal", "SIGNOPE", err, sizeof err), 0);
+    ck_assert_ptr_nonnull(strstr(err, "not a signal name"));
+    config_free(&c);
+}
+END_TEST
+
 /* tini takes every exit code in one command line: so do we, as flags and
  * as one list, with no silent cap anywhere on the way. */
 START_TEST(cli_every_exit_code)
@@ -593,6 +609,7 @@ static Suite *cli_suite(void)
     UNIT_ADD(s, cli_tini_flags);
     UNIT_ADD(s, cli_command_without_dashdash);
     UNIT_ADD(s, cli_subcommands);
+    UNIT_ADD(s, config_empty_signal_is_none);
     UNIT_ADD(s, cli_every_exit_code);
     UNIT_ADD(s, cli_long_options_for_keys);
     UNIT_ADD(s, cli_bad_options);
