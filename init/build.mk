@@ -15,11 +15,11 @@ TESTS_DEPS += $(HELPERS)
 
 # libFuzzer targets for the parsers of bytes others control: /proc/net,
 # the greeting of whatever listens on the SSH port, sshd_config, the plan,
-# the status file and a service's stderr (the rules for all targets are in
-# the top Makefile). init/ and envfile/ are compiled again with the fuzz
+# the status file, a service's stderr and the INI file (the rules for all
+# targets are in the top Makefile). init/ and envfile/ are compiled again with the fuzz
 # instrumentation, once for all of them.
 INIT_FUZZ_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(INIT_SRC) $(ENVFILE_SRC))
-FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/fuzz_init_,procnet greeting sshd_config plan status lines)
+FUZZ_TARGETS += $(addprefix $(BUILD)/fuzz/fuzz_init_,procnet greeting sshd_config plan status lines config)
 
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
