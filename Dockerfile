@@ -1,8 +1,8 @@
 # Dockerfile — the envinit bundle as an image, for other images to copy.
 #
 # Builds `make bundle` on Debian 12 and keeps nothing but /opt/envinit: the
-# bundle (bin/envinit, bin/envinit-setup, bin/envinit-sshd and lib/, the
-# dynamic loader included) and libexec/busybox, a static busybox that only
+# bundle (bin/envinit, bin/envinit-setup, bin/envinit-sshd, three static
+# programs) and libexec/busybox, a static busybox that only
 # serves to copy the bundle where the image has no shell (a Kubernetes init
 # container: see kubernetes.example.yaml). An environment image takes the
 # bundle as it would take tini or s6-overlay:

@@ -14,8 +14,8 @@ STRIP    = -s
 # SANITIZE=1 (`make check SANITIZE=1`): every program, test helper, unit test
 # and the libssh they link are built with AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-san/, never mixed with build/.
-# - ASan cannot link -static: envinit and envinit-setup are linked
-#   dynamically, and nothing is stripped (reports name functions and lines).
+# - ASan cannot link -static: envinit, envinit-setup and envinit-sshd are
+#   linked dynamically, and nothing is stripped (reports name functions and lines).
 # - _FORTIFY_SOURCE is off: its checking wrappers would take calls past
 #   ASan's interceptors, which check more.
 # - The programs keep their names at the top of the tree, where the tests
@@ -23,8 +23,8 @@ STRIP    = -s
 #   of SANITIZE rewrites it, so that the next make relinks them from the
 #   other folder (a plain `make check` after a sanitized one runs the
 #   normal binaries again).
-# - The bundle's envinit and envinit-setup are linked for the place the
-#   bundle is installed: loader $(PREFIX)/lib/ld-linux-x86-64.so.2, libraries
+# - The bundle's three programs are linked for the place the bundle is
+#   installed: loader $(PREFIX)/lib/ld-linux-x86-64.so.2, libraries
 #   from ../lib (libasan and libubsan included), so that a container without
 #   a C library runs them; such a bundle works only at PREFIX.
 # tests/run.sh sets the sanitizers' options and fails a test that leaves a
@@ -152,7 +152,7 @@ all: $(BINS)
 # out of the rules' $^: after a change to it, `rm -rf build-san` (or make
 # clean) relinks everything.
 ifeq ($(SANITIZE),1)
-$(BINS) $(TESTS) $(HELPERS) $(SFTP_SERVER) $(BUNDLE_INIT) $(BUNDLE_SETUP): | $(SAN_RT)
+$(BINS) $(TESTS) $(HELPERS) $(SFTP_SERVER) $(BUNDLE_INIT) $(BUNDLE_SETUP) $(BUNDLE_SSHD): | $(SAN_RT)
 endif
 
 fuzz: $(FUZZ_TARGETS)
@@ -184,12 +184,12 @@ bench:
 	bash bench/init.sh
 	bash bench/ssh.sh
 
-# The bundle's layout (bin/, lib/), relocatable: PREFIX is where the image
-# keeps it, /opt/envinit by default.
+# The bundle's layout (bin/; lib/ only under SANITIZE=1), relocatable:
+# PREFIX is where the image keeps it, /opt/envinit by default.
 install: bundle
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
 	cp -a dist/envinit/bin/. $(DESTDIR)$(PREFIX)/bin/
-	cp -a dist/envinit/lib/. $(DESTDIR)$(PREFIX)/lib/
+	if [ -d dist/envinit/lib ]; then install -d $(DESTDIR)$(PREFIX)/lib && cp -a dist/envinit/lib/. $(DESTDIR)$(PREFIX)/lib/; fi
 	install -m 0644 envinit.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # dist/envinit-VERSION-ARCH.tar.gz: the bundle under opt/envinit/, so that

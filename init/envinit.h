@@ -483,12 +483,11 @@ bool sshd_add_host_key(struct sshd_cmd *cmd, const char *path);
  * line with -t instead of -D (sshd's message is logged). -1 when that failed. */
 int openssh_make_ready(struct sshd_cmd *cmd);
 
-/* envinit-sshd next to envinit in SELF_DIR, run through the bundle's
- * loader SELF_DIR/../lib/ld-linux-x86-64.so.2 when that exists. */
+/* envinit-sshd next to envinit in SELF_DIR, executed directly. */
 #define FALLBACK_ARGV_MAX 64
 struct fallback_cmd {
     char *argv[FALLBACK_ARGV_MAX];
-    char exe[4096], loader[4096], libdir[4096], port[16], user[64], extra[256];
+    char exe[4096], port[16], user[64], extra[256];
     char host_keys[CONFIG_PATH_LEN], config[CONFIG_PATH_LEN];
 };
 /* false when envinit-sshd is not installed. USER may be "" (its default);

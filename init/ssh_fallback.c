@@ -1,7 +1,7 @@
 /* The command line of envinit-sshd, the bundled fallback server (see
- * sshfallback/sshfallback.h). It is installed next to envinit; in the
- * bundle its shared libraries and their dynamic loader sit in ../lib, so
- * that nothing of the image's own libc is used. */
+ * sshfallback/sshfallback.h). It is installed next to envinit and started
+ * directly: static (or, sanitized, linked to the bundle's own loader and
+ * ../lib), it uses nothing of the image's libc. */
 #include "envinit.h"
 
 #include <string.h>
@@ -9,27 +9,11 @@
 #include <unistd.h>
 
 #define FALLBACK_NAME "envinit-sshd"
-#define BUNDLE_LOADER "ld-linux-x86-64.so.2"
 
 static bool is_executable(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, X_OK) == 0;
-}
-
-/* SELF_DIR/../lib, or "" when SELF_DIR has no parent. */
-static void lib_dir(const char *self_dir, char *out, size_t len)
-{
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", self_dir);
-    char *slash = strrchr(parent, '/');
-    if (!slash) {
-        out[0] = '\0';
-        return;
-    }
-    *slash = '\0';
-    if (snprintf(out, len, "%s/lib", parent) >= (int)len)
-        out[0] = '\0';
 }
 
 bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int port, const char *user)
@@ -40,18 +24,7 @@ bool fallback_build_argv(struct fallback_cmd *cmd, const char *self_dir, int por
         return false;
     snprintf(cmd->port, sizeof cmd->port, "%d", port);
     snprintf(cmd->user, sizeof cmd->user, "%s", user ? user : "");
-    lib_dir(self_dir, cmd->libdir, sizeof cmd->libdir);
-    struct stat sb;
-    if (!cmd->libdir[0] ||
-        snprintf(cmd->loader, sizeof cmd->loader, "%s/%s", cmd->libdir, BUNDLE_LOADER) >= (int)sizeof cmd->loader ||
-        stat(cmd->loader, &sb) < 0 || !S_ISREG(sb.st_mode))
-        cmd->loader[0] = '\0';
     size_t n = 0;
-    if (cmd->loader[0]) {
-        cmd->argv[n++] = cmd->loader;
-        cmd->argv[n++] = "--library-path";
-        cmd->argv[n++] = cmd->libdir;
-    }
     cmd->argv[n++] = cmd->exe;
     if (port > 0) {
         cmd->argv[n++] = "--port";

@@ -1,5 +1,5 @@
-# sshfallback: envinit-sshd (dynamic, libssh linked in), its unit tests and
-# `make bundle`.
+# sshfallback: envinit-sshd (static PIE: libssh, libcap-ng, libcrypto and
+# zlib linked in), its unit tests and `make bundle`.
 SSHF_SRC     := $(sort $(wildcard sshfallback/*.c))
 SSHF_OBJ     := $(SSHF_SRC:%.c=$(BUILD)/%.o)
 SSHF_LIBOBJ  := $(filter-out $(BUILD)/sshfallback/main.o,$(SSHF_OBJ))
@@ -31,8 +31,19 @@ BINS  += envinit-sshd
 TESTS += $(SSHF_TEST) $(SSHF_FWDTEST)
 TESTS_DEPS += bundle
 
+# Static, so that it runs in an image without a C library, and a PIE, so
+# that a server facing the network keeps address-space randomisation. It
+# resolves no user through NSS (envfile reads the passwd and group files);
+# what still calls NSS (host names of forwarding, SFTP's owner names) uses
+# glibc's built-in files and dns modules, which need no shared library:
+# the linker's warnings about getaddrinfo, getpwnam and the like are
+# expected. Sanitized it is dynamic (ASan cannot link static).
+SSHD_LINK := -static-pie
+ifeq ($(SANITIZE),1)
+SSHD_LINK := -pie
+endif
 envinit-sshd: $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A) $(MODE_STAMP)
-	$(CC) -pie $(LDHARDEN) -o $@ $(LINK_OBJ) $(SSHF_LIBS)
+	$(CC) $(SSHD_LINK) $(LDHARDEN) -o $@ $(LINK_OBJ) $(SSHF_LIBS)
 
 $(SSHF_TEST): $(BUILD)/tests/unit/test_sshfallback.o $(SSHF_LIBOBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
@@ -54,41 +65,53 @@ $(SK_DUMMY): tests/helpers/sk_dummy.c
 	$(CC) $(ALL_CFLAGS) -fPIC -shared $(LDHARDEN) -o $@ $< -lcrypto
 TESTS_DEPS += $(SK_DUMMY)
 
-# dist/envinit: the relocatable bundle. envinit starts the server with
-#   lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib <bundle>/bin/envinit-sshd ...
-# so nothing of the image's libc or libraries is used. lib/ holds what ldd
-# names for the dynamic programs: envinit-sshd, and under SANITIZE=1 also
-# envinit and envinit-setup, whose bundle copies are linked to load it.
+# dist/envinit: the relocatable bundle, three static programs in bin/;
+# envinit execs bin/envinit-sshd directly, so nothing of the image's libc or
+# libraries is used. Under SANITIZE=1 the three are dynamic, linked for the
+# place the bundle is installed (loader $(PREFIX)/lib/ld-linux-x86-64.so.2,
+# libraries from ../lib), and lib/ holds what ldd names for the same
+# programs linked for this machine (./envinit and the others: ldd cannot
+# follow a loader that is not installed yet).
 BUNDLE := dist/envinit
 ifeq ($(SANITIZE),1)
-BUNDLE_DYN    := envinit-sshd envinit envinit-setup
 BUNDLE_INIT   := $(BUILD)/bundle/envinit
 BUNDLE_SETUP  := $(BUILD)/bundle/envinit-setup
+BUNDLE_SSHD   := $(BUILD)/bundle/envinit-sshd
+# $(PREFIX)/lib after $$ORIGIN/../lib: without /proc (a bare chroot) the
+# loader cannot tell $$ORIGIN.
 BUNDLE_LDFLAGS = -Wl,--dynamic-linker=$(PREFIX)/lib/ld-linux-x86-64.so.2 \
-                 -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/../lib'
+                 -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/../lib:$(PREFIX)/lib'
 $(BUNDLE_INIT): $(ENVINIT_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
 $(BUNDLE_SETUP): $(SETUP_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
+$(BUNDLE_SSHD): $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
+	@mkdir -p $(@D)
+	$(CC) -pie $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS)
 else
-BUNDLE_DYN    := envinit-sshd
 BUNDLE_INIT   := envinit
 BUNDLE_SETUP  := envinit-setup
+BUNDLE_SSHD   := envinit-sshd
 endif
-bundle: envinit envinit-setup envinit-sshd $(BUNDLE_INIT) $(BUNDLE_SETUP)
+BUNDLE_BINS := $(BUNDLE_INIT) $(BUNDLE_SETUP) $(BUNDLE_SSHD)
+bundle: envinit envinit-setup envinit-sshd $(BUNDLE_BINS)
 	rm -rf $(BUNDLE)
-	install -d $(BUNDLE)/bin $(BUNDLE)/lib
+	install -d $(BUNDLE)/bin
 	install -m 0755 $(BUNDLE_INIT) $(BUNDLE)/bin/envinit
 	install -m 0755 $(BUNDLE_SETUP) $(BUNDLE)/bin/envinit-setup
-	install -m 0755 envinit-sshd $(BUNDLE)/bin/envinit-sshd
-	$(if $(STRIP),strip $(BUNDLE)/bin/envinit-sshd)
-	ldd $(BUNDLE_DYN) | awk '/=> \// { print $$3 } /^\t\/.*ld-linux/ { print $$1 }' | sort -u | \
+	install -m 0755 $(BUNDLE_SSHD) $(BUNDLE)/bin/envinit-sshd
+ifeq ($(SANITIZE),1)
+	install -d $(BUNDLE)/lib
+	ldd envinit envinit-setup envinit-sshd | awk '/=> \// { print $$3 } /^\t\/.*ld-linux/ { print $$1 }' | sort -u | \
 	  while read -r lib; do install -m 0755 "$$(readlink -f "$$lib")" "$(BUNDLE)/lib/$$(basename "$$lib")"; done
-	test -x $(BUNDLE)/lib/ld-linux-x86-64.so.2
-	$(BUNDLE)/lib/ld-linux-x86-64.so.2 --library-path $(BUNDLE)/lib $(BUNDLE)/bin/envinit-sshd --help >/dev/null
-	$(if $(SAN_FLAGS),$(BUNDLE)/lib/ld-linux-x86-64.so.2 $(BUNDLE)/bin/envinit --version >/dev/null)
+	$(BUNDLE)/lib/ld-linux-x86-64.so.2 $(BUNDLE)/bin/envinit --version >/dev/null
+	$(BUNDLE)/lib/ld-linux-x86-64.so.2 $(BUNDLE)/bin/envinit-sshd --help >/dev/null
+else
+	strip $(BUNDLE)/bin/envinit-sshd
+	$(BUNDLE)/bin/envinit-sshd --help >/dev/null
+endif
 	@echo "bundle: $(BUNDLE) ($$(du -sh $(BUNDLE) | cut -f1))"
 
 # libFuzzer target fuzz_sshd_server (tests/fuzz/fuzz_sshd_server.c): the

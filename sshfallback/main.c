@@ -730,7 +730,7 @@ int main(int argc, char **argv)
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_log);
     /* A connection starts the SFTP server as a fresh image of ours. */
-    if ((cfg.connection || cfg.inetd) && sf_reexec_init(argv[0]) < 0) {
+    if ((cfg.connection || cfg.inetd) && sf_reexec_init() < 0) {
         log_error("connection: cannot tell which program runs (%s); connection closed", strerror(errno));
         return 1;
     }
@@ -764,7 +764,7 @@ int main(int argc, char **argv)
     l.config_fd = config_text ? text_memfd("configuration", config_text) : -1;
     l.banner_fd = cfg.banner_text ? text_memfd("banner", cfg.banner_text) : -1;
     if (l.key_fd < 0 || (config_text && l.config_fd < 0) || (cfg.banner_text && l.banner_fd < 0) ||
-        !l.conn_args || sf_reexec_init(argv[0]) < 0) {
+        !l.conn_args || sf_reexec_init() < 0) {
         log_error("cannot prepare the connections' program image (%s); not starting", strerror(errno));
         return 1;
     }

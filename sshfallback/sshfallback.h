@@ -3,11 +3,10 @@
  *
  * Contract
  * ========
- * envinit starts envinit-sshd when the image has no OpenSSH sshd, through the
- * bundled loader so that nothing of the image's libc is used:
+ * envinit starts envinit-sshd when the image has no OpenSSH sshd; it is
+ * static, so nothing of the image's libc is used:
  *
- *   <bundle>/lib/ld-linux-x86-64.so.2 --library-path <bundle>/lib \
- *       <bundle>/bin/envinit-sshd --port 2222 --user coder [flags...]
+ *   <bundle>/bin/envinit-sshd --port 2222 --user coder [flags...]
  *
  * Command line: every switch is one row of sf_options[] (options.c) with
  * its sshd_config keyword, value and one-line meaning, which `envinit-sshd
@@ -170,8 +169,6 @@
  * unusable host key, missing capabilities): envinit then stops restarting
  * the server and reports it (sysexits' EX_CONFIG). */
 #define SF_EXIT_CONFIG 78
-/* The bundle's dynamic loader, in its lib/ next to the libraries. */
-#define SF_BUNDLE_LOADER "ld-linux-x86-64.so.2"
 #define SF_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 #define SF_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
@@ -491,9 +488,8 @@ int sf_stdio_connection_fd(const struct envfile_user *u);
 #define SF_UNKNOWN_PORT 65535
 
 /* ---- starting our own program image again (reexec.c) ---- */
-/* Notes how this process was started (ARGV0, and the bundle's loader when
- * it ran us); 0, or -1. */
-int sf_reexec_init(const char *argv0);
+/* Notes which program file this process runs; 0, or -1. */
+int sf_reexec_init(void);
 /* Replaces this process with a fresh envinit-sshd given ARGS (after
  * argv[0]); never returns (logs and exits 127 on failure). */
 void sf_reexec(char *const *args) __attribute__((noreturn));

@@ -60,8 +60,8 @@ d_envinit_binary() {
     VOL+=(-v "$from/envinit-setup:/opt/envinit/bin/envinit-setup:ro")
   fi
 }
-# d_envinit_bundle: the whole bundle from `make bundle` (envinit, envinit-sshd,
-# its libraries and loader), read-only, as the product mounts its assets.
+# d_envinit_bundle: the whole bundle from `make bundle` (bin/; sanitized,
+# lib/ too), read-only, as the product mounts its assets.
 d_envinit_bundle() {
   local f need=(bin/envinit bin/envinit-sshd)
   # envinit's helper (SSH set-up, status), when this tree builds one.

@@ -37,8 +37,7 @@ cvm_case() { # NAME IMAGE PATTERN-OF-PORT-22-OWNER [DOCKER-RUN-ARGS...]
   d_env_has "$n-env" "$out" FROM_RUN=passed-at-run IMAGE_GREETING=hello-from-debian \
     CODER_USERNAME=coder CODER_ENVIRONMENT_NAME=cvmbox
   # Who serves port 22 (the command line of the process holding the
-  # listening socket): systemd's sshd, or envinit-sshd (run through the
-  # bundle's loader, so its comm is the loader's).
+  # listening socket): systemd's sshd, or envinit-sshd.
   local owner
   owner=$(docker exec "$C" sh -c 'for d in /proc/[0-9]*; do
       for fd in $d/fd/*; do l=$(readlink $fd 2>/dev/null) || continue
@@ -56,4 +55,7 @@ cvm_case cvm-openssh "$IMG_SSH" /usr/sbin/sshd
 d_envinit_bundle
 # No listener will come: a short ssh_wait keeps the test fast.
 cvm_case cvm-fallback "$IMG_NOSSH" /opt/envinit/bin/envinit-sshd -e ENVINIT_SSH_WAIT=2
+# the unit's server is named for what it is in ps and pgrep
+if pgrep --ns "$(d_pid "$C")" --nslist pid -x envinit-sshd >/dev/null; then pass cvm-fallback-comm; else
+  fail cvm-fallback-comm "no process named envinit-sshd: $(pgrep --ns "$(d_pid "$C")" --nslist pid -l '' | tr '\n' ' ')"; fi
 exit 0

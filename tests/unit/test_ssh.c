@@ -701,12 +701,12 @@ START_TEST(fallback_argv)
     argv_join(fb.argv, line, sizeof line);
     snprintf(want, sizeof want, "%s/envinit-sshd --port 22", bin);
     ck_assert_str_eq(line, want);
+    /* A loader in the bundle's lib/ (a sanitized bundle) changes nothing:
+     * the program is linked to load it. */
     put_file("bundle/lib/ld-linux-x86-64.so.2", "", 0755);
     ck_assert(fallback_build_argv(&fb, bin, 2222, "coder"));
     argv_join(fb.argv, line, sizeof line);
-    snprintf(want, sizeof want,
-             "%s/bundle/lib/ld-linux-x86-64.so.2 --library-path %s/bundle/lib %s/envinit-sshd --port 2222 --user coder",
-             tmproot, tmproot, bin);
+    snprintf(want, sizeof want, "%s/envinit-sshd --port 2222 --user coder", bin);
     ck_assert_str_eq(line, want);
     fallback_add_args(&fb, "/etc/envinit/host-keys", "/etc/envinit/sshd_config", "");
     argv_join(fb.argv, line, sizeof line);
