@@ -11,9 +11,11 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <poll.h>
 #include <signal.h>
@@ -673,6 +675,17 @@ static void libssh_to_log(int priority, const char *function, const char *buffer
     log_debug("libssh: %s", buffer);
 }
 
+/* The listener does no cryptography once the host keys wait in their
+ * descriptor (each connection is a fresh image): what loading them set up
+ * in libssh and libcrypto (algorithm tables, name maps: most of its heap)
+ * is given back for the rest of its life. */
+static void release_crypto(void)
+{
+    ssh_finalize();
+    OPENSSL_cleanup();
+    malloc_trim(0);
+}
+
 int main(int argc, char **argv)
 {
     static struct sf_config cfg = {.ready_fd = -1, .x11_display_offset = 10, .keepalive_max = 3};
@@ -786,6 +799,7 @@ int main(int argc, char **argv)
     l.report_wr = pipefd[1];
     if (drop_listener_caps() < 0)
         return 1;
+    release_crypto();
     log_info("listening on [%s]:%d for user %s (uid %u)", cfg.listen_addr, cfg.port,
              u.name, (unsigned)u.uid);
     if (cfg.ready_fd >= 0) {
