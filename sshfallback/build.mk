@@ -37,7 +37,9 @@ TESTS_DEPS += bundle
 # what still calls NSS (host names of forwarding, SFTP's owner names) uses
 # glibc's built-in files and dns modules, which need no shared library:
 # the linker's warnings about getaddrinfo, getpwnam and the like are
-# expected. Sanitized it is dynamic (ASan cannot link static).
+# expected, as is the one about dlopen (libcrypto's loadable engines and
+# providers, which the server never asks for). Sanitized it is dynamic
+# (ASan cannot link static).
 SSHD_LINK := -static-pie
 ifeq ($(SANITIZE),1)
 SSHD_LINK := -pie

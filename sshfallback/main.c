@@ -675,6 +675,15 @@ static void libssh_to_log(int priority, const char *function, const char *buffer
     log_debug("libssh: %s", buffer);
 }
 
+/* libcrypto is linked in, so the image's openssl.cnf is not read: written
+ * for the image's own libcrypto, it may name modules this one cannot load,
+ * and the algorithms served are envinit-sshd's own settings. */
+static void init_crypto(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    ssh_init();
+}
+
 /* The listener does no cryptography once the host keys wait in their
  * descriptor (each connection is a fresh image): what loading them set up
  * in libssh and libcrypto (algorithm tables, name maps: most of its heap)
@@ -739,7 +748,7 @@ int main(int argc, char **argv)
     int stdio_fd = -1;
     if (cfg.inetd && !cfg.print_host_key && !cfg.test_only && (stdio_fd = sf_stdio_connection_fd(&u)) < 0)
         return 1;
-    ssh_init();
+    init_crypto();
     if (cfg.libssh_log > 1)
         ssh_set_log_callback(libssh_to_log);
     /* A connection starts the SFTP server as a fresh image of ours. */
