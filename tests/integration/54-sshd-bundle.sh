@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$SRC/tests/integration/50-sshd-lib.bash"
 need_root
 t_unshare --mount --net
-require ssh ssh-keygen ip chroot socat pgrep /bin/busybox
+require ssh ssh-keygen ip chroot socat pgrep file /bin/busybox
 B=$SRC/dist/envinit
 [ -x "$B/bin/envinit-sshd" ] || { fail bundle "$B missing (make bundle)"; exit 1; }
 if [ -n "$SANITIZED" ]; then
