@@ -287,12 +287,12 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 }
 
 /* ---- the INI file ----
- * The syntax inih (the library envinit used before) reads: ";" or "#"
+ * The syntax of the inih library, which users' files follow: ";" or "#"
  * starts a comment line, and ";" after a blank an inline comment; a line
  * is "key = value" or "key: value", or [section]; an indented line
  * continues the previous key (one more value for it); a UTF-8 byte order
- * mark at the start is skipped. Unlike inih, a line may be of any length:
- * its 200-byte lines cut an RSA authorized_keys line in two. */
+ * mark at the start is skipped. Unlike inih's, a line may be of any
+ * length: 200-byte lines would cut an RSA authorized_keys line in two. */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
 struct ini_state {

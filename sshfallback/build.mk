@@ -85,10 +85,10 @@ BUNDLE_LDFLAGS = -Wl,--dynamic-linker=$(PREFIX)/lib/ld-linux-x86-64.so.2 \
                  -Wl,--disable-new-dtags -Wl,-rpath,'$$ORIGIN/../lib:$(PREFIX)/lib'
 $(BUNDLE_INIT): $(ENVINIT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
+	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^
 $(BUNDLE_SETUP): $(SETUP_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^ -l:libinih.a
+	$(CC) $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $^
 $(BUNDLE_SSHD): $(SSHF_OBJ) $(ENVFILE_OBJ) $(LIBSSH_A)
 	@mkdir -p $(@D)
 	$(CC) -pie $(LDHARDEN) $(BUNDLE_LDFLAGS) -o $@ $(filter-out $(LIBSSH_A),$^) $(SSHF_LIBS)

@@ -258,8 +258,7 @@ START_TEST(config_file_valid)
 }
 END_TEST
 
-/* inih's syntax, kept when envinit came to read the file itself, without
- * its 200-byte line limit. */
+/* The inih library's syntax, without its 200-byte line limit. */
 START_TEST(config_file_syntax)
 {
     static char text[4096];
