@@ -80,7 +80,9 @@ suite() {
   else
     fail "$n-forward" "-L $lp never listened: $(tr '\n' ' ' <"$WORK/fwd-$n.err")"
   fi
-  kill $bg 2>/dev/null; wait $bg 2>/dev/null
+  # px_ssh runs in a subshell: its timeout and ssh go first, or the
+  # session's sleep outlives the test.
+  pkill -P $bg 2>/dev/null; kill $bg 2>/dev/null; wait $bg 2>/dev/null
 }
 
 # ---- root, plain pipes ----
