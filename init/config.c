@@ -620,7 +620,9 @@ void config_print(const struct config *c, FILE *out)
         if (keys[i].type == K_KEYS)
             fprintf(out, "# %s: %s\n", keys[i].name, v);
         else
-            fprintf(out, "%s =%s%s\n", keys[i].name, v[0] ? " " : "", v);
+            /* ";" after a blank starts a comment: a value beginning with
+             * one follows "=" directly, so that the file reads back. */
+            fprintf(out, "%s =%s%s\n", keys[i].name, v[0] && v[0] != ';' ? " " : "", v);
     }
 }
 
