@@ -70,8 +70,9 @@ ENVFILE_OBJ := $(ENVFILE_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ := $(addprefix $(BUILD)/init/,main.o cli.o config.o loop.o signals.o supervise.o \
               status.o ssh_run.o ssh_decide.o ssh_fallback.o ssh_procnet.o cvm.o plan.o)
 # The status file's folders are made the way envfile makes root's folders,
-# and the clock and the logger are the ones the three programs share.
-CORE_OBJ += $(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o $(BUILD)/envfile/log.o
+# and the clock, the logger and the whole-file reader are the ones the
+# three programs share.
+CORE_OBJ += $(BUILD)/envfile/dirs.o $(BUILD)/envfile/clock.o $(BUILD)/envfile/log.o $(BUILD)/envfile/readall.o
 # They are part of PID 1: built for size like init/ (the other programs
 # that link them lose nothing that matters).
 $(filter $(BUILD)/envfile/%,$(CORE_OBJ)): OPT = -Oz

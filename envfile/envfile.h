@@ -227,6 +227,13 @@ int envfile_buf_add(struct envfile_buf *b, const void *p, size_t n); /* 0 / -1 E
 int envfile_buf_str(struct envfile_buf *b, const char *s);
 void envfile_buf_free(struct envfile_buf *b);
 
+/* FD's whole contents, at most MAX bytes, NUL-terminated, malloc'd; the
+ * length in *LEN (when LEN is not NULL). Read with pread from offset 0, so
+ * that a descriptor shared with other processes (the listener's memfds)
+ * keeps its offset. NULL with errno: EFBIG past MAX, ENOMEM, or read's
+ * (readall.c). */
+char *envfile_read_fd(int fd, size_t max, size_t *len);
+
 /* Line iterator over BUF[0..LEN): returns 1 and sets *LINE and *LINE_LEN to the
  * next line without its "\n" (a trailing "\r" is kept: callers decide),
  * 0 at the end. *POS starts at 0. A final line without "\n" is returned. */

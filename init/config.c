@@ -398,41 +398,6 @@ static int ini_parse(struct ini_state *st, char *text, size_t len)
     return 0;
 }
 
-/* FD's contents up to MAX bytes, NUL-terminated, length in *LEN:
- * malloc'd, or NULL with errno. */
-static char *read_whole(int fd, size_t max, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 == cap) {
-            char *grown = cap > max ? NULL : realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                errno = cap > max ? EFBIG : ENOMEM;
-                return NULL;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                break;
-            free(buf);
-            return NULL;
-        }
-        n += (size_t)r;
-    }
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
-}
-
 int config_load_file(struct config *c, const char *path, int missing_ok, char *err, size_t errlen)
 {
     if (strlen(path) >= sizeof c->config_path) {
@@ -443,7 +408,7 @@ int config_load_file(struct config *c, const char *path, int missing_ok, char *e
     if (fd < 0 && errno == ENOENT && missing_ok)
         return 0;
     size_t len = 0;
-    char *text = fd < 0 ? NULL : read_whole(fd, CONFIG_FILE_MAX, &len);
+    char *text = fd < 0 ? NULL : envfile_read_fd(fd, CONFIG_FILE_MAX, &len);
     int read_errno = errno;
     if (fd >= 0)
         close(fd);

@@ -147,34 +147,7 @@ static char *read_proc_file(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    size_t cap = 16384, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (len == cap) {
-            char *bigger = cap < PROCNET_MAX ? realloc(buf, cap * 2 + 1) : NULL;
-            if (!bigger) {
-                free(buf);
-                buf = NULL;
-                errno = ENOMEM;
-                break;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        if (n == 0) {
-            buf[len] = '\0';
-            break;
-        }
-        len += (size_t)n;
-    }
+    char *buf = envfile_read_fd(fd, PROCNET_MAX, NULL);
     int saved = errno;
     close(fd);
     errno = saved;

@@ -33,6 +33,8 @@
 #include <unistd.h>
 
 #define MAX_CHILDREN 4096
+/* The -f file and the banner, as read (the banner file is at most 32 KiB). */
+#define SF_TEXT_MAX (1024 * 1024)
 
 static void usage(FILE *out)
 {
@@ -106,37 +108,6 @@ static int parse_args(int argc, char **argv, struct sf_config *c)
     return 0;
 }
 
-/* The whole of FD (under 1 MiB), NUL-ended, or NULL with errno. pread:
- * the listener's memory file has one offset for every connection. */
-static char *read_all(int fd)
-{
-    size_t len = 0, size = 4096;
-    char *buf = malloc(size);
-    ssize_t n;
-    while (buf && (n = pread(fd, buf + len, size - len - 1, (off_t)len)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            free(buf);
-            return NULL;
-        }
-        len += (size_t)n;
-        if (size - len - 1 == 0) {
-            char *more = size < (1u << 20) ? realloc(buf, size * 2) : NULL;
-            if (!more) {
-                free(buf);
-                errno = EFBIG;
-                return NULL;
-            }
-            buf = more;
-            size *= 2;
-        }
-    }
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 /* -f: the file (for a connection, the listener's copy on
  * SF_CONN_CONFIG_FD) applied after the command line; *TEXT keeps it for
  * the connections. 0, or -1 (logged). */
@@ -146,7 +117,7 @@ static int apply_config_file(struct sf_config *c, char **text)
     if (!c->config_path)
         return 0;
     int fd = c->connection ? SF_CONN_CONFIG_FD : open(c->config_path, O_RDONLY | O_CLOEXEC);
-    char *t = fd >= 0 ? read_all(fd) : NULL;
+    char *t = fd >= 0 ? envfile_read_fd(fd, SF_TEXT_MAX, NULL) : NULL;
     int saved = errno;
     if (fd >= 0)
         close(fd);
@@ -498,7 +469,7 @@ static int load_banner(struct sf_config *c, const struct envfile_owner *who)
     if (!c->banner || strcmp(c->banner, "none") == 0 || c->print_host_key)
         return 0;
     if (c->connection) {
-        text = read_all(SF_CONN_BANNER_FD);
+        text = envfile_read_fd(SF_CONN_BANNER_FD, SF_TEXT_MAX, NULL);
         close(SF_CONN_BANNER_FD);
         if (!text)
             log_error("connection: no banner from the listener: %s; connection closed", strerror(errno));

@@ -1403,6 +1403,33 @@ START_TEST(log_default_format)
 }
 END_TEST
 
+/* A whole file, bounded, and the descriptor's offset left where it was. */
+START_TEST(read_fd_whole_and_bounded)
+{
+    char path[] = "/tmp/test_envfile_read.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    unlink(path);
+    static char data[10000];
+    memset(data, 'x', sizeof data);
+    data[9999] = 'y';
+    ck_assert_int_eq(write(fd, data, sizeof data), (int)sizeof data);
+    ck_assert_int_eq(lseek(fd, 5, SEEK_SET), 5);
+    size_t len = 0;
+    char *text = envfile_read_fd(fd, sizeof data, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(len, sizeof data);
+    ck_assert_int_eq(text[9999], 'y');
+    ck_assert_int_eq(text[len], '\0');
+    ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 5);
+    free(text);
+    errno = 0;
+    ck_assert_ptr_null(envfile_read_fd(fd, sizeof data - 1, &len));
+    ck_assert_int_eq(errno, EFBIG);
+    close(fd);
+}
+END_TEST
+
 /* A message is one line whatever it quotes; the level decides what shows. */
 START_TEST(log_one_line_per_message)
 {
@@ -1688,6 +1715,7 @@ static Suite *suite_render(void)
     UNIT_ADD(s, etc_conflicts);
     UNIT_ADD(s, log_default_format);
     UNIT_ADD(s, log_one_line_per_message);
+    UNIT_ADD(s, read_fd_whole_and_bounded);
     return s;
 }
 
